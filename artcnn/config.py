@@ -1,0 +1,179 @@
+"""Typed, frozen configuration for every stage.
+
+Page widgets and CLI flags only build these objects; the stages read them. Each
+config validates itself on construction so that a bad value fails where it was
+given, with the value in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+RECIPES = ("default", "seed", "vgg2", "vgg3", "vgg16")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an input image may be before we refuse or shrink it."""
+
+    # Images with more pixels than this (by their header) are refused as decompression bombs.
+    max_pixels: int = 400_000_000
+    # Larger images are reduced on decode (JPEG draft, then resampling) to at most this many
+    # pixels, so an ordinary 50-Mpixel scan is read without holding 50 M RGB pixels per stage.
+    decode_pixels: int = 60_000_000
+
+    def __post_init__(self) -> None:
+        _check(self.max_pixels > 0, f"max_pixels must be positive. Received: max_pixels={self.max_pixels}")
+        _check(
+            0 < self.decode_pixels <= self.max_pixels,
+            "decode_pixels must be positive and at most max_pixels. "
+            f"Received: decode_pixels={self.decode_pixels}, max_pixels={self.max_pixels}",
+        )
+
+
+@dataclass(frozen=True)
+class TilingConfig:
+    """How artworks are cut into tiles, for training datasets and for prediction alike."""
+
+    # Side of a square tile in pixels (the study used 256).
+    tile_size: int = 256
+    # Random tiles cut per artwork; ignored when grid is True.
+    tiles_per_artwork: int = 10
+    # Cut a regular grid covering the artwork instead of random positions.
+    grid: bool = False
+    # Tiles whose grey-level standard deviation (0-1 scale) is below this are skipped as blank.
+    # 0 keeps every tile.
+    blank_threshold: float = 0.02
+    # Share of each class's artworks (not tiles) that goes to the test split.
+    test_fraction: float = 0.3
+    # Seed for tile positions and the split.
+    seed: int = 0
+    # Resize every artwork so its longest side is this many pixels before tiling; None keeps
+    # native resolution. Normalising scale stops a model from learning image size instead of content.
+    long_side: int | None = None
+    # Decode limits for every artwork read.
+    limits: ImageLimits = field(default_factory=ImageLimits)
+
+    def __post_init__(self) -> None:
+        _check(self.tile_size >= 8, f"tile_size must be at least 8. Received: tile_size={self.tile_size}")
+        _check(
+            self.tiles_per_artwork >= 1,
+            f"tiles_per_artwork must be at least 1. Received: tiles_per_artwork={self.tiles_per_artwork}",
+        )
+        _check(
+            0.0 <= self.blank_threshold < 0.5,
+            f"blank_threshold must be in [0, 0.5). Received: blank_threshold={self.blank_threshold}",
+        )
+        _check(
+            0.0 <= self.test_fraction < 1.0,
+            f"test_fraction must be in [0, 1). Received: test_fraction={self.test_fraction}",
+        )
+        _check(
+            self.long_side is None or self.long_side >= self.tile_size,
+            "long_side must be None or at least tile_size. "
+            f"Received: long_side={self.long_side}, tile_size={self.tile_size}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. None means: take the recipe's own value."""
+
+    # Named model recipe: default, seed (the study's one-block VGG), vgg2, vgg3, vgg16.
+    recipe: str = "default"
+    # Epochs to train.
+    epochs: int | None = None
+    # Training batch size (the study: 64).
+    batch_size: int | None = None
+    # Evaluation batch size (the study: 32).
+    test_batch_size: int | None = None
+    # Optimizer learning rate.
+    learning_rate: float | None = None
+    # Use the recipe's dropout layers (the study's switch).
+    dropout: bool = True
+    # Use the recipe's training augmentation (the study's rotation switch).
+    augment: bool = True
+    # Stop when val_loss has not improved for this many epochs; None trains all epochs.
+    early_stopping: int | None = None
+    # Seed for weights, shuffling and augmentation.
+    seed: int = 0
+    # vgg16 base weights: "imagenet" (Keras' cache, or a download when online), a local weights
+    # file path, or None for random initialisation (tests, or training from scratch).
+    weights: str | None = "imagenet"
+
+    def __post_init__(self) -> None:
+        _check(self.recipe in RECIPES, f"recipe must be one of {', '.join(RECIPES)}. Received: recipe={self.recipe!r}")
+        for name in ("epochs", "batch_size", "test_batch_size", "early_stopping"):
+            value = getattr(self, name)
+            _check(value is None or value >= 1, f"{name} must be at least 1. Received: {name}={value}")
+        _check(
+            self.learning_rate is None or self.learning_rate > 0,
+            f"learning_rate must be positive. Received: learning_rate={self.learning_rate}",
+        )
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """How a collection is classified."""
+
+    # Tiles per prediction batch.
+    batch_size: int = 64
+    # Artworks whose winning probability is below this are marked low confidence on the page.
+    low_confidence: float = 0.7
+    # Decode limits for every artwork read.
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    # Cap on tiles per artwork: a huge scan is covered by an evenly spread subset of its grid.
+    max_tiles: int = 256
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 1, f"batch_size must be at least 1. Received: batch_size={self.batch_size}")
+        _check(self.max_tiles >= 1, f"max_tiles must be at least 1. Received: max_tiles={self.max_tiles}")
+        _check(
+            0.0 <= self.low_confidence <= 1.0,
+            f"low_confidence must be in [0, 1]. Received: low_confidence={self.low_confidence}",
+        )
+
+
+_NAME_PATTERN = re.compile(r"^[\w][\w .()+-]{0,63}$")
+
+
+def validate_name(name: str, what: str = "name") -> str:
+    """A class, dataset or run name that is safe as one folder name inside the workspace."""
+    _check(
+        isinstance(name, str) and bool(_NAME_PATTERN.match(name)) and not name.endswith((" ", ".")),
+        f"{what} must be 1-64 letters, digits, spaces or . _ ( ) + - and start with a letter or digit "
+        f"(no slashes, no '..'). Received: {what}={name!r}",
+    )
+    return name
+
+
+def to_dict(config: Any) -> dict:
+    """A JSON-ready dict of any config above."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type, data: dict) -> Any:
+    """Rebuild a config from `to_dict` output, ignoring keys this version does not know."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            continue
+        if key == "limits" and isinstance(value, dict):
+            value = from_dict(ImageLimits, value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def dumps(config: Any) -> str:
+    return json.dumps(to_dict(config), indent=2, sort_keys=True)

@@ -1,0 +1,143 @@
+"""Reading artworks: every file becomes an upright RGB image or a clear `ArtworkError`.
+
+Museum collections hold CMYK scans, 16-bit greyscale, palettes with transparency, rotated
+phone photos, truncated downloads and files that are not images at all. Everything that
+reads an artwork goes through `load_artwork` so they are all handled the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from artcnn.config import IMAGE_SUFFIXES, ImageLimits
+
+# Pillow's own bomb guard uses a global; we check the header ourselves against ImageLimits, so
+# the global is lifted to let the configured limit (not Pillow's default) decide.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class ArtworkError(ValueError):
+    """An artwork file that cannot be used, with the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def iter_image_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files given directly, and image files found (recursively, sorted) in folders given."""
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and is_image_path(found) and not _is_hidden(found.relative_to(path)):
+                    yield found
+        else:
+            yield path
+
+
+def _is_hidden(relative: Path) -> bool:
+    # macOS leaves __MACOSX/ and ._name resource forks in zips and folders; they are not artworks.
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; transparency is composed over white, as on paper."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        span = max(float(array.max() - array.min()), 1e-12)
+        image = Image.fromarray(((array - array.min()) / span * 255.0).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode == "L" and "transparency" in image.info:
+        return to_rgb(image.convert("LA"))
+    if image.mode == "CMYK":
+        # Adobe CMYK JPEGs are stored inverted; Pillow reads them as such, convert handles both.
+        return image.convert("RGB")
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> Image.Image:
+    """Open, check, orient and convert one artwork to RGB; raise ArtworkError on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtworkError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise ArtworkError(path, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(path)
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise ArtworkError(
+                    path,
+                    f"image is {width}×{height} = {width * height:,} pixels, over the limit of "
+                    f"{limits.max_pixels:,} (possible decompression bomb; raise ImageLimits.max_pixels "
+                    "to accept it)",
+                )
+            if width * height > limits.decode_pixels and image.format == "JPEG":
+                scale = (limits.decode_pixels / (width * height)) ** 0.5
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image = to_rgb(image)
+    except ArtworkError:
+        raise
+    except UnidentifiedImageError:
+        raise ArtworkError(path, "not an image Pillow can read (unknown or corrupt format)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ArtworkError(path, f"cannot decode image ({type(error).__name__}: {error})") from None
+    if image.width * image.height > limits.decode_pixels:
+        scale = (limits.decode_pixels / (image.width * image.height)) ** 0.5
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)
+    if min(image.size) < 1:
+        raise ArtworkError(path, f"image has no pixels ({image.width}×{image.height})")
+    return image
+
+
+def fit_long_side(image: Image.Image, long_side: int | None) -> Image.Image:
+    """Resize so the longest side is `long_side` (None: unchanged)."""
+    if long_side is None or max(image.size) == long_side:
+        return image
+    scale = long_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.LANCZOS if scale < 1 else Image.BICUBIC)
+
+
+def ensure_min_side(image: Image.Image, side: int) -> tuple[Image.Image, bool]:
+    """Upscale (keeping aspect) so the short side is at least `side`; says whether it did."""
+    if min(image.size) >= side:
+        return image, False
+    scale = side / min(image.size)
+    size = (max(side, round(image.width * scale)), max(side, round(image.height * scale)))
+    return image.resize(size, Image.BICUBIC), True
