@@ -1,0 +1,5 @@
+import sys
+
+from artcnn.cli import main
+
+sys.exit(main())

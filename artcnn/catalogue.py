@@ -1,0 +1,136 @@
+"""The SQLite catalogue: what was built, trained and classified, kept across server restarts.
+
+Folders hold the artefacts (tiles, run files, models); the catalogue holds the record of them
+and every classification result, written row by row as results arrive so that a server
+restarted mid-classification keeps what was already done.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY, created TEXT NOT NULL, classes TEXT NOT NULL, counts TEXT NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS runs (
+    name TEXT PRIMARY KEY, created TEXT NOT NULL, dataset TEXT NOT NULL, recipe TEXT NOT NULL,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS classifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, model TEXT NOT NULL,
+    classes TEXT NOT NULL, source TEXT NOT NULL, finished TEXT
+);
+CREATE TABLE IF NOT EXISTS results (
+    classification INTEGER NOT NULL REFERENCES classifications(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT, width INTEGER, height INTEGER,
+    tiles INTEGER, probabilities TEXT, label TEXT, confidence REAL, error TEXT,
+    PRIMARY KEY (classification, position)
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Catalogue:
+    """One SQLite file; safe to share between the page threads and training threads of one server."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys = ON")
+            try:
+                with db:
+                    yield db
+            finally:
+                db.close()
+
+    def record_dataset(self, name: str, classes: list[str], counts: dict, skipped: int) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
+                (name, now(), json.dumps(classes), json.dumps(counts), skipped),
+            )
+
+    def record_run(self, name: str, dataset: str, recipe: str, config: dict) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
+                (name, now(), dataset, recipe, json.dumps(config)),
+            )
+
+    def forget(self, table: str, name: str) -> None:
+        if table not in ("datasets", "runs"):
+            raise ValueError(f"table must be datasets or runs. Received: table={table!r}")
+        with self._connect() as db:
+            db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+
+    def datasets(self) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM datasets ORDER BY created DESC").fetchall()
+        return [{**dict(row), "classes": json.loads(row["classes"]), "counts": json.loads(row["counts"])}
+                for row in rows]
+
+    def runs(self) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs ORDER BY created DESC").fetchall()
+        return [{**dict(row), "config": json.loads(row["config"])} for row in rows]
+
+    def start_classification(self, model: str, classes: list[str], source: str) -> int:
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO classifications (created, model, classes, source) VALUES (?, ?, ?, ?)",
+                (now(), model, json.dumps(classes), source),
+            )
+            return int(cursor.lastrowid)
+
+    def add_result(self, classification: int, position: int, result) -> None:
+        """Store one prediction.ArtworkResult the moment it exists."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (classification, position, result.file, result.sha256, result.width, result.height,
+                 result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error),
+            )
+
+    def finish_classification(self, classification: int) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE classifications SET finished = ? WHERE id = ?", (now(), classification))
+
+    def classifications(self) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT c.*, COUNT(r.position) AS artworks, SUM(r.error IS NOT NULL) AS errors "
+                "FROM classifications c LEFT JOIN results r ON r.classification = c.id "
+                "GROUP BY c.id ORDER BY c.id DESC"
+            ).fetchall()
+        return [{**dict(row), "classes": json.loads(row["classes"])} for row in rows]
+
+    def results(self, classification: int) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM results WHERE classification = ? ORDER BY position", (classification,)
+            ).fetchall()
+        return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}")} for row in rows]
+
+    def delete_classification(self, classification: int) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM classifications WHERE id = ?", (classification,))

@@ -1,0 +1,278 @@
+"""`python -m artcnn`: the batch side of the product, for work too big for a browser.
+
+Every command only turns flags into a config and calls one stage function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from artcnn.config import RECIPES, ImageLimits, PredictConfig, TilingConfig, TrainConfig
+
+
+class TerminalBar:
+    """A one-line progress bar on stderr; silent when stderr is not a terminal, except for the last line."""
+
+    def __init__(self, label: str, stream=sys.stderr):
+        self.label = label
+        self.stream = stream
+        self.started = time.monotonic()
+        self.interactive = stream.isatty()
+        self.last_draw = 0.0
+
+    def update(self, done: int, total: int | None, detail: str = "") -> None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if not finished and (not self.interactive or now - self.last_draw < 0.1):
+            return
+        self.last_draw = now
+        elapsed = now - self.started
+        if total:
+            filled = int(30 * done / total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
+        else:
+            bar = f"{done}"
+        line = f"{self.label} {bar} {elapsed:5.0f}s {detail}"[:120]
+        self.stream.write(("\r" if self.interactive else "") + line.ljust(120 if self.interactive else 0))
+        if finished or not self.interactive:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _tiling_config(args: argparse.Namespace) -> TilingConfig:
+    return TilingConfig(
+        tile_size=args.tile_size,
+        tiles_per_artwork=args.tiles_per_artwork,
+        grid=args.grid,
+        blank_threshold=args.blank_threshold,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        long_side=args.long_side,
+        limits=ImageLimits(max_pixels=args.max_pixels),
+    )
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        recipe=args.recipe,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        test_batch_size=args.test_batch_size,
+        learning_rate=args.learning_rate,
+        dropout=not args.no_dropout,
+        augment=not args.no_augment,
+        early_stopping=args.early_stopping,
+        seed=args.seed,
+        weights=None if args.weights == "none" else args.weights,
+    )
+
+
+def _training_bar(label: str):
+    bar = TerminalBar(label)
+
+    def report(event) -> None:
+        step = event.epoch * event.batches + event.batch
+        logs = " ".join(f"{k}={v:.3f}" for k, v in event.logs.items() if isinstance(v, float))
+        bar.update(step, event.epochs * event.batches, f"epoch {event.epoch + 1}/{event.epochs} {logs}")
+
+    return report
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from artcnn.demo import make_demo_collection
+
+    made = make_demo_collection(Path(args.out), per_class=args.per_class, seed=args.seed)
+    for name, files in made.items():
+        print(f"{name}: {len(files)} synthetic artworks in {Path(args.out) / name}")
+    return 0
+
+
+def cmd_tile(args: argparse.Namespace) -> int:
+    from artcnn.tiling import build_dataset
+
+    bar = TerminalBar("tiling")
+    report = build_dataset(
+        Path(args.artworks), Path(args.dataset), _tiling_config(args),
+        progress=lambda done, total, current: bar.update(done, total, Path(current).name),
+        overwrite=args.overwrite,
+    )
+    for split, per_class in report.counts.items():
+        print(f"{split}: " + ", ".join(f"{name} {n} tiles / {report.artworks[split][name]} artworks"
+                                       for name, n in per_class.items()))
+    print(f"blank tiles skipped: {report.blank_tiles_skipped}; upscaled artworks: {len(report.upscaled)}")
+    for skipped in report.skipped:
+        print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
+    print(f"dataset written to {report.path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from artcnn.training import train
+
+    result = train(Path(args.dataset), Path(args.run), _train_config(args),
+                   progress=_training_bar("training"), resume=args.resume)
+    metrics = result.metrics
+    if metrics:
+        print(_headline(metrics))
+    print(f"model saved to {result.model_path}")
+    return 0
+
+
+def _headline(metrics: dict) -> str:
+    tile, art = metrics["tile_accuracy"], metrics["artwork_accuracy"]
+    return (f"test accuracy: tiles {tile['value']:.1%} (95% CI {tile['low']:.1%}-{tile['high']:.1%}, "
+            f"n={metrics['n_tiles']}), artworks {art['value']:.1%} "
+            f"(95% CI {art['low']:.1%}-{art['high']:.1%}, n={metrics['n_artworks']})")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from artcnn.evaluation import evaluate_model
+    from artcnn.storage import load_model
+
+    model, _ = load_model(Path(args.model), safe_mode=not args.unsafe)
+    metrics = evaluate_model(model, Path(args.dataset), split=args.split, batch_size=args.batch_size)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def cmd_finalize(args: argparse.Namespace) -> int:
+    from artcnn.training import finalize
+
+    path = finalize(Path(args.dataset), Path(args.model_out), _train_config(args), progress=_training_bar("finalize"))
+    print(f"final model (trained on train+test) saved to {path}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from artcnn.images import iter_image_files
+    from artcnn.prediction import classify, write_results_csv
+    from artcnn.storage import load_model
+
+    model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
+    total = sum(1 for _ in iter_image_files(args.inputs)) if not args.no_count else None
+    bar = TerminalBar("classifying")
+    config = PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
+                           limits=ImageLimits(max_pixels=args.max_pixels))
+    results = classify((model, metadata), args.inputs, config,
+                       progress=lambda done, count, result: bar.update(done, total, Path(result.file).name))
+    errors: list = []
+    rows = write_results_csv(_collect_errors(results, errors), Path(args.out), metadata["classes"],
+                             Path(args.model).name)
+    for result in errors:
+        print(f"skipped {result.file}: {result.error}", file=sys.stderr)
+    print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
+    return 0
+
+
+def _collect_errors(results, errors: list):
+    """Pass results through, keeping the failed ones to report after the run."""
+    for result in results:
+        if result.error:
+            errors.append(result)
+        yield result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m artcnn",
+        description="Sort artworks into made by hand (han) or by code (kom) with a retrainable CNN.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="write a small synthetic collection OUT/han, OUT/kom",
+                               description="Write a small SYNTHETIC collection (generated, not real art).")
+    demo.add_argument("out", help="folder to create")
+    demo.add_argument("--per-class", type=int, default=12, help="artworks per class (default 12)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=cmd_demo)
+
+    tile = commands.add_parser("tile", help="cut artworks into a train/test dataset of tiles",
+                               description="Cut ARTWORKS/<class>/* into DATASET/{train,test}/<class>/ tiles, "
+                                           "split by artwork.")
+    tile.add_argument("artworks", help="folder with one sub-folder of artworks per class")
+    tile.add_argument("dataset", help="dataset folder to create")
+    defaults = TilingConfig()
+    tile.add_argument("--tile-size", type=int, default=defaults.tile_size, help="tile side in pixels (default 256)")
+    tile.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork,
+                      help="random tiles per artwork (default 10)")
+    tile.add_argument("--grid", action="store_true", help="cut a regular grid instead of random tiles")
+    tile.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold,
+                      help="skip tiles whose grey-level std is below this (0-1, default 0.02; 0 keeps all)")
+    tile.add_argument("--test-fraction", type=float, default=defaults.test_fraction,
+                      help="share of each class's artworks in the test split (default 0.3)")
+    tile.add_argument("--long-side", type=int, default=None,
+                      help="resize artworks to this longest side before tiling (default: native size)")
+    tile.add_argument("--seed", type=int, default=defaults.seed)
+    tile.add_argument("--max-pixels", type=int, default=defaults.limits.max_pixels,
+                      help="refuse images with more pixels than this (decompression bombs)")
+    tile.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    tile.set_defaults(run=cmd_tile)
+
+    for name, run, target, help_text in (
+        ("train", cmd_train, "run", "train a model on a dataset; leaves RUN/model.keras"),
+        ("finalize", cmd_finalize, "model_out", "refit on train+test together and save (.keras or .h5)"),
+    ):
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("dataset", help="dataset folder made by `tile`")
+        command.add_argument(target, help="run folder" if name == "train" else "model file to write")
+        command.add_argument("--recipe", choices=RECIPES, default="default",
+                             help="default (ours), seed (the study's one-block VGG), vgg2, vgg3, vgg16")
+        command.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+        command.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
+        command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
+        command.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
+        command.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
+        command.add_argument("--no-augment", action="store_true", help="no training augmentation")
+        command.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                             help="stop after PATIENCE epochs without val_loss improvement")
+        command.add_argument("--seed", type=int, default=0)
+        command.add_argument("--weights", default="imagenet",
+                             help="vgg16 base weights: imagenet (Keras cache or download), a local .h5 file, "
+                                  "or none (random)")
+        if name == "train":
+            command.add_argument("--resume", action="store_true", help="continue an interrupted run from its "
+                                                                       "last complete epoch")
+        command.set_defaults(run=run)
+
+    evaluate = commands.add_parser("evaluate", help="print a model's metrics on a dataset as JSON",
+                                   description="Evaluate MODEL on DATASET's test split; prints JSON.")
+    evaluate.add_argument("model", help=".keras or .h5 model file")
+    evaluate.add_argument("dataset", help="dataset folder made by `tile`")
+    evaluate.add_argument("--split", choices=("test", "train", "all"), default="test")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    classify = commands.add_parser("classify", help="classify whole artworks; writes a CSV",
+                                   description="Classify artworks (files and/or folders) with MODEL.")
+    classify.add_argument("model", help=".keras or .h5 model file")
+    classify.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
+    classify.add_argument("--out", required=True, help="CSV file to write")
+    predict_defaults = PredictConfig()
+    classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size, help="tiles per batch")
+    classify.add_argument("--max-tiles", type=int, default=predict_defaults.max_tiles,
+                          help="at most this many grid tiles per artwork")
+    classify.add_argument("--max-pixels", type=int, default=predict_defaults.limits.max_pixels,
+                          help="refuse images with more pixels than this (decompression bombs)")
+    classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
+    classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
+    classify.set_defaults(run=cmd_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, PermissionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,31 @@
+import pytest
+
+from artcnn.workspace import Workspace
+
+
+def test_names_cannot_escape_the_workspace(tmp_path):
+    workspace = Workspace.open(tmp_path / "ws")
+    for bad in ("../outside", "/etc", "a/b", "..", ""):
+        with pytest.raises(ValueError, match="Received"):
+            workspace.dataset_dir(bad)
+        with pytest.raises(ValueError, match="Received"):
+            workspace.run_dir(bad)
+    assert workspace.dataset_dir("demo").parent == workspace.root / "datasets"
+
+
+def test_environment_variable_names_the_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "elsewhere"))
+    workspace = Workspace.from_env()
+    assert workspace.root == (tmp_path / "elsewhere").resolve()
+    assert (workspace.root / "datasets").is_dir()
+
+
+def test_listings_only_show_complete_folders(tmp_path):
+    workspace = Workspace.open(tmp_path / "ws")
+    (workspace.dataset_dir("half")).mkdir()
+    done = workspace.dataset_dir("done")
+    done.mkdir()
+    (done / "dataset.json").write_text("{}")
+    assert workspace.dataset_names() == ["done"]
+    workspace.delete_dataset("done")
+    assert workspace.dataset_names() == []
