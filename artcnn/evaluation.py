@@ -1,0 +1,195 @@
+"""Metrics at tile and artwork level, with the uncertainty a small test set deserves.
+
+The study scored single tiles; a collection is judged by artworks, so every figure here exists
+at both levels. An artwork's probabilities are the mean of its tiles'. Everything but
+`evaluate_model` is plain numpy/pandas so pages can summarise without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion: sensible even for 10/10 or 0/3, unlike p ± z·se."""
+    if total < 0 or not 0 <= successes <= total:
+        raise ValueError(f"successes must be in [0, total] and total non-negative. "
+                         f"Received: successes={successes}, total={total}")
+    if total == 0:
+        return 0.0, 1.0
+    proportion = successes / total
+    denominator = 1 + z * z / total
+    centre = (proportion + z * z / (2 * total)) / denominator
+    half = z / denominator * math.sqrt(proportion * (1 - proportion) / total + z * z / (4 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def source_of(path: str | os.PathLike) -> str:
+    """Where an artwork comes from, by the naming convention `<source>_<rest>` (e.g. kandinsky_07.jpg)."""
+    stem = Path(path).stem
+    return stem.split("_", 1)[0] if "_" in stem else stem
+
+
+def roc_auc(y_true: Any, scores: Any) -> float | None:
+    """Area under the ROC curve by the Mann-Whitney rank formula (ties count half); None for one class."""
+    positive = np.asarray(y_true).astype(bool).ravel()
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    if positive.shape != scores.shape:
+        raise ValueError(f"y_true and scores must have the same length. "
+                         f"Received: {positive.size} labels, {scores.size} scores")
+    n_positive = int(positive.sum())
+    n_negative = positive.size - n_positive
+    if n_positive == 0 or n_negative == 0:
+        return None
+    _, group, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    # Tied scores share the mean of the ranks they span (ranks start at 1).
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
+    rank_sum = mean_rank[group][positive].sum()
+    return float((rank_sum - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
+
+
+def class_probabilities(outputs: Any, n_classes: int) -> np.ndarray:
+    """Model outputs as [n, n_classes] probabilities: one sigmoid unit p becomes [1 - p, p]."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 1:
+        outputs = outputs[:, None]
+    if outputs.ndim != 2 or outputs.shape[1] not in (n_classes, 1) or (outputs.shape[1] == 1 and n_classes != 2):
+        raise ValueError(f"model outputs must have shape [n, {n_classes}]"
+                         f"{' or [n, 1]' if n_classes == 2 else ''}. Received: shape={outputs.shape}")
+    if outputs.shape[1] == 1:
+        return np.hstack([1.0 - outputs, outputs])
+    return outputs
+
+
+def _accuracy(correct: int, total: int) -> dict:
+    low, high = wilson_interval(correct, total)
+    return {"value": correct / total, "low": low, "high": high, "correct": correct, "total": total}
+
+
+def _confusion(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (true, predicted), 1)
+    return matrix.tolist()
+
+
+def _macro_auc(true: np.ndarray, probabilities: np.ndarray) -> float | None:
+    n_classes = probabilities.shape[1]
+    if n_classes == 2:
+        return roc_auc(true == 1, probabilities[:, 1])
+    per_class = [roc_auc(true == index, probabilities[:, index]) for index in range(n_classes)]
+    defined = [value for value in per_class if value is not None]
+    return float(np.mean(defined)) if defined else None
+
+
+def _named(probabilities: np.ndarray, classes: list[str]) -> dict[str, float]:
+    return {name: float(value) for name, value in zip(classes, probabilities)}
+
+
+def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> dict:
+    """Tile and artwork accuracy with 95% intervals, confusion matrices, ROC AUC, per-source accuracy
+    and the misclassified artworks, as JSON-ready data.
+
+    manifest: one row per tile, in the order of `tile_probs`, with columns tile, artwork, class.
+    tile_probs: [n_tiles, n_classes] probabilities (a binary model's [n, 1] output is accepted too).
+    """
+    missing = {"tile", "artwork", "class"} - set(manifest.columns)
+    if missing:
+        raise ValueError(f"manifest needs columns tile, artwork, class. Missing: {', '.join(sorted(missing))}")
+    if len(manifest) == 0:
+        raise ValueError("there are no tiles to evaluate (the manifest is empty).")
+    probabilities = class_probabilities(tile_probs, len(classes))
+    if len(probabilities) != len(manifest):
+        raise ValueError(f"tile_probs must have one row per manifest row. "
+                         f"Received: {len(probabilities)} rows for {len(manifest)} tiles")
+    unknown = sorted(set(manifest["class"]) - set(classes))
+    if unknown:
+        raise ValueError(f"manifest has classes the model does not know: {', '.join(map(str, unknown))}. "
+                         f"Model classes: {', '.join(classes)}")
+    index_of = {name: index for index, name in enumerate(classes)}
+    tile_true = manifest["class"].map(index_of).to_numpy()
+    tile_predicted = probabilities.argmax(axis=1)
+
+    artworks = manifest["artwork"].to_numpy()
+    names, first_row, group = np.unique(artworks, return_index=True, return_inverse=True)
+    class_count = pd.Series(manifest["class"].to_numpy()).groupby(group).nunique()
+    if (class_count > 1).any():
+        mixed = names[class_count.index[class_count > 1][0]]
+        raise ValueError(f"artwork {mixed} has tiles in more than one class; the manifest is inconsistent.")
+    sums = np.zeros((len(names), len(classes)))
+    np.add.at(sums, group, probabilities)
+    tiles_per_artwork = np.bincount(group, minlength=len(names))
+    artwork_probs = sums / tiles_per_artwork[:, None]
+    artwork_true = tile_true[first_row]
+    artwork_predicted = artwork_probs.argmax(axis=1)
+    artwork_correct = artwork_predicted == artwork_true
+
+    sources = np.array([source_of(name) for name in names])
+    per_source = {}
+    for source in sorted(set(sources)):
+        members = sources == source
+        per_source[source] = {
+            **_accuracy(int(artwork_correct[members].sum()), int(members.sum())),
+            "classes": {classes[i]: int((artwork_true[members] == i).sum()) for i in np.unique(artwork_true[members])},
+        }
+
+    misclassified = []
+    for index in np.flatnonzero(~artwork_correct):
+        rows = np.flatnonzero(group == index)
+        misclassified.append({
+            "artwork": str(names[index]),
+            "true": classes[artwork_true[index]],
+            "predicted": classes[artwork_predicted[index]],
+            "probabilities": _named(artwork_probs[index], classes),
+            "tiles": [{"tile": str(manifest["tile"].iloc[row]), "probabilities": _named(probabilities[row], classes)}
+                      for row in rows],
+        })
+
+    return {
+        "classes": list(classes),
+        "n_tiles": int(len(manifest)),
+        "n_artworks": int(len(names)),
+        "tile_accuracy": _accuracy(int((tile_predicted == tile_true).sum()), len(manifest)),
+        "artwork_accuracy": _accuracy(int(artwork_correct.sum()), len(names)),
+        "tile_confusion": _confusion(tile_true, tile_predicted, len(classes)),
+        "artwork_confusion": _confusion(artwork_true, artwork_predicted, len(classes)),
+        "roc_auc": _macro_auc(artwork_true, artwork_probs),
+        "per_source": per_source,
+        "misclassified": misclassified,
+    }
+
+
+def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "test", batch_size: int = 32) -> dict:
+    """`summarise` of `model` on one split ("train", "test" or "all") of a dataset folder."""
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be train, test or all. Received: split={split!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
+    from artcnn import data
+    from artcnn.storage import classes_fit
+
+    info = data.read_dataset(dataset_dir)
+    manifest = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    manifest = manifest.reset_index(drop=True)
+    if len(manifest) == 0:
+        raise ValueError(f"dataset {info.path} has no tiles in split {split!r}.")
+    units = model.output_shape[-1]
+    if not classes_fit(units, len(info.classes)):
+        raise ValueError(f"the model has {units} output unit(s) but dataset {info.path} has "
+                         f"{len(info.classes)} classes ({', '.join(info.classes)}).")
+    index_of = {name: index for index, name in enumerate(info.classes)}
+    pipeline = data.make_pipeline(
+        [str(Path(info.path) / tile) for tile in manifest["tile"]],
+        manifest["class"].map(index_of).to_numpy(),
+        len(info.classes),
+        model.input_shape[1],
+        batch_size,
+        training=False,
+    )
+    outputs = model.predict(pipeline, verbose=0)
+    return summarise(manifest, outputs, info.classes)

@@ -1,0 +1,146 @@
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from artcnn.evaluation import class_probabilities, roc_auc, source_of, summarise, wilson_interval
+
+
+@pytest.mark.parametrize(
+    ("successes", "total", "expected"),
+    [
+        (8, 10, (0.4902, 0.9433)),
+        (10, 10, (0.7225, 1.0)),
+        (0, 10, (0.0, 0.2775)),
+        (50, 100, (0.4038, 0.5962)),
+        (0, 0, (0.0, 1.0)),
+    ],
+)
+def test_wilson_interval_matches_published_values(successes, total, expected):
+    assert wilson_interval(successes, total) == pytest.approx(expected, abs=5e-4)
+
+
+def test_wilson_interval_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="Received: successes=11, total=10"):
+        wilson_interval(11, 10)
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [("han/kandinsky_07.jpg", "kandinsky"), ("penne_a_b.png", "penne"), ("kom/kaufman24_3.tif", "kaufman24"),
+     ("plain.jpg", "plain")],
+)
+def test_source_is_the_filename_prefix(path, source):
+    assert source_of(path) == source
+
+
+def test_roc_auc_counts_ties_as_half():
+    # Positives 0.4, 0.8, 0.9 against negatives 0.1, 0.35, 0.4: 8 pairs won, one tie -> 8.5 / 9.
+    y_true = [0, 0, 1, 1, 0, 1]
+    scores = [0.1, 0.4, 0.4, 0.8, 0.35, 0.9]
+    assert roc_auc(y_true, scores) == pytest.approx(8.5 / 9)
+
+
+def test_roc_auc_agrees_with_counting_pairs():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 2, 40)
+    scores = rng.integers(0, 5, 40) / 4  # few distinct values: many ties
+    positives, negatives = scores[y_true == 1], scores[y_true == 0]
+    pairs = [1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(positives, negatives)]
+    assert roc_auc(y_true, scores) == pytest.approx(np.mean(pairs))
+
+
+def test_roc_auc_is_undefined_for_one_class():
+    assert roc_auc([1, 1, 1], [0.2, 0.5, 0.9]) is None
+    assert roc_auc([0, 1], [0.9, 0.1]) == 0.0
+
+
+def test_class_probabilities_expands_a_sigmoid_unit():
+    np.testing.assert_allclose(class_probabilities([[0.25], [1.0]], 2), [[0.75, 0.25], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"shape \[n, 3\]. Received: shape=\(2, 1\)"):
+        class_probabilities([[0.25], [1.0]], 3)
+
+
+# Four artworks from three sources in three classes; rows are tiles.
+TILES = [
+    ("han/kandinsky_1.png", "a", [0.8, 0.1, 0.1]),
+    ("han/kandinsky_1.png", "a", [0.4, 0.5, 0.1]),  # wrong tile, right artwork
+    ("b/penne_1.png", "b", [0.2, 0.5, 0.3]),
+    ("b/penne_1.png", "b", [0.3, 0.4, 0.3]),
+    ("c/penne_2.png", "c", [0.5, 0.2, 0.3]),  # the misclassified artwork
+    ("c/kaufman24_x.png", "c", [0.1, 0.1, 0.8]),
+    ("c/kaufman24_x.png", "c", [0.6, 0.3, 0.1]),
+    ("c/kaufman24_x.png", "c", [0.1, 0.2, 0.7]),
+]
+
+
+def hand_made(order=None):
+    order = range(len(TILES)) if order is None else order
+    manifest = pd.DataFrame(
+        [{"tile": f"test/{TILES[i][1]}/tile{i}.png", "artwork": TILES[i][0], "class": TILES[i][1], "split": "test"}
+         for i in order]
+    )
+    return manifest, np.array([TILES[i][2] for i in order])
+
+
+def test_summarise_three_classes_by_hand():
+    manifest, probs = hand_made()
+    summary = summarise(manifest, probs, ["a", "b", "c"])
+
+    assert summary["n_tiles"] == 8 and summary["n_artworks"] == 4
+    assert summary["tile_accuracy"]["correct"] == 5 and summary["tile_accuracy"]["value"] == pytest.approx(5 / 8)
+    assert (summary["tile_accuracy"]["low"], summary["tile_accuracy"]["high"]) == pytest.approx(wilson_interval(5, 8))
+    assert summary["artwork_accuracy"]["correct"] == 3 and summary["artwork_accuracy"]["total"] == 4
+    assert summary["tile_confusion"] == [[1, 1, 0], [0, 2, 0], [2, 0, 2]]
+    assert summary["artwork_confusion"] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+    # One-vs-rest on artwork means: a and b separate perfectly; for c, penne_2 (0.3) ties penne_1 (0.3).
+    assert summary["roc_auc"] == pytest.approx((1 + 1 + 0.875) / 3)
+
+    per_source = summary["per_source"]
+    assert list(per_source) == ["kandinsky", "kaufman24", "penne"]
+    assert per_source["penne"]["correct"] == 1 and per_source["penne"]["total"] == 2
+    assert per_source["penne"]["classes"] == {"b": 1, "c": 1}
+    assert per_source["kaufman24"]["value"] == 1.0
+
+    [wrong] = summary["misclassified"]
+    assert (wrong["artwork"], wrong["true"], wrong["predicted"]) == ("c/penne_2.png", "c", "a")
+    assert wrong["probabilities"] == pytest.approx({"a": 0.5, "b": 0.2, "c": 0.3})
+    assert [tile["tile"] for tile in wrong["tiles"]] == ["test/c/tile4.png"]
+    json.dumps(summary)
+
+
+def test_summarise_does_not_depend_on_row_order():
+    shuffled = summarise(*hand_made([7, 2, 0, 5, 4, 1, 6, 3]), ["a", "b", "c"])
+    assert shuffled == summarise(*hand_made(), ["a", "b", "c"])
+
+
+def test_summarise_binary_with_sigmoid_outputs():
+    manifest = pd.DataFrame({
+        "tile": [f"t{i}.png" for i in range(5)],
+        "artwork": ["han/x_1.jpg", "han/x_1.jpg", "han/y_1.jpg", "kom/z_1.jpg", "kom/z_2.jpg"],
+        "class": ["han", "han", "han", "kom", "kom"],
+    })
+    p_kom = np.array([[0.2], [0.6], [0.7], [0.9], [0.4]])
+    summary = summarise(manifest, p_kom, ["han", "kom"])
+
+    # Artwork p(kom): x 0.4 -> han, y 0.7 -> kom (wrong), z_1 0.9 -> kom, z_2 0.4 -> han (wrong).
+    assert summary["artwork_confusion"] == [[1, 1], [1, 1]]
+    assert summary["tile_confusion"] == [[1, 2], [1, 1]]
+    # Positives 0.9, 0.4 against negatives 0.4, 0.7: 0.9 wins both, 0.4 ties one -> 2.5 / 4.
+    assert summary["roc_auc"] == pytest.approx(2.5 / 4)
+    assert [m["artwork"] for m in summary["misclassified"]] == ["han/y_1.jpg", "kom/z_2.jpg"]
+
+
+def test_summarise_rejects_inconsistent_input():
+    manifest, probs = hand_made()
+    with pytest.raises(ValueError, match="one row per manifest row. Received: 7 rows for 8 tiles"):
+        summarise(manifest, probs[:7], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="classes the model does not know: c"):
+        summarise(manifest, probs[:, :2], ["a", "b"])
+    mixed = manifest.assign(artwork="same.png")
+    with pytest.raises(ValueError, match="artwork same.png has tiles in more than one class"):
+        summarise(mixed, probs, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="no tiles"):
+        summarise(manifest.iloc[:0], probs[:0], ["a", "b", "c"])
