@@ -166,30 +166,22 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> di
 
 def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "test", batch_size: int = 32) -> dict:
     """`summarise` of `model` on one split ("train", "test" or "all") of a dataset folder."""
-    if split not in ("train", "test", "all"):
-        raise ValueError(f"split must be train, test or all. Received: split={split!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
     from artcnn import data
     from artcnn.storage import classes_fit
 
     info = data.read_dataset(dataset_dir)
-    manifest = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
-    manifest = manifest.reset_index(drop=True)
-    if len(manifest) == 0:
+    files, labels = data.labels_for(info, split)
+    if not files:
         raise ValueError(f"dataset {info.path} has no tiles in split {split!r}.")
     units = model.output_shape[-1]
     if not classes_fit(units, len(info.classes)):
         raise ValueError(f"the model has {units} output unit(s) but dataset {info.path} has "
                          f"{len(info.classes)} classes ({', '.join(info.classes)}).")
-    index_of = {name: index for index, name in enumerate(info.classes)}
-    pipeline = data.make_pipeline(
-        [str(Path(info.path) / tile) for tile in manifest["tile"]],
-        manifest["class"].map(index_of).to_numpy(),
-        len(info.classes),
-        model.input_shape[1],
-        batch_size,
-        training=False,
-    )
+    # The same rows, in the same order, as labels_for's files.
+    manifest = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    pipeline = data.make_pipeline(files, labels, len(info.classes), model.input_shape[1], batch_size,
+                                  training=False, cache=False)
     outputs = model.predict(pipeline, verbose=0)
-    return summarise(manifest, outputs, info.classes)
+    return summarise(manifest.reset_index(drop=True), outputs, info.classes)

@@ -144,3 +144,51 @@ def test_summarise_rejects_inconsistent_input():
         summarise(mixed, probs, ["a", "b", "c"])
     with pytest.raises(ValueError, match="no tiles"):
         summarise(manifest.iloc[:0], probs[:0], ["a", "b", "c"])
+
+
+def brightness_model():
+    """p(kom) = sigmoid(4 * (r + g + b) - 6): dark tiles are han, light tiles kom."""
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((32, 32, 3))
+    dense = keras.layers.Dense(1, activation="sigmoid")
+    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
+    dense.set_weights([np.full((3, 1), 4.0, dtype=np.float32), np.array([-6.0], dtype=np.float32)])
+    return model
+
+
+def write_dataset(folder, tiles):
+    """A dataset folder in the contract's layout; tiles: (split, class, artwork, grey level)."""
+    from PIL import Image
+
+    rows = []
+    for number, (split, name, artwork, level) in enumerate(tiles):
+        tile = f"{split}/{name}/{artwork.split('.')[0]}_{number}.png"
+        (folder / tile).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 32), (level,) * 3).save(folder / tile)
+        rows.append({"tile": tile, "artwork": f"{name}/{artwork}", "sha256": "0" * 64, "class": name,
+                     "split": split, "x": 0, "y": 0})
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    (folder / "dataset.json").write_text(json.dumps({"classes": ["han", "kom"], "tiling": {"tile_size": 32}}))
+    return folder
+
+
+def test_evaluate_model_on_a_dataset_folder(tmp_path):
+    from artcnn.evaluation import evaluate_model
+
+    dataset = write_dataset(tmp_path, [
+        ("train", "han", "ink_1.jpg", 0),
+        ("test", "han", "ink_2.jpg", 10),
+        ("test", "han", "ink_2.jpg", 250),
+        ("test", "han", "ink_2.jpg", 20),
+        ("test", "han", "pencil_1.jpg", 240),  # a light drawing: the model calls it kom
+        ("test", "kom", "plotter_1.png", 255),
+        ("test", "kom", "plotter_2.png", 230),
+    ])
+    summary = evaluate_model(brightness_model(), dataset, batch_size=2)
+
+    assert (summary["n_tiles"], summary["n_artworks"]) == (6, 4)
+    assert summary["tile_confusion"] == [[2, 2], [0, 2]]
+    assert summary["artwork_confusion"] == [[1, 1], [0, 2]]
+    assert [m["artwork"] for m in summary["misclassified"]] == ["han/pencil_1.jpg"]
+    assert summary["per_source"]["pencil"]["value"] == 0.0
+    assert evaluate_model(brightness_model(), dataset, split="all")["n_tiles"] == 7

@@ -1,0 +1,258 @@
+"""Classifying whole artworks: every artwork is cut into a grid of tiles, the model scores each
+tile, and the artwork's probabilities are the mean of its tiles'.
+
+Collections run to tens of thousands of files, so everything streams: files are read one at a
+time in a tf.data producer thread while the model scores the previous batch, batches mix tiles of
+several artworks, and each result is yielded (in input order) as soon as its last tile is scored.
+A file that cannot be read yields a result with `error` set instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from artcnn.config import PredictConfig, TilingConfig, from_dict
+from artcnn.evaluation import class_probabilities
+from artcnn.images import ArtworkError, iter_image_files, load_artwork, sha256_file
+
+NEEDS_REVIEW = "needs review"
+
+
+@dataclass(frozen=True)
+class ArtworkResult:
+    """One artwork's verdict, or the reason it has none (`error`)."""
+
+    file: str
+    sha256: str | None
+    # Size of the image as read (very large scans are reduced on decode, see ImageLimits).
+    width: int | None
+    height: int | None
+    tiles: int
+    probabilities: dict[str, float]
+    label: str | None
+    # Probability of the label's class (of the likelier class for "needs review").
+    confidence: float | None
+    error: str | None = None
+    # (x, y, size, per-class probabilities) of each tile, in the coordinates of the tiled image.
+    tile_boxes: list[tuple[int, int, int, list[float]]] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    """An artwork between reading and its last scored tile."""
+
+    index: int
+    file: str
+    expected: int = 0
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    boxes: list[tuple[int, int, int]] = field(default_factory=list)
+    error: str | None = None
+    tile_probabilities: list[np.ndarray] = field(default_factory=list)
+    received: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.received >= max(self.expected, 1)
+
+
+def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tuple[str, float]:
+    """The label and its probability; a calibrated binary model's threshold and review band apply."""
+    winner = int(np.argmax(probabilities))
+    if len(classes) == 2 and "threshold" in metadata:
+        winner = int(probabilities[1] >= metadata["threshold"])
+    confidence = float(probabilities[winner])
+    if len(classes) == 2 and "review_band" in metadata:
+        low, high = metadata["review_band"]
+        if low < probabilities[1] < high:
+            return NEEDS_REVIEW, float(probabilities.max())
+    return classes[winner], confidence
+
+
+def _read_artwork(index: int, path: Path, tiling: TilingConfig, config: PredictConfig) -> tuple[_Pending, list]:
+    from artcnn.tiling import cut_tiles
+
+    pending = _Pending(index=index, file=str(path))
+    try:
+        image = load_artwork(path, config.limits)
+        pending.sha256 = sha256_file(path)
+        cut = cut_tiles(image, tiling, grid=True, max_tiles=config.max_tiles, keep_blank=True)
+    except ArtworkError as error:
+        pending.error = error.reason
+        return pending, []
+    except (OSError, ValueError) as error:
+        pending.error = f"{type(error).__name__}: {error}"
+        return pending, []
+    pending.width, pending.height = image.size
+    pending.boxes = [(tile.x, tile.y, tile.size) for tile in cut.tiles]
+    pending.expected = len(cut.tiles)
+    return pending, [tile.pixels for tile in cut.tiles]
+
+
+def _tile_stream(
+    inputs: Iterable[str | os.PathLike],
+    registry: deque,
+    tiling: TilingConfig,
+    config: PredictConfig,
+    stop: threading.Event | None,
+) -> Iterator[tuple[int, np.ndarray, bool]]:
+    """(artwork index, tile pixels, is a real tile) for every tile of every artwork, in order.
+
+    Each artwork is put on `registry` before its tiles are yielded, so the consumer always finds it
+    there. An unreadable artwork yields one placeholder tile (False) so that it flows through the
+    batches like the rest and is reported in its place without waiting for the end of the run.
+    """
+    placeholder = np.zeros((tiling.tile_size, tiling.tile_size, 3), dtype=np.uint8)
+    for index, path in enumerate(iter_image_files(inputs)):
+        if stop is not None and stop.is_set():
+            return
+        pending, tiles = _read_artwork(index, path, tiling, config)
+        registry.append(pending)
+        if not tiles:
+            yield index, placeholder, False
+        for pixels in tiles:
+            yield index, pixels, True
+
+
+def _finish(pending: _Pending, classes: list[str], metadata: dict) -> ArtworkResult:
+    if pending.error is not None:
+        return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
+                             probabilities={}, label=None, confidence=None, error=pending.error)
+    tile_probabilities = np.stack(pending.tile_probabilities)
+    probabilities = tile_probabilities.mean(axis=0)
+    label, confidence = decide(probabilities, classes, metadata)
+    return ArtworkResult(
+        file=pending.file,
+        sha256=pending.sha256,
+        width=pending.width,
+        height=pending.height,
+        tiles=pending.expected,
+        probabilities={name: float(value) for name, value in zip(classes, probabilities)},
+        label=label,
+        confidence=confidence,
+        tile_boxes=[(x, y, size, [float(v) for v in tile])
+                    for (x, y, size), tile in zip(pending.boxes, tile_probabilities)],
+    )
+
+
+def classify(
+    model: str | os.PathLike | tuple[Any, dict],
+    inputs: Iterable[str | os.PathLike],
+    config: PredictConfig = PredictConfig(),
+    *,
+    progress: Callable[[int, int | None, ArtworkResult], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[ArtworkResult]:
+    """Classify artwork files and/or folders (searched recursively) with a model file or a loaded
+    (model, metadata) pair, yielding one ArtworkResult per file in input order.
+
+    progress(done, None, result) is called for each result (the total is not known while
+    streaming). Setting `stop` ends the run after the batch in progress.
+    """
+    from artcnn.storage import load_model, model_metadata
+
+    if isinstance(model, tuple):
+        model, metadata = model
+        metadata = model_metadata(model, metadata)
+    else:
+        model, metadata = load_model(model)
+    tiling = from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
+    return _classify_stream(model, metadata, inputs, tiling, config, progress, stop)
+
+
+def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) -> Iterator[ArtworkResult]:
+    import tensorflow as tf
+
+    from artcnn.data import preprocess
+
+    classes = list(metadata["classes"])
+    input_size = metadata.get("input_size") or tiling.tile_size
+    registry: deque[_Pending] = deque()
+    tiles = tf.data.Dataset.from_generator(
+        lambda: _tile_stream(inputs, registry, tiling, config, stop),
+        output_signature=(
+            tf.TensorSpec((), tf.int64),
+            tf.TensorSpec((tiling.tile_size, tiling.tile_size, 3), tf.uint8),
+            tf.TensorSpec((), tf.bool),
+        ),
+    )
+    batches = (
+        tiles.batch(config.batch_size)
+        .map(lambda index, pixels, real: (index, preprocess(pixels, input_size), real))
+        .prefetch(2)
+    )
+    pending: dict[int, _Pending] = {}
+    next_index = 0
+    for indices, pixels, real in batches:
+        if stop is not None and stop.is_set():
+            return
+        outputs = class_probabilities(model.predict_on_batch(pixels), len(classes))
+        for index, probabilities, is_tile in zip(indices.numpy(), outputs, real.numpy()):
+            while index not in pending:
+                artwork = registry.popleft()
+                pending[artwork.index] = artwork
+            artwork = pending[index]
+            artwork.received += 1
+            if is_tile:
+                artwork.tile_probabilities.append(probabilities)
+        while next_index in pending and pending[next_index].complete:
+            result = _finish(pending.pop(next_index), classes, metadata)
+            next_index += 1
+            if progress is not None:
+                progress(next_index, None, result)
+            yield result
+
+
+def _fields(classes: list[str]) -> list[str]:
+    return ["file", "sha256", "width", "height", "tiles", *[f"p_{name}" for name in classes], "label", "confidence"]
+
+
+def _row(result: ArtworkResult, classes: list[str]) -> dict:
+    return {
+        "file": result.file,
+        "sha256": result.sha256,
+        "width": result.width,
+        "height": result.height,
+        "tiles": result.tiles,
+        **{f"p_{name}": result.probabilities.get(name) for name in classes},
+        "label": result.label,
+        "confidence": result.confidence,
+        "error": result.error,
+    }
+
+
+def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike, classes: list[str],
+                      model_name: str) -> int:
+    """Write results as they arrive, one flushed row each, so a crash keeps every finished row.
+
+    Columns: file, sha256, width, height, tiles, p_<class>..., label, confidence, model, error.
+    Returns the number of rows written.
+    """
+    columns = [*_fields(classes), "model", "error"]
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        handle.flush()
+        for result in results:
+            row = _row(result, classes)
+            writer.writerow({**{key: f"{value:.6f}" if isinstance(value, float) else value
+                                for key, value in row.items()}, "model": model_name})
+            handle.flush()
+            rows += 1
+    return rows
+
+
+def results_to_frame(results: Iterable[ArtworkResult], classes: list[str]) -> pd.DataFrame:
+    """Results as a table with the CSV's columns (without `model`)."""
+    return pd.DataFrame([_row(result, classes) for result in results], columns=[*_fields(classes), "error"])

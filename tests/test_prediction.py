@@ -1,0 +1,211 @@
+import csv
+import math
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+keras = pytest.importorskip("keras")
+
+from artcnn.config import PredictConfig  # noqa: E402
+from artcnn.images import sha256_file  # noqa: E402
+from artcnn.prediction import (  # noqa: E402
+    NEEDS_REVIEW,
+    classify,
+    decide,
+    results_to_frame,
+    write_results_csv,
+)
+from artcnn.storage import save_model  # noqa: E402
+
+METADATA = {"classes": ["han", "kom"], "input_size": 32, "tiling": {"tile_size": 32, "blank_threshold": 0.0}}
+BLACK, WHITE = (0, 0, 0), (255, 255, 255)
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+# p(kom) of a solid tile: the model below scores brightness, sigmoid(4 * (r + g + b) - 6) on a 0-1 scale.
+P_BLACK, P_WHITE = sigmoid(-6), sigmoid(6)
+
+
+@pytest.fixture(scope="module")
+def brightness_model():
+    inputs = keras.Input((32, 32, 3))
+    dense = keras.layers.Dense(1, activation="sigmoid")
+    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
+    dense.set_weights([np.full((3, 1), 4.0, dtype=np.float32), np.array([-6.0], dtype=np.float32)])
+    return model
+
+
+def solid(path, size, colour):
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def half_and_half(path):
+    """64×32: a black tile beside a white one, so the artwork mean is exactly 0.5."""
+    image = Image.new("RGB", (64, 32), BLACK)
+    image.paste(WHITE, (32, 0, 64, 32))
+    image.save(path)
+    return path
+
+
+@pytest.fixture
+def collection(tmp_path):
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    solid(folder / "a_dark.png", (64, 64), BLACK)
+    solid(folder / "b_light.png", (32, 32), WHITE)
+    half_and_half(folder / "c_half.png")
+    good = (folder / "b_light.png").read_bytes()
+    (folder / "d_broken.png").write_bytes(good[: len(good) // 2])
+    (folder / "e_fake.jpg").write_text("not an image at all")
+    (folder / "notes.txt").write_text("a note the folder search skips")
+    return folder
+
+
+def run(model, inputs, metadata=METADATA, **kwargs):
+    return list(classify((model, metadata), inputs, PredictConfig(batch_size=kwargs.pop("batch_size", 3)), **kwargs))
+
+
+def test_folder_gives_one_result_per_image_file_with_errors_for_bad_ones(brightness_model, collection):
+    results = run(brightness_model, [collection])
+
+    assert [r.file for r in results] == [str(collection / name) for name in
+                                         ("a_dark.png", "b_light.png", "c_half.png", "d_broken.png", "e_fake.jpg")]
+    dark, light, half, broken, fake = results
+    assert (dark.tiles, dark.width, dark.height, dark.label, dark.error) == (4, 64, 64, "han", None)
+    assert dark.probabilities["kom"] == pytest.approx(P_BLACK, abs=1e-5)
+    assert dark.confidence == pytest.approx(1 - P_BLACK, abs=1e-5)
+    assert (light.tiles, light.label) == (1, "kom")
+    assert light.sha256 == sha256_file(collection / "b_light.png")
+    assert half.probabilities["kom"] == pytest.approx((P_BLACK + P_WHITE) / 2, abs=1e-5)
+    assert sorted((x, y, size) for x, y, size, _ in half.tile_boxes) == [(0, 0, 32), (32, 0, 32)]
+    for x, y, size, probabilities in half.tile_boxes:
+        assert probabilities[1] == pytest.approx(P_WHITE if x == 32 else P_BLACK, abs=1e-5)
+    for bad in (broken, fake):
+        assert bad.error and bad.label is None and bad.probabilities == {} and bad.tiles == 0
+    assert "not an image" in fake.error or "cannot" in fake.error
+
+
+def test_results_follow_the_input_order(brightness_model, collection, tmp_path):
+    extra = solid(tmp_path / "z_first.png", (32, 32), BLACK)
+    direct_text = tmp_path / "readme.txt"
+    direct_text.write_text("given by name, so it is tried and reported")
+    results = run(brightness_model, [extra, collection / "c_half.png", direct_text, collection / "a_dark.png"])
+
+    assert [r.file for r in results] == [str(extra), str(collection / "c_half.png"), str(direct_text),
+                                         str(collection / "a_dark.png")]
+    assert [r.error is None for r in results] == [True, True, False, True]
+
+
+def test_small_artworks_share_batches(brightness_model, tmp_path, monkeypatch):
+    paths = [solid(tmp_path / f"tiny_{i:02d}.png", (20, 20), BLACK if i % 2 else WHITE) for i in range(10)]
+    batch_sizes = []
+    original = brightness_model.predict_on_batch
+
+    def counting(batch):
+        batch_sizes.append(int(batch.shape[0]))
+        return original(batch)
+
+    monkeypatch.setattr(brightness_model, "predict_on_batch", counting)
+    progress = []
+    results = run(brightness_model, paths, batch_size=4, progress=lambda done, total, r: progress.append((done, total)))
+
+    assert batch_sizes == [4, 4, 2]
+    assert [r.label for r in results] == ["kom", "han"] * 5
+    assert all(r.tiles == 1 for r in results)
+    assert progress == [(done, None) for done in range(1, 11)]
+
+
+def test_results_stream_before_all_files_are_read(brightness_model, tmp_path):
+    paths = [solid(tmp_path / f"art_{i:02d}.png", (32, 32), BLACK) for i in range(40)]
+    handed_out = []
+
+    def lazily():
+        for path in paths:
+            handed_out.append(path)
+            yield path
+
+    results = classify((brightness_model, METADATA), lazily(), PredictConfig(batch_size=1))
+    first = next(results)
+    assert first.file == str(paths[0])
+    assert len(handed_out) < len(paths)
+    assert len(list(results)) == len(paths) - 1
+
+
+def test_stop_ends_the_run_early(brightness_model, tmp_path):
+    paths = [solid(tmp_path / f"art_{i:02d}.png", (32, 32), WHITE) for i in range(30)]
+    stop = threading.Event()
+
+    def stop_after_two(done, total, result):
+        if done == 2:
+            stop.set()
+
+    results = run(brightness_model, paths, batch_size=1, progress=stop_after_two, stop=stop)
+    assert 2 <= len(results) < len(paths)
+
+
+def test_model_file_and_loaded_model_agree(brightness_model, collection, tmp_path):
+    path = save_model(brightness_model, tmp_path / "brightness.keras", METADATA)
+    from_file = list(classify(path, [collection], PredictConfig(batch_size=3)))
+    assert from_file == run(brightness_model, [collection])
+
+
+@pytest.mark.parametrize(
+    ("p_kom", "metadata", "label"),
+    [
+        (0.55, {}, "kom"),
+        (0.45, {}, "han"),
+        (0.5, {"threshold": 0.5, "review_band": [0.3, 0.7]}, NEEDS_REVIEW),
+        (0.8, {"threshold": 0.5, "review_band": [0.3, 0.7]}, "kom"),
+        (0.2, {"threshold": 0.5, "review_band": [0.3, 0.7]}, "han"),
+        (0.8, {"threshold": 0.9}, "han"),
+    ],
+)
+def test_decide_applies_threshold_and_review_band(p_kom, metadata, label):
+    assert decide(np.array([1 - p_kom, p_kom]), ["han", "kom"], metadata)[0] == label
+
+
+def test_review_band_marks_undecided_artworks(brightness_model, collection):
+    calibrated = {**METADATA, "threshold": 0.5, "review_band": [0.25, 0.75]}
+    labels = [r.label for r in run(brightness_model, [collection], metadata=calibrated)]
+    assert labels == ["han", "kom", NEEDS_REVIEW, None, None]
+
+
+def test_csv_has_one_row_per_artwork_with_all_columns(brightness_model, collection, tmp_path):
+    out = tmp_path / "results.csv"
+    written = write_results_csv(classify((brightness_model, METADATA), [collection]), out, ["han", "kom"],
+                                "brightness.keras")
+
+    with open(out, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
+                                 "confidence", "model", "error"]
+    assert written == len(rows) == 5
+    assert {row["model"] for row in rows} == {"brightness.keras"}
+    assert float(rows[2]["p_kom"]) == pytest.approx(0.5, abs=1e-5)
+    assert rows[3]["p_kom"] == "" and rows[3]["label"] == "" and rows[3]["error"]
+
+
+def test_csv_keeps_finished_rows_when_the_run_fails(tmp_path, brightness_model, collection):
+    out = tmp_path / "partial.csv"
+
+    def crashing():
+        yield from run(brightness_model, [collection / "a_dark.png", collection / "b_light.png"])
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        write_results_csv(crashing(), out, ["han", "kom"], "m")
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_results_to_frame(brightness_model, collection):
+    frame = results_to_frame(run(brightness_model, [collection]), ["han", "kom"])
+    assert list(frame.columns) == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
+                                   "confidence", "error"]
+    assert len(frame) == 5 and frame["error"].notna().sum() == 2
