@@ -1,0 +1,193 @@
+"""tf.data pipelines from a dataset folder, and the one preprocessing every stage shares.
+
+Training, evaluation and prediction all go through `preprocess`, so a model always sees pixels
+prepared the same way. TensorFlow is imported inside the functions that need it, so reading a
+dataset's description (`read_dataset`) stays cheap for pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from artcnn.config import TilingConfig, from_dict
+from artcnn.images import sha256_file
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+MANIFEST_COLUMNS = ("tile", "artwork", "class", "split")
+SPLITS = ("train", "test", "all")
+# Extra augmentation strengths (share of the [0, 1] range) for recipes with extra_augment.
+CONTRAST_FACTOR = 0.1
+BRIGHTNESS_FACTOR = 0.1
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset folder as written by `tiling.build_dataset`."""
+
+    # The dataset folder.
+    path: Path
+    # Class names, sorted: a class's index is its position here (han=0, kom=1).
+    classes: list[str]
+    # manifest.csv: one row per tile (tile path relative to `path`, artwork, sha256, class, split, x, y).
+    manifest: pd.DataFrame
+    # How the tiles were cut; prediction must cut the same way.
+    tiling: TilingConfig
+    # sha256 of manifest.csv, to tell which data a model was trained on.
+    hash: str
+    # True for demo datasets made of synthetic artworks.
+    synthetic: bool
+
+
+def read_dataset(dataset_dir: str | os.PathLike) -> DatasetInfo:
+    """Read and check a dataset folder: its description, manifest and that every listed tile exists."""
+    path = Path(dataset_dir)
+    description_file, manifest_file = path / "dataset.json", path / "manifest.csv"
+    for required in (description_file, manifest_file):
+        if not required.is_file():
+            raise ValueError(f"{path} is not a dataset folder: {required.name} is missing.")
+    try:
+        description = json.loads(description_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{description_file} is not valid JSON ({error}).") from None
+    classes = sorted(description.get("classes") or [])
+    if len(classes) < 2:
+        raise ValueError(f"{description_file} must list at least two classes. Received: classes={classes}")
+    manifest = pd.read_csv(manifest_file, dtype={"tile": str, "artwork": str, "class": str, "split": str})
+    missing_columns = [name for name in MANIFEST_COLUMNS if name not in manifest.columns]
+    if missing_columns:
+        raise ValueError(f"{manifest_file} lacks the column(s) {', '.join(missing_columns)}.")
+    unknown = sorted(set(manifest["class"]) - set(classes))
+    if unknown:
+        raise ValueError(f"{manifest_file} has tiles of classes not in dataset.json: {', '.join(unknown)}.")
+    absent = [tile for tile in manifest["tile"] if not (path / tile).is_file()]
+    if absent:
+        raise ValueError(
+            f"{path}: {len(absent)} tile file(s) listed in manifest.csv are missing, e.g. {', '.join(absent[:3])}. "
+            "Rebuild the dataset."
+        )
+    return DatasetInfo(
+        path=path,
+        classes=classes,
+        manifest=manifest,
+        tiling=from_dict(TilingConfig, description.get("tiling") or {}),
+        hash=description.get("hash") or sha256_file(manifest_file),
+        synthetic=bool(description.get("synthetic", False)),
+    )
+
+
+def labels_for(info: DatasetInfo, split: str) -> tuple[list[str], np.ndarray]:
+    """Tile file paths and class indices of one split: "train", "test" or "all" (train and test)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+    rows = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    index_of = {name: index for index, name in enumerate(info.classes)}
+    files = [str(info.path / tile) for tile in rows["tile"]]
+    return files, rows["class"].map(index_of).to_numpy(dtype=np.int64)
+
+
+def preprocess(images: Any, input_size: int) -> "tf.Tensor":
+    """uint8 RGB images [..., H, W, 3] → float32 in [0, 1], resized to input_size × input_size."""
+    import tensorflow as tf
+
+    if input_size < 8:
+        raise ValueError(f"input_size must be at least 8. Received: input_size={input_size}")
+    images = tf.convert_to_tensor(images)
+    # Unknown rank or channels (None) come from tf.data graphs and are checked when the data arrives.
+    if images.dtype != tf.uint8 or images.shape.rank not in (3, 4, None) or images.shape[-1] not in (3, None):
+        raise ValueError(
+            f"preprocess expects uint8 RGB images of shape [H, W, 3] or [N, H, W, 3]. "
+            f"Received: dtype={images.dtype.name}, shape={images.shape}"
+        )
+    scaled = tf.cast(images, tf.float32) / 255.0
+    # Antialiasing keeps fine strokes from turning into moiré when a 256 px tile shrinks to 128.
+    resized = tf.image.resize(scaled, (input_size, input_size), method="bilinear", antialias=True)
+    return tf.clip_by_value(resized, 0.0, 1.0)
+
+
+def _augmenter(rotation_deg: float, extra_augment: bool, seed: int) -> Any | None:
+    """The training-only augmentation as one Keras model applied to batches, or None for none."""
+    import keras
+
+    layers = []
+    if rotation_deg > 0:
+        # "nearest" repeats edge pixels into the corners, like the study's ImageDataGenerator.
+        layers.append(keras.layers.RandomRotation(rotation_deg / 360.0, fill_mode="nearest", seed=seed))
+    if extra_augment:
+        layers += [
+            keras.layers.RandomFlip("horizontal_and_vertical", seed=seed + 1),
+            keras.layers.RandomContrast(CONTRAST_FACTOR, value_range=(0, 1), seed=seed + 2),
+            keras.layers.RandomBrightness(BRIGHTNESS_FACTOR, value_range=(0, 1), seed=seed + 3),
+        ]
+    return keras.Sequential(layers) if layers else None
+
+
+def make_pipeline(
+    files: Sequence[str],
+    labels: Sequence[int],
+    num_classes: int,
+    input_size: int,
+    batch_size: int,
+    *,
+    training: bool,
+    rotation_deg: float = 0.0,
+    seed: int = 0,
+    cache: bool = True,
+    extra_augment: bool = False,
+) -> "tf.data.Dataset":
+    """Batches of (images in [0, 1], labels) from PNG tiles.
+
+    Labels are float32 0/1 scalars for two classes (one sigmoid unit) and one-hot rows for more
+    (softmax). With training=True the tiles are reshuffled every epoch (reproducibly from `seed`)
+    and augmented; otherwise they come in the given order, unchanged.
+    """
+    import tensorflow as tf
+
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(files) == 0:
+        raise ValueError("make_pipeline needs at least one tile file. Received: files=[]")
+    if len(files) != len(labels):
+        raise ValueError(f"files and labels must have the same length. Received: {len(files)} files, {len(labels)} labels")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes}")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels must be in [0, {num_classes - 1}]. Received: labels from {labels.min()} to {labels.max()}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
+    if not 0.0 <= rotation_deg <= 180.0:
+        raise ValueError(f"rotation_deg must be in [0, 180]. Received: rotation_deg={rotation_deg}")
+
+    def decode(file: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.io.decode_png(tf.io.read_file(file), channels=3), label
+
+    def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if num_classes == 2:
+            target = tf.cast(label, tf.float32)
+        else:
+            target = tf.one_hot(label, num_classes, dtype=tf.float32)
+        return preprocess(image, input_size), target
+
+    autotune = tf.data.AUTOTUNE
+    dataset = tf.data.Dataset.from_tensor_slices((list(map(str, files)), labels))
+    dataset = dataset.map(decode, num_parallel_calls=autotune)
+    if cache:
+        # Decoded uint8 tiles, so later epochs skip file reads and PNG decoding at a quarter of float32's memory.
+        dataset = dataset.cache()
+    if training:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(prepare, num_parallel_calls=autotune).batch(batch_size)
+    augmenter = _augmenter(rotation_deg, extra_augment, seed) if training else None
+    if augmenter is not None:
+        dataset = dataset.map(
+            lambda images, targets: (tf.clip_by_value(augmenter(images, training=True), 0.0, 1.0), targets),
+            num_parallel_calls=autotune,
+        )
+    return dataset.prefetch(autotune)
