@@ -1,0 +1,342 @@
+"""A training run in its own folder: fit with history, per-epoch checkpoint, resume, stop, finalize.
+
+Everything a page needs to show a run outlives the process that trains it: config.json,
+status.json, history.csv, checkpoint.keras, model.keras and metrics.json (see
+docs/architecture.md). Keras is imported inside the functions that train, so `read_run` and
+`TrainingProgress` are cheap to import for pages that only list runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from artcnn import data
+from artcnn.config import TrainConfig, to_dict
+from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, atomic_write_text, read_metadata, save_model
+
+if TYPE_CHECKING:
+    import keras
+
+    from artcnn.models import Recipe
+
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+CONFIG, STATUS, HISTORY, CHECKPOINT, MODEL, METRICS = (
+    "config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json")
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """One progress report, sent after every batch and again when an epoch ends."""
+
+    # Epoch index, from 0.
+    epoch: int
+    # Epochs the run will train in all.
+    epochs: int
+    # Batches finished in this epoch, from 1 (equal to `batches` when epoch_end is True).
+    batch: int
+    # Batches per epoch.
+    batches: int
+    # Keras's running logs: loss and accuracy, plus val_loss and val_accuracy when the epoch ends.
+    logs: dict[str, float]
+    # True for the report sent once the epoch (and its validation) is complete.
+    epoch_end: bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    # history.csv rows, one dict per finished epoch.
+    history: list[dict]
+    # evaluation.evaluate_model on the test split ({} if the run was stopped or has no test split).
+    metrics: dict
+    # model.keras, or None if the run was stopped before it finished.
+    model_path: Path | None
+    # "finished" or "stopped".
+    state: str
+
+
+class TrainingStopped(Exception):
+    """The stop event was set. `train` records it as a stopped run; `finalize` raises it."""
+
+
+ProgressCallback = Callable[[TrainingProgress], None]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class _Monitor:
+    """Progress reports and stop checks during fit, and a hook for each completed epoch."""
+
+    def __init__(self, epochs: int, batches: int, progress: ProgressCallback | None, stop: threading.Event | None,
+                 epoch_done: Callable[[int, dict[str, float], float], None] | None = None) -> None:
+        self.epochs, self.batches = epochs, batches
+        self.progress, self.stop, self.epoch_done = progress, stop, epoch_done
+        self.epoch, self.started = 0, time.monotonic()
+
+    def _check_stop(self) -> None:
+        # Keras 3's model.stop_training would still validate the half-done epoch and report it as
+        # complete, so stopping raises instead; the last complete checkpoint is what remains.
+        if self.stop is not None and self.stop.is_set():
+            raise TrainingStopped("training was stopped")
+
+    def _report(self, batch: int, logs: dict | None, epoch_end: bool) -> dict[str, float]:
+        values = {name: float(value) for name, value in (logs or {}).items()}
+        if self.progress is not None:
+            self.progress(TrainingProgress(self.epoch, self.epochs, batch, self.batches, values, epoch_end))
+        return values
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._check_stop()
+        self.epoch, self.started = epoch, time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._report(batch + 1, logs, epoch_end=False)
+        self._check_stop()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = {name: float(value) for name, value in (logs or {}).items()}
+        if self.epoch_done is not None:
+            self.epoch_done(epoch + 1, values, time.monotonic() - self.started)
+        self._report(self.batches, values, epoch_end=True)
+
+    def callback(self) -> "keras.callbacks.Callback":
+        import keras
+
+        return keras.callbacks.LambdaCallback(on_epoch_begin=self.on_epoch_begin,
+                                              on_train_batch_end=self.on_train_batch_end,
+                                              on_epoch_end=self.on_epoch_end)
+
+
+def _pipeline(info: data.DatasetInfo, recipe: "Recipe", split: str, *, training: bool, seed: int) -> tuple[Any, int]:
+    """The split's pipeline and its number of batches (None, 0 for an empty split)."""
+    files, labels = data.labels_for(info, split)
+    if not files:
+        return None, 0
+    batch_size = recipe.batch_size if training else recipe.test_batch_size
+    pipeline = data.make_pipeline(files, labels, len(info.classes), recipe.input_size, batch_size, training=training,
+                                  rotation_deg=recipe.rotation_deg, seed=seed, extra_augment=recipe.extra_augment)
+    return pipeline, math.ceil(len(files) / batch_size)
+
+
+def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str) -> dict:
+    return {
+        "classes": list(info.classes),
+        "input_size": recipe.input_size,
+        "tiling": to_dict(info.tiling),
+        "recipe": recipe.name,
+        "dataset_hash": info.hash,
+        "created": _now(),
+        "metrics": metrics,
+        "synthetic": info.synthetic,
+        "description": description,
+    }
+
+
+def _write_status(run_dir: Path, state: str, epoch: int, epochs: int, error: str | None = None) -> None:
+    atomic_write_json(run_dir / STATUS, {"state": state, "epoch": epoch, "epochs": epochs, "error": error,
+                                         "updated": _now(), "pid": os.getpid()})
+
+
+def _write_history(run_dir: Path, history: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(run_dir / HISTORY, buffer.getvalue())
+
+
+def _read_history(run_dir: Path) -> list[dict]:
+    path = run_dir / HISTORY
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return [{name: None if value in ("", None) else (int(value) if name == "epoch" else float(value))
+                 for name, value in row.items()} for row in csv.DictReader(file)]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def read_run(run_dir: str | os.PathLike) -> dict:
+    """A run folder's config, status, history (list of dicts), metrics and model path, without TensorFlow."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).is_file():
+        raise ValueError(f"{run_dir} is not a run folder: {CONFIG} is missing.")
+    model_path = run_dir / MODEL
+    return {
+        "config": _read_json(run_dir / CONFIG),
+        "status": _read_json(run_dir / STATUS) or {},
+        "history": _read_history(run_dir),
+        "metrics": _read_json(run_dir / METRICS),
+        "model_path": model_path if model_path.is_file() else None,
+    }
+
+
+def _claim(run_dir: Path) -> None:
+    """Make a new run folder, refusing one that already holds a run."""
+    if (run_dir / CONFIG).exists():
+        state = (_read_json(run_dir / STATUS) or {}).get("state", "unknown")
+        raise ValueError(f"{run_dir} already holds a run (state: {state}). Choose another run name, "
+                         "or resume it to continue from its last checkpoint.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _resume_point(run_dir: Path, config: TrainConfig, info: data.DatasetInfo, epochs: int) -> tuple[int, list[dict]]:
+    """The epoch to continue from and the history so far, after checking the run can go on as asked."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.is_file():
+        raise ValueError(f"run {run_dir} has nothing to resume: it has no {CHECKPOINT} (no epoch finished yet).")
+    saved = _read_json(run_dir / CONFIG) or {}
+    received = to_dict(config)
+    differences = [f"{name}: run has {value!r}, received {received.get(name)!r}"
+                   for name, value in (saved.get("train") or {}).items()
+                   if name != "epochs" and received.get(name) != value]
+    if differences:
+        raise ValueError(f"run {run_dir} was started with other settings; resume it with the same ones "
+                         f"(only epochs may change). Differences: {'; '.join(differences)}")
+    if saved.get("dataset_hash") != info.hash:
+        raise ValueError(f"run {run_dir} was trained on another version of dataset {info.path} "
+                         "(its manifest changed); start a new run instead.")
+    done = int(read_metadata(checkpoint)["epoch"])
+    if epochs < done:
+        raise ValueError(f"run {run_dir} has already trained {done} epochs. Received: epochs={epochs}")
+    # Rows after the checkpoint's epoch belong to an epoch whose checkpoint was never written.
+    return done, [row for row in _read_history(run_dir) if row["epoch"] <= done]
+
+
+def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: TrainConfig, *,
+          progress: ProgressCallback | None = None, stop: threading.Event | None = None,
+          resume: bool = False) -> RunResult:
+    """Train `config`'s recipe on the dataset's train split, validating on its test split (as the study did),
+    writing every run file as it goes. With resume=True, continue the run in `run_dir` from its checkpoint.
+    """
+    from artcnn import models
+
+    run_dir = Path(run_dir)
+    info = data.read_dataset(dataset_dir)
+    recipe = models.resolve_recipe(config)
+    if resume:
+        initial_epoch, history = _resume_point(run_dir, config, info, recipe.epochs)
+    else:
+        _claim(run_dir)
+        initial_epoch, history = 0, []
+    atomic_write_json(run_dir / CONFIG, {
+        "train": to_dict(config), "recipe": to_dict(recipe), "dataset": str(Path(dataset_dir).resolve()),
+        "classes": list(info.classes), "tiling": to_dict(info.tiling), "dataset_hash": info.hash,
+    })
+    _write_status(run_dir, "running", initial_epoch, recipe.epochs)
+    try:
+        model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
+        metrics, model_path = _finish_run(model, info, recipe, run_dir)
+    except TrainingStopped:
+        _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
+        return RunResult(run_dir, history, {}, None, "stopped")
+    except KeyboardInterrupt:
+        _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
+        raise
+    except BaseException as error:
+        _write_status(run_dir, "failed", _epochs_done(history), recipe.epochs, f"{type(error).__name__}: {error}")
+        raise
+    _write_status(run_dir, "finished", _epochs_done(history), recipe.epochs)
+    return RunResult(run_dir, history, metrics, model_path, "finished")
+
+
+def _epochs_done(history: list[dict]) -> int:
+    return history[-1]["epoch"] if history else 0
+
+
+def _run_description(info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) -> str:
+    return f"{recipe.name} trained on the train split of dataset {info.path.name} (run {run_dir.name})"
+
+
+def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,
+             history: list[dict], progress: ProgressCallback | None,
+             stop: threading.Event | None) -> "keras.Model":
+    """Fit from `initial_epoch`, recording each finished epoch; `history` grows in place as epochs finish."""
+    import keras
+
+    from artcnn import models
+
+    # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
+    keras.utils.set_random_seed(config.seed + initial_epoch)
+    if initial_epoch:
+        model = keras.saving.load_model(run_dir / CHECKPOINT, safe_mode=True)
+    else:
+        model = models.build_model(recipe, len(info.classes), weights=config.weights, seed=config.seed)
+    train_data, batches = _pipeline(info, recipe, "train", training=True, seed=config.seed + initial_epoch)
+    if train_data is None:
+        raise ValueError(f"dataset {info.path} has no tiles in its train split.")
+    validation, _ = _pipeline(info, recipe, "test", training=False, seed=config.seed)
+    description = _run_description(info, recipe, run_dir)
+
+    def record(epoch: int, logs: dict[str, float], seconds: float) -> None:
+        history.append({"epoch": epoch, **logs, "seconds": round(seconds, 3)})
+        _write_history(run_dir, history)
+        save_model(model, run_dir / CHECKPOINT, {**_metadata(info, recipe, {}, description), "epoch": epoch})
+        _write_status(run_dir, "running", epoch, recipe.epochs)
+
+    callbacks = [_Monitor(recipe.epochs, batches, progress, stop, record).callback()]
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss" if validation is not None else "loss",
+            patience=config.early_stopping, restore_best_weights=True))
+    model.fit(train_data, validation_data=validation, epochs=recipe.epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles, seeded
+    return model
+
+
+def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) -> tuple[dict, Path]:
+    """Evaluate on the test split, then save model.keras (metrics in its metadata) and metrics.json."""
+    metrics = {}
+    if (info.manifest["split"] == "test").any():
+        from artcnn.evaluation import evaluate_model
+
+        metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size)
+    metadata = _metadata(info, recipe, metrics, _run_description(info, recipe, run_dir))
+    model_path = save_model(model, run_dir / MODEL, metadata)
+    atomic_write_json(run_dir / METRICS, metrics)
+    return metrics, model_path
+
+
+def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, config: TrainConfig, *,
+             progress: ProgressCallback | None = None, stop: threading.Event | None = None) -> Path:
+    """Train a fresh model on train and test together (no held-out data, so no early stopping) for the
+    recipe's epochs and save it with its metadata. Raises TrainingStopped, writing nothing, if stopped.
+    """
+    import keras
+
+    from artcnn import models
+
+    model_path = Path(model_path)
+    if model_path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ValueError(f"A model file must end in .keras or .h5. Received: model_path={model_path}")
+    if not model_path.parent.is_dir():
+        raise ValueError(f"the folder for {model_path.name} does not exist: {model_path.parent}")
+    info = data.read_dataset(dataset_dir)
+    recipe = models.resolve_recipe(config)
+    keras.utils.set_random_seed(config.seed)
+    model = models.build_model(recipe, len(info.classes), weights=config.weights, seed=config.seed)
+    pipeline, batches = _pipeline(info, recipe, "all", training=True, seed=config.seed)
+    if pipeline is None:
+        raise ValueError(f"dataset {info.path} has no tiles.")
+    try:
+        model.fit(pipeline, epochs=recipe.epochs, callbacks=[_Monitor(recipe.epochs, batches, progress, stop).callback()],
+                  shuffle=False, verbose=0)
+    except TrainingStopped:
+        raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
+    description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "
+                   f"{info.path.name}; no tiles were held out, so it has no test metrics of its own")
+    return save_model(model, model_path, _metadata(info, recipe, {}, description))

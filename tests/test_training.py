@@ -1,0 +1,156 @@
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from test_data import write_dataset  # noqa: E402
+
+from artcnn import models, storage, training  # noqa: E402
+from artcnn.config import TrainConfig  # noqa: E402
+
+SMALL = 32
+TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None)
+
+
+@pytest.fixture(autouse=True)
+def small_recipes(monkeypatch):
+    for name, recipe in models.RECIPES.items():
+        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(recipe, input_size=SMALL))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("dataset"), classes=("han", "kom"), artworks=3, tiles=4)
+
+
+def test_one_epoch_writes_every_run_file(dataset, tmp_path):
+    events = []
+    run = tmp_path / "run"
+    result = training.train(dataset, run, dataclasses.replace(TWO_EPOCHS, epochs=1), progress=events.append)
+    assert {p.name for p in run.iterdir()} == {"config.json", "status.json", "history.csv", "checkpoint.keras",
+                                                "model.keras", "metrics.json"}
+    assert result.state == "finished" and result.model_path == run / "model.keras"
+    assert [row["epoch"] for row in result.history] == [1]
+    assert set(result.history[0]) == set(training.HISTORY_COLUMNS)
+    assert result.metrics["n_tiles"] == 8 and result.metrics["classes"] == ["han", "kom"]
+
+    record = training.read_run(run)
+    assert record["status"]["state"] == "finished" and record["status"]["error"] is None
+    assert record["history"] == result.history
+    assert record["metrics"] == json.loads(json.dumps(result.metrics))
+    assert record["config"]["recipe"]["name"] == "default" and record["config"]["classes"] == ["han", "kom"]
+    assert record["config"]["dataset_hash"] == "f" * 64
+
+    model, metadata = storage.load_model(run / "model.keras")
+    assert model.input_shape == (None, SMALL, SMALL, 3)
+    assert metadata["classes"] == ["han", "kom"] and metadata["recipe"] == "default"
+    assert metadata["tiling"]["tile_size"] == 32 and metadata["synthetic"] is True
+    assert metadata["metrics"]["n_tiles"] == 8 and metadata["dataset_hash"] == "f" * 64 and metadata["created"]
+
+    batch_events = [e for e in events if not e.epoch_end]
+    assert [e.batch for e in batch_events] == [1, 2] and all(e.batches == 2 and e.epochs == 1 for e in events)
+    assert "loss" in batch_events[0].logs
+    (end,) = [e for e in events if e.epoch_end]
+    assert end.epoch == 0 and end.batch == 2 and {"val_loss", "val_accuracy"} <= set(end.logs)
+
+    with pytest.raises(ValueError, match="already holds a run \\(state: finished\\)"):
+        training.train(dataset, run, TWO_EPOCHS)
+
+
+def test_stop_after_first_epoch_then_resume(dataset, tmp_path):
+    run, stop = tmp_path / "run", threading.Event()
+
+    def stop_after_first_epoch(event):
+        if event.epoch_end:
+            stop.set()
+
+    stopped = training.train(dataset, run, TWO_EPOCHS, progress=stop_after_first_epoch, stop=stop)
+    assert stopped.state == "stopped" and stopped.model_path is None
+    record = training.read_run(run)
+    assert record["status"]["state"] == "stopped" and record["status"]["epoch"] == 1
+    assert [row["epoch"] for row in record["history"]] == [1]
+    assert not (run / "model.keras").exists()
+    checkpoint = keras.saving.load_model(run / "checkpoint.keras")
+    assert int(checkpoint.optimizer.iterations) == 2  # optimizer state saved after epoch 1's two batches
+
+    events = []
+    resumed = training.train(dataset, run, TWO_EPOCHS, progress=events.append, resume=True)
+    assert resumed.state == "finished"
+    assert [row["epoch"] for row in resumed.history] == [1, 2]
+    assert resumed.history[0] == record["history"][0]
+    assert {event.epoch for event in events} == {1}
+    assert storage.read_metadata(run / "checkpoint.keras")["epoch"] == 2
+    assert int(keras.saving.load_model(run / "checkpoint.keras").optimizer.iterations) == 4
+    assert training.read_run(run)["status"]["state"] == "finished"
+
+
+def test_stop_mid_epoch_keeps_no_partial_epoch(dataset, tmp_path):
+    run, stop = tmp_path / "run", threading.Event()
+    result = training.train(dataset, run, TWO_EPOCHS, progress=lambda event: stop.set(), stop=stop)
+    assert result.state == "stopped" and result.history == []
+    assert not (run / "checkpoint.keras").exists()
+    assert training.read_run(run)["history"] == []
+    with pytest.raises(ValueError, match=f"run {run} has nothing to resume"):
+        training.train(dataset, run, TWO_EPOCHS, resume=True)
+
+
+def test_resume_refuses_other_settings(dataset, tmp_path):
+    run, stop = tmp_path / "run", threading.Event()
+    training.train(dataset, run, TWO_EPOCHS, progress=lambda event: event.epoch_end and stop.set(), stop=stop)
+    with pytest.raises(ValueError, match="batch_size: run has 8, received 4"):
+        training.train(dataset, run, dataclasses.replace(TWO_EPOCHS, batch_size=4), resume=True)
+
+
+def test_three_classes_train(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", classes=("c", "a", "b"), artworks=2, tiles=2)
+    config = TrainConfig(recipe="seed", epochs=1, batch_size=4, weights=None)
+    result = training.train(dataset, tmp_path / "run", config)
+    assert result.metrics["classes"] == ["a", "b", "c"] and len(result.metrics["tile_confusion"]) == 3
+    model, metadata = storage.load_model(result.model_path)
+    assert model.output_shape == (None, 3) and metadata["classes"] == ["a", "b", "c"]
+
+
+def test_failure_is_recorded(dataset, tmp_path):
+    run = tmp_path / "run"
+    missing = tmp_path / "missing.h5"
+    with pytest.raises(ValueError, match="weights file not found"):
+        training.train(dataset, run, TrainConfig(recipe="vgg16", epochs=1, weights=str(missing)))
+    status = training.read_run(run)["status"]
+    assert status["state"] == "failed" and str(missing) in status["error"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_finalize_writes_loadable_model_with_metadata(dataset, tmp_path, suffix):
+    events = []
+    path = training.finalize(dataset, tmp_path / f"final{suffix}", TWO_EPOCHS, progress=events.append)
+    model, metadata = storage.load_model(path)
+    assert model.input_shape == (None, SMALL, SMALL, 3)
+    assert metadata["classes"] == ["han", "kom"] and metadata["recipe"] == "default"
+    assert metadata["metrics"] == {} and "train and test" in metadata["description"]
+    # train + test: 24 tiles in batches of 8, for 2 epochs
+    assert [e.epoch for e in events if e.epoch_end] == [0, 1] and events[0].batches == 3
+
+
+def test_finalize_stopped_writes_nothing(dataset, tmp_path):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(training.TrainingStopped, match="no model was written"):
+        training.finalize(dataset, tmp_path / "final.keras", TWO_EPOCHS, stop=stop)
+    assert not (tmp_path / "final.keras").exists()
+    with pytest.raises(ValueError, match="must end in .keras or .h5"):
+        training.finalize(dataset, tmp_path / "final.pt", TWO_EPOCHS)
+
+
+def test_read_run_does_not_import_tensorflow(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    code = ("import sys; from artcnn.training import read_run; "
+            f"read_run({str(tmp_path)!r}); print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=str(Path(__file__).resolve().parents[1])).stdout
+    assert output.split() == ["False", "False"]
