@@ -1,0 +1,42 @@
+"""What the pages share: the app's only global state, as `st.cache_resource` loaders.
+
+Per-user state lives in `st.session_state`; everything else is in the workspace folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from artcnn.jobs import JobManager
+from artcnn.workspace import Workspace
+
+
+@st.cache_resource
+def _workspace(root: str) -> Workspace:
+    return Workspace.open(Path(root))
+
+
+def workspace() -> Workspace:
+    """The workspace named by ARTCNN_WORKSPACE (read on every call, so tests can point elsewhere)."""
+    return _workspace(os.environ.get("ARTCNN_WORKSPACE", "workspace"))
+
+
+@st.cache_resource
+def jobs() -> JobManager:
+    """Background training jobs of this server: they outlive reruns, page changes and closed tabs."""
+    return JobManager()
+
+
+@st.cache_resource(max_entries=4)
+def loaded_model(path: str, modified: float):
+    """A model and its metadata, loaded once per file version (`modified` keys the cache)."""
+    from artcnn.storage import load_model
+
+    return load_model(Path(path))
+
+
+def model_and_metadata(path: Path):
+    return loaded_model(str(path), path.stat().st_mtime)
