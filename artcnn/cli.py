@@ -116,9 +116,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     result = train(Path(args.dataset), Path(args.run), _train_config(args),
                    progress=_training_bar("training"), resume=args.resume)
-    metrics = result.metrics
-    if metrics:
-        print(_headline(metrics))
+    if result.state != "finished":
+        print(f"training {result.state} after {len(result.history)} epochs; continue with --resume", file=sys.stderr)
+        return 1
+    print(_headline(result.metrics))
     print(f"model saved to {result.model_path}")
     return 0
 
