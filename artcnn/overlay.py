@@ -1,0 +1,110 @@
+"""Pictures of classification results: an artwork with its tiles' probabilities drawn over it, and
+small thumbnails for result tables. Pillow only, so a page draws them without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from typing import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from artcnn.config import ImageLimits
+from artcnn.images import load_artwork
+
+# One colour per class index (Streamlit's blue, orange, green, red, violet, brown).
+CLASS_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
+# Thumbnails only need a small decode: JPEG draft mode then reads a 50-Mpixel scan in a fraction of the time.
+THUMBNAIL_LIMITS = ImageLimits(decode_pixels=2_000_000)
+# A tile drawn smaller than this (in screen pixels) gets its colour but no text.
+_MIN_LABELLED_SIDE = 36
+
+TileBox = tuple[int, int, int, Sequence[float]]
+
+
+def class_colour(index: int) -> tuple[int, int, int]:
+    return CLASS_COLOURS[index % len(CLASS_COLOURS)]
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=max(size, 8))
+
+
+def _check_boxes(image: Image.Image, tile_boxes: Sequence[TileBox], classes: Sequence[str]) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"classes must name at least two classes. Received: classes={list(classes)}")
+    for x, y, size, probabilities in tile_boxes:
+        if len(probabilities) != len(classes):
+            raise ValueError(f"each tile needs one probability per class ({len(classes)}). "
+                             f"Received: {list(probabilities)} for the tile at x={x}, y={y}")
+        if x < 0 or y < 0 or size < 1 or x + size > image.width or y + size > image.height:
+            raise ValueError(
+                f"the tile at x={x}, y={y}, size={size} lies outside the {image.width}×{image.height} image; "
+                "draw over the image the tiles were cut from (as images.load_artwork reads it)."
+            )
+
+
+def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], classes: Sequence[str], *,
+                            max_side: int = 1200) -> Image.Image:
+    """The artwork scaled to fit `max_side`, each tile tinted in its likelier class's colour (stronger
+    the surer the tile), outlined and labelled with that probability, and a legend of the classes below.
+
+    tile_boxes: (x, y, size, per-class probabilities), as in prediction.ArtworkResult.tile_boxes, in the
+    coordinates of `image`.
+    """
+    if max_side < 64:
+        raise ValueError(f"max_side must be at least 64. Received: max_side={max_side}")
+    _check_boxes(image, tile_boxes, classes)
+    scale = min(1.0, max_side / max(image.size))
+    shown = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    tint = Image.new("RGBA", shown.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(tint)
+    labels = []
+    chance = 1.0 / len(classes)
+    for x, y, size, probabilities in tile_boxes:
+        winner = max(range(len(classes)), key=lambda index: probabilities[index])
+        sureness = (probabilities[winner] - chance) / (1.0 - chance)
+        box = [round(x * scale), round(y * scale), round((x + size) * scale) - 1, round((y + size) * scale) - 1]
+        colour = class_colour(winner)
+        # Drawn on one layer, overlapping tiles (the grid's last row and column) replace rather than stack.
+        draw.rectangle(box, fill=(*colour, round(40 + 120 * sureness)), outline=(*colour, 255), width=2)
+        labels.append((box, f"{classes[winner]} {probabilities[winner]:.0%}"))
+    result = Image.alpha_composite(shown.convert("RGBA"), tint)
+    draw = ImageDraw.Draw(result)
+    for box, text in labels:
+        side = box[2] - box[0]
+        if side >= _MIN_LABELLED_SIDE:
+            draw.text((box[0] + 3, box[1] + 2), text, fill="white", font=_font(side // 6),
+                      stroke_width=2, stroke_fill="black")
+    return _with_legend(result.convert("RGB"), classes)
+
+
+def _with_legend(image: Image.Image, classes: Sequence[str]) -> Image.Image:
+    height = 24
+    framed = Image.new("RGB", (image.width, image.height + height), "white")
+    framed.paste(image, (0, 0))
+    draw = ImageDraw.Draw(framed)
+    font = _font(14)
+    left = 6
+    for index, name in enumerate(classes):
+        top = image.height + 5
+        draw.rectangle([left, top, left + 13, top + 13], fill=class_colour(index))
+        draw.text((left + 18, top - 1), name, fill="black", font=font)
+        left += 30 + round(draw.textlength(name, font=font))
+    return framed
+
+
+def thumbnail_data_url(path: str | os.PathLike, side: int = 96, limits: ImageLimits = THUMBNAIL_LIMITS) -> str:
+    """A JPEG thumbnail of an artwork (longest side `side`) as a data: URL for a table's image column.
+
+    Raises images.ArtworkError for a file that cannot be read.
+    """
+    if side < 8:
+        raise ValueError(f"side must be at least 8. Received: side={side}")
+    image = load_artwork(path, limits)
+    image.thumbnail((side, side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,69 @@
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from artcnn.images import ArtworkError
+from artcnn.overlay import class_colour, draw_tile_probabilities, thumbnail_data_url
+
+CLASSES = ["han", "kom"]
+
+
+def _grey(width, height):
+    return Image.new("RGB", (width, height), (128, 128, 128))
+
+
+def _dominant(pixel, colour):
+    """Whether the pixel leans towards `colour`'s strongest channel over its weakest."""
+    strong, weak = max(range(3), key=lambda c: colour[c]), min(range(3), key=lambda c: colour[c])
+    return pixel[strong] > pixel[weak] + 20
+
+
+def test_each_tile_is_tinted_in_its_likelier_class_colour():
+    boxes = [(0, 0, 100, [0.9, 0.1]), (100, 0, 100, [0.2, 0.8])]
+    drawn = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES)
+    assert drawn.width == 200 and drawn.height > 100  # the legend sits below the artwork
+    assert _dominant(drawn.getpixel((50, 80)), class_colour(0))
+    assert _dominant(drawn.getpixel((150, 80)), class_colour(1))
+
+
+def test_surer_tiles_are_tinted_more_strongly():
+    boxes = [(0, 0, 100, [0.55, 0.45]), (100, 0, 100, [0.99, 0.01])]
+    drawn = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES)
+    unsure, sure = drawn.getpixel((50, 80)), drawn.getpixel((150, 80))
+    # class 0's colour is blue: the surer tile is bluer
+    assert sure[2] - sure[0] > unsure[2] - unsure[0] > 0
+
+
+def test_large_artworks_are_scaled_with_their_tiles():
+    boxes = [(1000, 0, 1000, [0.1, 0.9])]
+    drawn = draw_tile_probabilities(_grey(2000, 1000), boxes, CLASSES, max_side=500)
+    assert drawn.width == 500
+    assert _dominant(drawn.getpixel((400, 200)), class_colour(1))
+    assert drawn.getpixel((100, 200)) == (128, 128, 128)
+
+
+def test_bad_boxes_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="one probability per class"):
+        draw_tile_probabilities(_grey(100, 100), [(0, 0, 50, [1.0])], CLASSES)
+    with pytest.raises(ValueError, match="outside the 100×100 image"):
+        draw_tile_probabilities(_grey(100, 100), [(80, 0, 50, [0.5, 0.5])], CLASSES)
+    with pytest.raises(ValueError, match="max_side"):
+        draw_tile_probabilities(_grey(100, 100), [], CLASSES, max_side=10)
+
+
+def test_thumbnail_is_a_small_jpeg_data_url(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (400, 200), (10, 200, 30)).save(path)
+    url = thumbnail_data_url(path, side=64)
+    assert url.startswith("data:image/jpeg;base64,")
+    thumbnail = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert thumbnail.size == (64, 32)
+
+
+def test_thumbnail_of_a_broken_file_names_it(tmp_path):
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"not an image")
+    with pytest.raises(ArtworkError, match="broken.jpg"):
+        thumbnail_data_url(path)
