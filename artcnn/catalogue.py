@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS results (
     classification INTEGER NOT NULL REFERENCES classifications(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT, width INTEGER, height INTEGER,
     tiles INTEGER, probabilities TEXT, label TEXT, confidence REAL, error TEXT,
+    -- JSON [[x, y, size, [p per class]], ...]: what the Classify page draws over the artwork
+    tile_boxes TEXT,
     PRIMARY KEY (classification, position)
 );
 """
@@ -106,9 +108,10 @@ class Catalogue:
         """Store one prediction.ArtworkResult the moment it exists."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (classification, position, result.file, result.sha256, result.width, result.height,
-                 result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error),
+                 result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error,
+                 json.dumps(result.tile_boxes)),
             )
 
     def finish_classification(self, classification: int) -> None:
@@ -129,7 +132,8 @@ class Catalogue:
             rows = db.execute(
                 "SELECT * FROM results WHERE classification = ? ORDER BY position", (classification,)
             ).fetchall()
-        return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}")} for row in rows]
+        return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}"),
+                 "tile_boxes": [tuple(box) for box in json.loads(row["tile_boxes"] or "[]")]} for row in rows]
 
     def delete_classification(self, classification: int) -> None:
         with self._connect() as db:

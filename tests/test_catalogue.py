@@ -5,7 +5,8 @@ from artcnn.catalogue import Catalogue
 
 def _result(name, label="kom", error=None):
     return SimpleNamespace(file=name, sha256="ab" * 32, width=10, height=20, tiles=3,
-                           probabilities={"han": 0.2, "kom": 0.8}, label=label, confidence=0.8, error=error)
+                           probabilities={"han": 0.2, "kom": 0.8}, label=label, confidence=0.8, error=error,
+                           tile_boxes=[] if error else [(0, 0, 5, [0.2, 0.8])])
 
 
 def test_results_survive_a_new_connection(tmp_path):
@@ -20,6 +21,7 @@ def test_results_survive_a_new_connection(tmp_path):
     rows = reopened.results(run)
     assert [r["file"] for r in rows] == ["a.jpg", "b.jpg"]
     assert rows[0]["probabilities"] == {"han": 0.2, "kom": 0.8}
+    assert rows[0]["tile_boxes"] == [(0, 0, 5, [0.2, 0.8])] and rows[1]["tile_boxes"] == []
     assert rows[1]["error"] == "not an image"
 
 
