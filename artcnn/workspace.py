@@ -10,6 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from artcnn.catalogue import Catalogue
 from artcnn.config import validate_name
@@ -17,6 +18,19 @@ from artcnn.config import validate_name
 # Models shipped with the app (e.g. the one trained on the synthetic demo), listed beside the user's.
 BUILTIN_MODELS = Path(__file__).resolve().parent.parent / "models"
 MODEL_SUFFIXES = (".keras", ".h5")
+
+
+def best_model(metadatas: Sequence[dict]) -> int | None:
+    """Position of the model whose metadata records the highest test artwork accuracy. Models
+    without test metrics (finalized ones) rank after those with; ties go to the first listed."""
+    if not metadatas:
+        return None
+
+    def accuracy(index: int) -> float:
+        value = ((metadatas[index].get("metrics") or {}).get("artwork_accuracy") or {}).get("value")
+        return -1.0 if value is None else float(value)
+
+    return max(range(len(metadatas)), key=lambda index: (accuracy(index), -index))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from artcnn.workspace import Workspace
+from artcnn.workspace import Workspace, best_model
 
 
 def test_names_cannot_escape_the_workspace(tmp_path):
@@ -29,3 +29,12 @@ def test_listings_only_show_complete_folders(tmp_path):
     assert workspace.dataset_names() == ["done"]
     workspace.delete_dataset("done")
     assert workspace.dataset_names() == []
+
+
+def test_best_model_has_the_highest_artwork_accuracy():
+    def accuracy(value):
+        return {"metrics": {"artwork_accuracy": {"value": value}}}
+
+    assert best_model([{"metrics": {}}, accuracy(0.6), accuracy(0.9), accuracy(0.9)]) == 2
+    assert best_model([{}, {"metrics": {}}]) == 0
+    assert best_model([]) is None
