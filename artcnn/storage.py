@@ -199,3 +199,17 @@ def model_metadata(model: Any, metadata: dict, source: str = "model") -> dict:
             f"{source}: its metadata says input_size={size} but the model takes {height}×{width} inputs."
         )
     return completed
+
+
+def model_file_bytes(path: str | os.PathLike, suffix: str) -> bytes:
+    """The model file's contents in the `suffix` format (.keras or .h5) with its metadata, converting
+    through a temporary file when the file is in the other format.
+    """
+    path = Path(path)
+    if suffix not in MODEL_SUFFIXES:
+        raise ValueError(f"suffix must be .keras or .h5. Received: suffix={suffix!r}")
+    if _model_suffix(path) == suffix:
+        return path.read_bytes()
+    model, metadata = load_model(path)
+    with tempfile.TemporaryDirectory(prefix="artcnn-convert-") as folder:
+        return save_model(model, Path(folder) / f"{path.stem}{suffix}", metadata).read_bytes()

@@ -340,3 +340,24 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "
                    f"{info.path.name}; no tiles were held out, so it has no test metrics of its own")
     return save_model(model, model_path, _metadata(info, recipe, {}, description))
+
+
+def is_interrupted(status: dict, running_here: bool) -> bool:
+    """Whether a run's status says "running" though nothing trains it: the process that did has died.
+
+    `running_here` tells whether this process trains the run now. A run recorded by another live
+    process (the CLI, say) is still running; one recorded by this process but not running here was
+    left by an earlier server that had the same process id.
+    """
+    if status.get("state") != "running" or running_here:
+        return False
+    pid = status.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, but another user's
+    return False
