@@ -43,13 +43,13 @@ def iter_image_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
         path = Path(item)
         if path.is_dir():
             for found in sorted(path.rglob("*")):
-                if found.is_file() and is_image_path(found) and not _is_hidden(found.relative_to(path)):
+                if found.is_file() and is_image_path(found) and not is_hidden(found.relative_to(path)):
                     yield found
         else:
             yield path
 
 
-def _is_hidden(relative: Path) -> bool:
+def is_hidden(relative: Path) -> bool:
     # macOS leaves __MACOSX/ and ._name resource forks in zips and folders; they are not artworks.
     return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 
@@ -66,7 +66,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow mode to 8-bit RGB; transparency is composed over white, as on paper."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if array.max() > 255 else 255.0
+        # "I" (32-bit) carries no bit depth; values above 255 mean a 16-bit source.
+        top = 65535.0 if image.mode != "I" or array.max() > 255 else 255.0
         image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     elif image.mode == "F":
         array = np.asarray(image, dtype=np.float64)
@@ -96,33 +97,38 @@ def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(path)
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise ArtworkError(
-                    path,
-                    f"image is {width}×{height} = {width * height:,} pixels, over the limit of "
-                    f"{limits.max_pixels:,} (possible decompression bomb; raise ImageLimits.max_pixels "
-                    "to accept it)",
-                )
-            if width * height > limits.decode_pixels and image.format == "JPEG":
-                scale = (limits.decode_pixels / (width * height)) ** 0.5
-                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            image = to_rgb(image)
+            with Image.open(path) as opened:
+                image = _decode(path, opened, limits)
     except ArtworkError:
         raise
     except UnidentifiedImageError:
         raise ArtworkError(path, "not an image Pillow can read (unknown or corrupt format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Exception as error:  # noqa: BLE001 - Pillow's decoders raise many types on broken files
         raise ArtworkError(path, f"cannot decode image ({type(error).__name__}: {error})") from None
     if image.width * image.height > limits.decode_pixels:
         scale = (limits.decode_pixels / (image.width * image.height)) ** 0.5
         image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)
-    if min(image.size) < 1:
-        raise ArtworkError(path, f"image has no pixels ({image.width}×{image.height})")
     return image
+
+
+def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> Image.Image:
+    # The header is checked before any pixel is decoded, so a bomb never gets its memory.
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ArtworkError(path, f"image has no pixels ({width}×{height})")
+    if width * height > limits.max_pixels:
+        raise ArtworkError(
+            path,
+            f"image is {width}×{height} = {width * height:,} pixels, over the limit of "
+            f"{limits.max_pixels:,} (possible decompression bomb; raise ImageLimits.max_pixels "
+            "to accept it)",
+        )
+    if width * height > limits.decode_pixels and image.format == "JPEG":
+        scale = (limits.decode_pixels / (width * height)) ** 0.5
+        image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    image.load()
+    # exif_transpose returns a new image, so nothing refers to the file once it is closed.
+    return to_rgb(ImageOps.exif_transpose(image))
 
 
 def fit_long_side(image: Image.Image, long_side: int | None) -> Image.Image:

@@ -42,7 +42,7 @@ class ArtworkResult:
     # Probability of the label's class (of the likelier class for "needs review").
     confidence: float | None
     error: str | None = None
-    # (x, y, size, per-class probabilities) of each tile, in the coordinates of the tiled image.
+    # (x, y, size, per-class probabilities) of each tile, in the coordinates of the image as read (width × height).
     tile_boxes: list[tuple[int, int, int, list[float]]] = field(default_factory=list)
 
 

@@ -191,7 +191,8 @@ def model_metadata(model: Any, metadata: dict, source: str = "model") -> dict:
     if not classes_fit(units, len(classes)):
         raise ValueError(
             f"{source}: its metadata lists {len(classes)} classes ({', '.join(map(str, classes))}) but the model "
-            f"has {units} output unit(s); a model needs at least 2 classes, one unit per class or 1 sigmoid unit for 2 classes."
+            f"has {units} output unit(s); a model needs at least 2 classes, one unit per class or 1 sigmoid unit "
+            "for 2 classes."
         )
     size = completed["input_size"]
     if size is not None and any(side is not None and side != size for side in (height, width)):

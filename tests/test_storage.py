@@ -71,7 +71,8 @@ def test_read_metadata_does_not_import_tensorflow(tmp_path, model, suffix):
         "import json, sys\n"
         "from artcnn.storage import read_metadata\n"
         f"metadata = read_metadata({str(path)!r})\n"
-        "print(json.dumps({'metadata': metadata, 'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules}))\n"
+        "loaded = {'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules}\n"
+        "print(json.dumps({'metadata': metadata, **loaded}))\n"
     )
     output = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
     report = json.loads(output.stdout.strip().splitlines()[-1])
