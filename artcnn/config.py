@@ -15,6 +15,7 @@ from typing import Any
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 RECIPES = ("default", "seed", "vgg2", "vgg3", "vgg16")
+DEFAULT_DECODE_PIXELS = 60_000_000
 
 
 def _check(condition: bool, message: str) -> None:
@@ -27,13 +28,19 @@ class ImageLimits:
     """What an input image may be before we refuse or shrink it."""
 
     # Images with more pixels than this (by their header) are refused as decompression bombs.
-    max_pixels: int = 400_000_000
+    # The default is where Pillow's own guard raises DecompressionBombError (2 × 89,478,485):
+    # a 20000×20000 header is refused, a 150-Mpixel scan is still read.
+    max_pixels: int = 178_956_970
     # Larger images are reduced on decode (JPEG draft, then resampling) to at most this many
     # pixels, so an ordinary 50-Mpixel scan is read without holding 50 M RGB pixels per stage.
-    decode_pixels: int = 60_000_000
+    # None: DEFAULT_DECODE_PIXELS, or max_pixels if that is lower.
+    decode_pixels: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.max_pixels > 0, f"max_pixels must be positive. Received: max_pixels={self.max_pixels}")
+        if self.decode_pixels is None:
+            # Frozen: the resolved default is set once, here, so lowering max_pixels alone is enough.
+            object.__setattr__(self, "decode_pixels", min(DEFAULT_DECODE_PIXELS, self.max_pixels))
         _check(
             0 < self.decode_pixels <= self.max_pixels,
             "decode_pixels must be positive and at most max_pixels. "
