@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,13 +152,16 @@ class PredictConfig:
         )
 
 
-_NAME_PATTERN = re.compile(r"^[\w][\w .()+-]{0,63}$")
+_NAME_PATTERN = re.compile(r"[\w][\w .()+-]{0,63}")
 
 
 def validate_name(name: str, what: str = "name") -> str:
     """A class, dataset or run name that is safe as one folder name inside the workspace."""
+    # Checked in NFC so that accented names as macOS writes them (a letter, then a combining
+    # accent) pass like their composed form; the name itself is returned as given, as on disk.
+    composed = unicodedata.normalize("NFC", name) if isinstance(name, str) else ""
     _check(
-        isinstance(name, str) and bool(_NAME_PATTERN.match(name)) and not name.endswith((" ", ".")),
+        bool(_NAME_PATTERN.fullmatch(composed)) and not composed.endswith((" ", ".")),
         f"{what} must be 1-64 letters, digits, spaces or . _ ( ) + - and start with a letter or digit "
         f"(no slashes, no '..'). Received: {what}={name!r}",
     )
