@@ -181,7 +181,12 @@ def model_metadata(model: Any, metadata: dict, source: str = "model") -> dict:
         raise ValueError(f"{source}: the model must have one output of shape (batch, units). "
                          f"Received: output_shape={output_shape}")
     units = output_shape[-1]
-    height, width = model.input_shape[1:3]
+    input_shape = model.input_shape
+    if not isinstance(input_shape, tuple) or len(input_shape) != 4 or input_shape[-1] != 3:
+        # Caught here, not by the first batch: a grey or multi-input model would fail mid-run.
+        raise ValueError(f"{source}: the model takes inputs of shape {input_shape}; artcnn gives it RGB tiles "
+                         "of shape (batch, size, size, 3).")
+    height, width = input_shape[1:3]
     defaults = {
         "classes": STUDY_CLASSES if units in (1, 2) else [f"class_{index}" for index in range(units)],
         "input_size": height,
