@@ -135,8 +135,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from artcnn.evaluation import evaluate_model
     from artcnn.storage import load_model
 
-    model, _ = load_model(Path(args.model), safe_mode=not args.unsafe)
-    metrics = evaluate_model(model, Path(args.dataset), split=args.split, batch_size=args.batch_size)
+    model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
+    metrics = evaluate_model(model, Path(args.dataset), split=args.split, batch_size=args.batch_size,
+                             metadata=metadata, name=args.model)
     print(json.dumps(metrics, indent=2))
     return 0
 

@@ -164,8 +164,13 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> di
     }
 
 
-def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "test", batch_size: int = 32) -> dict:
-    """`summarise` of `model` on one split ("train", "test" or "all") of a dataset folder."""
+def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "test", batch_size: int = 32, *,
+                   metadata: dict | None = None, name: str = "the model") -> dict:
+    """`summarise` of `model` on one split ("train", "test" or "all") of a dataset folder.
+
+    Given the model's `metadata` (as storage.load_model returns it), its classes and tile size must
+    be the dataset's; `name` (the model file, say) is how error messages call the model.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
     from artcnn import data
@@ -177,11 +182,27 @@ def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "tes
         raise ValueError(f"dataset {info.path} has no tiles in split {split!r}.")
     units = model.output_shape[-1]
     if not classes_fit(units, len(info.classes)):
-        raise ValueError(f"the model has {units} output unit(s) but dataset {info.path} has "
+        raise ValueError(f"{name} has {units} output unit(s) but dataset {info.path} has "
                          f"{len(info.classes)} classes ({', '.join(info.classes)}).")
+    if metadata is not None:
+        _check_fits_dataset(metadata, info, name)
     # The same rows, in the same order, as labels_for's files.
     manifest = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
-    pipeline = data.make_pipeline(files, labels, len(info.classes), model.input_shape[1], batch_size,
+    # A model that takes any size (input_shape None) gets the tiles as they are, as in prediction.
+    input_size = model.input_shape[1] or info.tiling.tile_size
+    pipeline = data.make_pipeline(files, labels, len(info.classes), input_size, batch_size,
                                   training=False, cache=False)
     outputs = model.predict(pipeline, verbose=0)
     return summarise(manifest.reset_index(drop=True), outputs, info.classes)
+
+
+def _check_fits_dataset(metadata: dict, info: Any, name: str) -> None:
+    """Scores of a model on another task, or on tiles of another scale, would look valid but mean nothing."""
+    classes = list(metadata.get("classes") or info.classes)
+    if classes != list(info.classes):
+        raise ValueError(f"{name} was trained on classes {', '.join(map(str, classes))} but dataset {info.path} "
+                         f"has {', '.join(info.classes)}.")
+    tile_size = (metadata.get("tiling") or {}).get("tile_size")
+    if tile_size is not None and tile_size != info.tiling.tile_size:
+        raise ValueError(f"{name} was trained on {tile_size}-px tiles but dataset {info.path} has "
+                         f"{info.tiling.tile_size}-px tiles; evaluate it on a dataset tiled with tile size {tile_size}.")
