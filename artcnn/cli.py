@@ -53,8 +53,22 @@ def _tiling_config(args: argparse.Namespace) -> TilingConfig:
         test_fraction=args.test_fraction,
         seed=args.seed,
         long_side=args.long_side,
-        limits=ImageLimits(max_pixels=args.max_pixels),
+        limits=_image_limits(args),
     )
+
+
+def _image_limits(args: argparse.Namespace) -> ImageLimits:
+    return ImageLimits(max_pixels=args.max_pixels, decode_pixels=args.decode_pixels)
+
+
+def _add_image_limit_flags(command: argparse.ArgumentParser) -> None:
+    defaults = ImageLimits()
+    command.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
+                         help=f"refuse images with more pixels than this (decompression bombs; default "
+                              f"{defaults.max_pixels:,})")
+    command.add_argument("--decode-pixels", type=int, default=None,
+                         help=f"reduce larger images to about this many pixels while decoding (default "
+                              f"{defaults.decode_pixels:,}, or --max-pixels if lower)")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -159,7 +173,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     total = sum(1 for _ in iter_image_files(args.inputs)) if not args.no_count else None
     bar = TerminalBar("classifying")
     config = PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
-                           limits=ImageLimits(max_pixels=args.max_pixels))
+                           limits=_image_limits(args))
     results = classify((model, metadata), args.inputs, config,
                        progress=lambda done, count, result: bar.update(done, total, Path(result.file).name))
     errors: list = []
@@ -210,8 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--long-side", type=int, default=None,
                       help="resize artworks to this longest side before tiling (default: native size)")
     tile.add_argument("--seed", type=int, default=defaults.seed)
-    tile.add_argument("--max-pixels", type=int, default=defaults.limits.max_pixels,
-                      help="refuse images with more pixels than this (decompression bombs)")
+    _add_image_limit_flags(tile)
     tile.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     tile.set_defaults(run=cmd_tile)
 
@@ -259,8 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size, help="tiles per batch")
     classify.add_argument("--max-tiles", type=int, default=predict_defaults.max_tiles,
                           help="at most this many grid tiles per artwork")
-    classify.add_argument("--max-pixels", type=int, default=predict_defaults.limits.max_pixels,
-                          help="refuse images with more pixels than this (decompression bombs)")
+    _add_image_limit_flags(classify)
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
     classify.set_defaults(run=cmd_classify)
@@ -272,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError) as error:
+    except (ValueError, OSError) as error:  # OSError: a missing file, a full disk, a read-only folder...
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
