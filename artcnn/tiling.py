@@ -108,7 +108,7 @@ def cut_tiles(
         )
 
     if use_grid:
-        candidates = iter(_grid_positions(work.width, work.height, side, max_tiles))
+        candidates = _grid_positions(work.width, work.height, side, max_tiles)
         wanted = None
     else:
         candidates = _random_positions(rng, work.width, work.height, side, config.tiles_per_artwork)
@@ -271,14 +271,14 @@ def _check_classes(artworks: Mapping[str, Sequence[Path]], source: str) -> None:
         validate_name(name, "class name")
     if len(artworks) < 2:
         raise ValueError(
-            f"A dataset needs at least two classes (one sub-folder per class in {source}). "
+            f"A dataset needs at least two classes (one sub-folder per class in {source or 'the files given'}). "
             f"Received: classes={sorted(artworks)}"
         )
     empty = [name for name in sorted(artworks) if not artworks[name]]
     if empty:
         raise ValueError(
             f"Class {', '.join(repr(name) for name in empty)} has no image files "
-            f"(accepted: {', '.join(IMAGE_SUFFIXES)}) in {source}."
+            f"(accepted: {', '.join(IMAGE_SUFFIXES)}) in {source or 'the files given'}."
         )
 
 

@@ -138,7 +138,7 @@ def _check_limits(members: list[zipfile.ZipInfo], zip_name: str, limits: UploadL
     total = sum(info.file_size for info in members)
     if total > limits.max_total_bytes:
         raise ValueError(
-            f"{zip_name} would unpack to {total:,} bytes of images, over the limit of {limits.max_total_bytes:,}. "
+            f"{zip_name} would unpack to {total:,} bytes of images, more than {limits.max_total_bytes:,} bytes allowed. "
             "Split the upload, or raise UploadLimits.max_total_bytes."
         )
     for info in members:

@@ -141,8 +141,8 @@ def _png_claiming(path, width: int, height: int) -> None:
 @pytest.mark.parametrize(
     "width, height, limits",
     [
-        (20000, 20000, ImageLimits(max_pixels=100_000_000, decode_pixels=1_000_000)),
-        (30000, 20000, ImageLimits()),
+        (20000, 20000, ImageLimits()),
+        (3000, 2000, ImageLimits(max_pixels=5_000_000)),
     ],
 )
 def test_decompression_bomb_header_is_refused_before_decoding(tmp_path, width, height, limits):
