@@ -393,7 +393,7 @@ def _generate(techniques: dict, kind: str, rng: np.random.Generator, width: int,
     if width < 16 or height < 16:
         raise ValueError(f"width and height must be at least 16. Received: width={width}, height={height}")
     if technique is None:
-        technique = sorted(techniques)[int(rng.integers(len(techniques)))]
+        technique = list(techniques)[int(rng.integers(len(techniques)))]
     if technique not in techniques:
         raise ValueError(f"{kind} technique must be one of {', '.join(techniques)}. Received: technique={technique!r}")
     return techniques[technique](rng, width, height)
