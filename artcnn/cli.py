@@ -185,6 +185,86 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crossval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from artcnn.crossval import cross_validate, format_table, read_sources_csv
+    from artcnn.storage import atomic_write_json
+
+    data = Path(args.data)
+    sources = read_sources_csv(args.sources_csv) if args.sources_csv else None
+    with tempfile.TemporaryDirectory(prefix="artcnn-crossval-") as scratch:
+        dataset = data
+        if not (data / "dataset.json").is_file():
+            from artcnn.tiling import build_dataset
+
+            dataset = Path(args.work) if args.work else Path(scratch) / "tiles"
+            tiling = TilingConfig(tile_size=args.tile_size, tiles_per_artwork=args.tiles_per_artwork,
+                                  blank_threshold=args.blank_threshold, test_fraction=0.0, seed=args.seed,
+                                  long_side=args.long_side)
+            bar = TerminalBar("tiling")
+            build_dataset(data, dataset, tiling, progress=lambda done, total, current: bar.update(done, total),
+                          overwrite=bool(args.work))
+        extra = {}
+        if args.prior_ratio:
+            from artcnn.crossval import prior_tiles
+
+            extra = prior_tiles(dataset, Path(scratch) / "prior", args.prior_ratio, seed=args.seed,
+                                progress=TerminalBar("algorithmic-art prior").update)
+        bars: dict[int, TerminalBar] = {}
+
+        def report(event) -> None:
+            bar = bars.setdefault(event.fold, TerminalBar(f"fold {event.fold + 1}/{event.folds} ({event.left_out} left out)"))
+            bar.update(event.epoch * event.batches + event.batch, event.epochs * event.batches,
+                       f"epoch {event.epoch + 1}/{event.epochs}")
+
+        result = cross_validate(dataset, _train_config(args), sources=sources, extra_train=extra, progress=report)
+    print(f"leave-one-source-out, recipe {result['recipe']['name']}, {result['recipe']['epochs']} epochs; "
+          "artwork-level accuracy per source:")
+    print(format_table(result))
+    if args.out:
+        atomic_write_json(Path(args.out), result)
+        print(f"details (every fold, every artwork's out-of-fold probabilities) in {args.out}")
+    return 0
+
+
+def cmd_shortcuts(args: argparse.Namespace) -> int:
+    from artcnn.crossval import read_sources_csv
+    from artcnn.shortcuts import check_shortcuts
+
+    bar = TerminalBar("reading")
+    report = check_shortcuts(Path(args.data), sources=read_sources_csv(args.sources_csv) if args.sources_csv else None,
+                             limits=ImageLimits(max_pixels=args.max_pixels), seed=args.seed,
+                             progress=lambda done, total, current: bar.update(done, total, Path(current).name))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for score in report.properties:
+            print(f"{score.name:<18} {score.accuracy['value']:>5.0%} ({score.accuracy['low']:.0%}-"
+                  f"{score.accuracy['high']:.0%}){'  separates the classes' if score.separates else ''}")
+        print(report.warning or f"No shortcut found: file properties alone get {report.accuracy['value']:.0%} of "
+                                f"artworks right ({report.evaluation}), close to the {report.chance:.0%} of "
+                                "always answering the larger class.")
+    for skipped in report.skipped:
+        print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
+    return 1 if report.warning and args.strict else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from artcnn.calibration import calibrate_model
+
+    bar = TerminalBar("scoring")
+    calibration = calibrate_model(Path(args.model), Path(args.data), error_rate=args.error_rate, split=args.split,
+                                  progress=lambda done, total, result: bar.update(done, total))
+    low, high = calibration.review_band
+    print(f"threshold {calibration.threshold:.4f}; needs review when {low:.4f} < p({list(calibration.counts)[1]}) "
+          f"< {high:.4f}; written into {args.model}")
+    for name, count in calibration.counts.items():
+        print(f"{name}: {count} calibration artworks, {calibration.review_share[name]:.0%} to review, "
+              f"{calibration.error_share[name]:.1%} labelled wrong")
+    return 0
+
+
 def _collect_errors(results, errors: list):
     """Pass results through, keeping the failed ones to report after the run."""
     for result in results:
@@ -276,6 +356,57 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
     classify.set_defaults(run=cmd_classify)
+
+    crossval = commands.add_parser(
+        "crossval", help="leave-one-source-out evaluation: accuracy on artists the model never saw",
+        description="Train on all sources but one and test on the one left out, for every source of a class "
+                    "with others; a class with one source is scored on a held-out part in every fold. DATA is a "
+                    "folder of class sub-folders (tiled first) or a dataset folder made by `tile`.")
+    crossval.add_argument("data", help="artworks (one sub-folder per class) or a dataset folder")
+    crossval.add_argument("--sources-csv", help="CSV with columns file, source (default: filename prefix before _)")
+    crossval.add_argument("--recipe", choices=RECIPES, default="default")
+    crossval.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
+    crossval.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
+    crossval.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
+    crossval.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
+    crossval.add_argument("--no-augment", action="store_true", help="no training augmentation")
+    crossval.add_argument("--weights", default="imagenet", help="vgg16 base weights (see train --help)")
+    crossval.add_argument("--prior-ratio", type=float, default=0.0,
+                          help="add synthetic kom tiles from our generators, this many per real kom tile (e.g. 0.5)")
+    crossval.add_argument("--seed", type=int, default=0)
+    crossval.add_argument("--tile-size", type=int, default=defaults.tile_size)
+    crossval.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork)
+    crossval.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold)
+    crossval.add_argument("--long-side", type=int, default=None,
+                          help="resize artworks to this longest side before tiling (default: native size)")
+    crossval.add_argument("--work", help="keep the tiles in this folder (default: a temporary folder)")
+    crossval.add_argument("--out", help="write the full result as JSON to this file")
+    crossval.set_defaults(run=cmd_crossval, test_batch_size=None, early_stopping=None)
+
+    shortcuts = commands.add_parser(
+        "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",
+        description="Fit a trivial classifier on per-artwork file properties only (no pixels' content) with "
+                    "leave-one-source-out evaluation, and warn if it scores far above chance.")
+    shortcuts.add_argument("data", help="artworks (one sub-folder per class) or a dataset folder")
+    shortcuts.add_argument("--sources-csv", help="CSV with columns file, source (default: filename prefix before _)")
+    shortcuts.add_argument("--seed", type=int, default=0)
+    shortcuts.add_argument("--max-pixels", type=int, default=defaults.limits.max_pixels,
+                           help="refuse images with more pixels than this (decompression bombs)")
+    shortcuts.add_argument("--json", action="store_true", help="print the full report as JSON")
+    shortcuts.add_argument("--strict", action="store_true", help="exit with status 1 when it warns (for scripts)")
+    shortcuts.set_defaults(run=cmd_shortcuts)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="write a decision threshold and a 'needs review' band into a model",
+        description="Split conformal calibration on held-out artworks: afterwards `classify` labels each "
+                    "artwork han, kom or 'needs review', each class wrong at most ERROR_RATE of the time for "
+                    "artworks like the calibration ones. The model file is rewritten atomically.")
+    calibrate.add_argument("model", help=".keras or .h5 model file (two classes)")
+    calibrate.add_argument("data", help="a dataset folder (uses --split) or class sub-folders of held-out artworks")
+    calibrate.add_argument("--error-rate", type=float, default=0.05, help="allowed error rate per class (default 0.05)")
+    calibrate.add_argument("--split", choices=("test", "train", "all"), default="test",
+                           help="dataset split to calibrate on (default test: artworks the model did not train on)")
+    calibrate.set_defaults(run=cmd_calibrate)
     return parser
 
 

@@ -91,13 +91,8 @@ def _named(probabilities: np.ndarray, classes: list[str]) -> dict[str, float]:
     return {name: float(value) for name, value in zip(classes, probabilities)}
 
 
-def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> dict:
-    """Tile and artwork accuracy with 95% intervals, confusion matrices, ROC AUC, per-source accuracy
-    and the misclassified artworks, as JSON-ready data.
-
-    manifest: one row per tile, in the order of `tile_probs`, with columns tile, artwork, class.
-    tile_probs: [n_tiles, n_classes] probabilities (a binary model's [n, 1] output is accepted too).
-    """
+def _checked_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> np.ndarray:
+    """tile_probs as [n_tiles, n_classes] after checking they fit the manifest and its classes."""
     missing = {"tile", "artwork", "class"} - set(manifest.columns)
     if missing:
         raise ValueError(f"manifest needs columns tile, artwork, class. Missing: {', '.join(sorted(missing))}")
@@ -111,20 +106,51 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> di
     if unknown:
         raise ValueError(f"manifest has classes the model does not know: {', '.join(map(str, unknown))}. "
                          f"Model classes: {', '.join(classes)}")
-    index_of = {name: index for index, name in enumerate(classes)}
-    tile_true = manifest["class"].map(index_of).to_numpy()
-    tile_predicted = probabilities.argmax(axis=1)
+    return probabilities
 
+
+def _artwork_means(manifest: pd.DataFrame, probabilities: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Artwork names (sorted), each one's first tile row, each tile's artwork index, artwork mean probabilities."""
     artworks = manifest["artwork"].to_numpy()
     names, first_row, group = np.unique(artworks, return_index=True, return_inverse=True)
     class_count = pd.Series(manifest["class"].to_numpy()).groupby(group).nunique()
     if (class_count > 1).any():
         mixed = names[class_count.index[class_count > 1][0]]
         raise ValueError(f"artwork {mixed} has tiles in more than one class; the manifest is inconsistent.")
-    sums = np.zeros((len(names), len(classes)))
+    sums = np.zeros((len(names), probabilities.shape[1]))
     np.add.at(sums, group, probabilities)
     tiles_per_artwork = np.bincount(group, minlength=len(names))
-    artwork_probs = sums / tiles_per_artwork[:, None]
+    return names, first_row, group, sums / tiles_per_artwork[:, None]
+
+
+def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> pd.DataFrame:
+    """One row per artwork (sorted): artwork, class, source, tiles and p_<class> (the mean of its tiles')."""
+    probabilities = _checked_probabilities(manifest, tile_probs, classes)
+    names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
+    table = pd.DataFrame({
+        "artwork": names,
+        "class": manifest["class"].to_numpy()[first_row],
+        "source": [source_of(name) for name in names],
+        "tiles": np.bincount(group, minlength=len(names)),
+    })
+    for index, name in enumerate(classes):
+        table[f"p_{name}"] = artwork_probs[:, index]
+    return table
+
+
+def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> dict:
+    """Tile and artwork accuracy with 95% intervals, confusion matrices, ROC AUC, per-source accuracy
+    and the misclassified artworks, as JSON-ready data.
+
+    manifest: one row per tile, in the order of `tile_probs`, with columns tile, artwork, class.
+    tile_probs: [n_tiles, n_classes] probabilities (a binary model's [n, 1] output is accepted too).
+    """
+    probabilities = _checked_probabilities(manifest, tile_probs, classes)
+    index_of = {name: index for index, name in enumerate(classes)}
+    tile_true = manifest["class"].map(index_of).to_numpy()
+    tile_predicted = probabilities.argmax(axis=1)
+
+    names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
     artwork_true = tile_true[first_row]
     artwork_predicted = artwork_probs.argmax(axis=1)
     artwork_correct = artwork_predicted == artwork_true

@@ -1,0 +1,321 @@
+"""The shortcut check: can the classes be told apart without looking at the art?
+
+If a trivial classifier that sees only per-artwork file properties (size, aspect, format,
+compression, mean colour, white background, EXIF) separates the classes, a CNN can learn the
+same property instead of how the works were made, and fail on the next artist. We fit a
+logistic regression (numpy only) on those properties with the grouped evaluation crossval uses
+and, when it scores far above chance, say in plain words which property separates the classes
+and what to do about it. Plain numpy/Pillow: the Datasets page calls it without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from artcnn.config import ImageLimits
+from artcnn.crossval import assign_sources, plan_folds
+from artcnn.evaluation import wilson_interval
+from artcnn.images import ArtworkError, load_artwork
+
+# Colours are measured on a copy reduced to about this many pixels: plenty for a mean, and fast.
+COLOUR_PIXELS = 256 * 256
+# A pixel whose every channel is at least this is near-white (paper, an empty background).
+NEAR_WHITE = 240
+# "Far above chance": the lower end of the 95% interval beats guessing the larger class by this much.
+MARGIN = 0.10
+# Folds of the by-artwork fallback when no class has two sources.
+FALLBACK_FOLDS = 5
+EXIF_ORIENTATION, ROTATED = 274, (5, 6, 7, 8)
+# Each property the check reports, its feature columns, and what a user can do when it separates classes.
+RESIZE = ("Resize all artworks to one size before tiling: `python -m artcnn tile ARTWORKS DATASET "
+          "--long-side {long_side}` (TilingConfig(long_side={long_side})) scales every artwork to a "
+          "{long_side}-pixel long side, or crop them all to one size.")
+REENCODE = ("Re-encode all artworks the same way before tiling (one file format, one JPEG quality), so "
+            "compression artefacts in the pixels do not differ by class.")
+BROADEN = ("Add artworks to each class whose {what} resembles the other class's, so that the model has to "
+           "look at how the works were made.")
+PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "image size": (("width", "height", "log_pixels", "size_frequency"), RESIZE),
+    "aspect ratio": (("aspect", "square"), RESIZE),
+    "file format": (("format_jpeg", "format_png", "format_other"), REENCODE),
+    "bytes per pixel": (("bytes_per_pixel",), REENCODE),
+    "mean colour": (("mean_red", "mean_green", "mean_blue"), BROADEN),
+    "near-white share": (("white_share",), BROADEN),
+    "EXIF fields": (("exif", "exif_fields"), REENCODE + " Strip EXIF fields while doing so."),
+}
+
+
+@dataclass(frozen=True)
+class PropertyScore:
+    name: str
+    # Grouped accuracy of the classifier that sees only this property: value, low, high, correct, total.
+    accuracy: dict
+    # Whether this property alone separates the classes far above chance.
+    separates: bool
+    # How the classes differ in this property, in words.
+    description: str
+
+
+@dataclass(frozen=True)
+class ShortcutReport:
+    # Grouped accuracy of the classifier on all properties together.
+    accuracy: dict
+    # Accuracy of always answering the larger class.
+    chance: float
+    # How the classifier was evaluated, in words.
+    evaluation: str
+    # One score per property, the best separating first.
+    properties: list[PropertyScore]
+    # The plain-words warning, or None when file properties do not separate the classes.
+    warning: str | None
+    # A long side to resize every artwork to (the collection's median, in multiples of 64).
+    suggested_long_side: int
+    # One row per artwork: artwork, class, source and every feature.
+    features: pd.DataFrame
+    # Files that could not be read: [{"file", "reason"}].
+    skipped: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "accuracy": self.accuracy, "chance": self.chance, "evaluation": self.evaluation,
+            "properties": [vars(score) for score in self.properties], "warning": self.warning,
+            "suggested_long_side": self.suggested_long_side, "skipped": self.skipped,
+        }
+
+
+def artwork_features(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> dict:
+    """The file properties of one artwork, or ArtworkError. Width and height are as displayed (EXIF-upright)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            image_format = (image.format or "").lower()
+            exif = image.getexif()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ArtworkError(path, f"cannot read the image header ({type(error).__name__}: {error})") from None
+    if exif.get(EXIF_ORIENTATION) in ROTATED:
+        width, height = height, width
+    small = np.asarray(load_artwork(path, ImageLimits(limits.max_pixels, min(COLOUR_PIXELS, limits.max_pixels))),
+                       dtype=np.float32)
+    mean = small.reshape(-1, 3).mean(axis=0) / 255.0
+    return {
+        "width": width,
+        "height": height,
+        "log_pixels": float(np.log(width * height)),
+        "aspect": width / height,
+        "square": float(width == height),
+        "format": image_format,
+        "format_jpeg": float(image_format == "jpeg"),
+        "format_png": float(image_format == "png"),
+        "format_other": float(image_format not in ("jpeg", "png")),
+        "bytes_per_pixel": path.stat().st_size / (width * height),
+        "mean_red": float(mean[0]),
+        "mean_green": float(mean[1]),
+        "mean_blue": float(mean[2]),
+        "white_share": float((small.min(axis=2) >= NEAR_WHITE).mean()),
+        "exif": float(len(exif) > 0),
+        "exif_fields": float(len(exif)),
+    }
+
+
+def _collection(artworks: str | os.PathLike | Mapping[str, Sequence[str | os.PathLike]]) -> dict[str, list[Path]]:
+    """class → artwork files, from a class-folder collection, a dataset folder (its manifest) or a mapping."""
+    if isinstance(artworks, Mapping):
+        return {str(name): [Path(file) for file in files] for name, files in artworks.items()}
+    root = Path(artworks)
+    if (root / "dataset.json").is_file() and (root / "manifest.csv").is_file():
+        manifest = pd.read_csv(root / "manifest.csv", dtype=str).drop_duplicates("artwork")
+        return {name: [Path(file) for file in group["artwork"]] for name, group in manifest.groupby("class")}
+    from artcnn.tiling import class_folders
+
+    return {name: list(files) for name, files in class_folders(root).items()}
+
+
+def feature_table(
+    artworks: str | os.PathLike | Mapping[str, Sequence[str | os.PathLike]],
+    *,
+    limits: ImageLimits = ImageLimits(),
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[pd.DataFrame, list[dict]]:
+    """One row of file properties per readable artwork (with artwork, class), and the skipped files."""
+    collection = _collection(artworks)
+    jobs = [(name, file) for name in sorted(collection) for file in collection[name]]
+    rows, skipped = [], []
+    for done, (name, file) in enumerate(jobs, start=1):
+        try:
+            rows.append({"artwork": str(file), "class": name, **artwork_features(file, limits)})
+        except ArtworkError as error:
+            skipped.append({"file": str(file), "reason": error.reason})
+        if progress is not None:
+            progress(done, len(jobs), str(file))
+    table = pd.DataFrame(rows)
+    if len(table):
+        # How many artworks share this exact size: a series exported at one size shows up here.
+        sizes = list(zip(table["width"], table["height"]))
+        counts = Counter(sizes)
+        table["size_frequency"] = [counts[size] / len(sizes) for size in sizes]
+    return table, skipped
+
+
+def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, spread = train.mean(axis=0), train.std(axis=0)
+    spread[spread < 1e-12] = 1.0
+    return (train - mean) / spread, (test - mean) / spread
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 0.01, steps: int = 500,
+                 learning_rate: float = 0.5) -> np.ndarray:
+    """Weights [features + 1, n_classes] of an L2-regularised softmax regression on standardised x,
+    by full-batch gradient descent; classes weigh equally whatever their size."""
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must have the same, non-zero length. Received: {len(x)} rows, {len(y)} labels")
+    inputs = np.hstack([x, np.ones((len(x), 1))])
+    targets = np.eye(n_classes)[y]
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    sample_weight = (len(y) / (n_classes * np.maximum(counts, 1)))[y][:, None]
+    weights = np.zeros((inputs.shape[1], n_classes))
+    penalty = np.ones_like(weights)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(steps):
+        probabilities = _softmax(inputs @ weights)
+        gradient = inputs.T @ ((probabilities - targets) * sample_weight) / len(y) + l2 * penalty * weights
+        weights -= learning_rate * gradient
+    return weights
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _folds(table: pd.DataFrame, seed: int) -> tuple[list[np.ndarray], str]:
+    """Boolean test masks: leave-one-source-out when a class has two sources, else k folds by artwork."""
+    try:
+        folds = plan_folds(table[["artwork", "class", "source"]], seed)
+        return ([table["artwork"].isin(fold.test).to_numpy() for fold in folds],
+                f"each source left out in turn: {', '.join(fold.left_out for fold in folds)}")
+    except ValueError:
+        order = np.random.default_rng(seed).permutation(len(table))
+        count = min(FALLBACK_FOLDS, len(table))
+        assignment = np.empty(len(table), dtype=int)
+        assignment[order] = np.arange(len(table)) % count
+        return [assignment == index for index in range(count)], f"{count} folds by artwork, as no class has two sources"
+
+
+def grouped_accuracy(table: pd.DataFrame, columns: Sequence[str], folds: list[np.ndarray],
+                     classes: list[str]) -> dict:
+    """Accuracy (value, low, high, correct, total) of the logistic regression on `columns`, each artwork
+    predicted by the fold that tests it."""
+    x = table[list(columns)].to_numpy(dtype=np.float64)
+    y = table["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
+    correct = total = 0
+    for test in folds:
+        train = ~test
+        if not test.any() or len(np.unique(y[train])) < 2:
+            continue
+        train_x, test_x = _standardise(x[train], x[test])
+        weights = fit_logistic(train_x, y[train], len(classes))
+        predicted = (np.hstack([test_x, np.ones((len(test_x), 1))]) @ weights).argmax(axis=1)
+        correct += int((predicted == y[test]).sum())
+        total += int(test.sum())
+    low, high = wilson_interval(correct, total)
+    return {"value": correct / total if total else 0.0, "low": low, "high": high, "correct": correct, "total": total}
+
+
+def _describe(name: str, table: pd.DataFrame, classes: list[str]) -> str:
+    parts = []
+    for class_name in classes:
+        rows = table[table["class"] == class_name]
+        if name == "image size":
+            (width, height), count = Counter(zip(rows["width"], rows["height"])).most_common(1)[0]
+            long_sides = np.maximum(rows["width"], rows["height"])
+            parts.append(f"{class_name}: {count} of {len(rows)} are {width}×{height} px, long side "
+                         f"{long_sides.min()}-{long_sides.max()} px (median {long_sides.median():.0f})")
+        elif name == "aspect ratio":
+            parts.append(f"{class_name}: {int(rows['square'].sum())} of {len(rows)} are square, "
+                         f"median width/height {rows['aspect'].median():.2f}")
+        elif name == "file format":
+            shares = rows["format"].value_counts()
+            parts.append(f"{class_name}: " + ", ".join(f"{count} {fmt.upper() or 'unknown'}" for fmt, count in shares.items()))
+        elif name == "bytes per pixel":
+            parts.append(f"{class_name}: median {rows['bytes_per_pixel'].median():.2f} bytes per pixel")
+        elif name == "mean colour":
+            red, green, blue = (rows[f"mean_{c}"].median() * 255 for c in ("red", "green", "blue"))
+            parts.append(f"{class_name}: median colour RGB({red:.0f}, {green:.0f}, {blue:.0f})")
+        elif name == "near-white share":
+            parts.append(f"{class_name}: median {rows['white_share'].median():.0%} near-white pixels")
+        else:
+            parts.append(f"{class_name}: {int(rows['exif'].sum())} of {len(rows)} carry EXIF fields")
+    return "; ".join(parts)
+
+
+def _suggested_long_side(table: pd.DataFrame) -> int:
+    median = float(np.maximum(table["width"], table["height"]).median()) if len(table) else 1024.0
+    return int(max(256, round(median / 64) * 64))
+
+
+def _percent(accuracy: dict) -> str:
+    return f"{accuracy['value']:.0%} (95% interval {accuracy['low']:.0%}-{accuracy['high']:.0%})"
+
+
+def _warning(accuracy: dict, chance: float, evaluation: str, separating: list[PropertyScore], long_side: int) -> str:
+    lines = [
+        "Your classes can be told apart without looking at the art. A simple classifier that sees only file "
+        f"properties, never the pictures, gets {_percent(accuracy)} of artworks right ({evaluation}); always "
+        f"answering the larger class gets {chance:.0%}. A CNN trained on these artworks may learn these "
+        "properties instead of how the works were made, and fail on artists whose files differ.",
+    ]
+    advice = []
+    for score in separating:
+        lines.append(f"- {score.name} alone gets {_percent(score.accuracy)} right. {score.description}.")
+        text = PROPERTIES[score.name][1].format(long_side=long_side, what=score.name)
+        if text not in advice:
+            advice.append(text)
+    if not separating:
+        lines.append("- No single property does it alone; together they do.")
+        advice.append(RESIZE.format(long_side=long_side) + " " + REENCODE)
+    lines.append("What to do: " + " ".join(advice))
+    return "\n".join(lines)
+
+
+def check_shortcuts(
+    artworks: str | os.PathLike | Mapping[str, Sequence[str | os.PathLike]],
+    *,
+    sources: Mapping[str, str] | None = None,
+    limits: ImageLimits = ImageLimits(),
+    seed: int = 0,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ShortcutReport:
+    """Run the shortcut check on a class-folder collection, a dataset folder or a mapping class → files.
+
+    sources: artwork → source overrides, as for crossval (default: the filename prefix).
+    """
+    table, skipped = feature_table(artworks, limits=limits, progress=progress)
+    classes = sorted(table["class"].unique()) if len(table) else []
+    if len(classes) < 2:
+        raise ValueError(f"the shortcut check needs readable artworks in at least two classes. "
+                         f"Received: classes={classes}, {len(skipped)} file(s) skipped")
+    table["source"] = table["artwork"].map(assign_sources(list(table["artwork"]), sources))
+    folds, evaluation = _folds(table, seed)
+    chance = float(table["class"].value_counts().max() / len(table))
+    everything = [column for columns, _ in PROPERTIES.values() for column in columns]
+    accuracy = grouped_accuracy(table, everything, folds, classes)
+    scores = []
+    for name, (columns, _) in PROPERTIES.items():
+        alone = grouped_accuracy(table, columns, folds, classes)
+        scores.append(PropertyScore(name, alone, alone["low"] >= chance + MARGIN, _describe(name, table, classes)))
+    scores.sort(key=lambda score: -score.accuracy["value"])
+    long_side = _suggested_long_side(table)
+    warning = None
+    if accuracy["low"] >= chance + MARGIN:
+        warning = _warning(accuracy, chance, evaluation, [score for score in scores if score.separates], long_side)
+    return ShortcutReport(accuracy, chance, evaluation, scores, warning, long_side, table, skipped)
+

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from artcnn.shortcuts import artwork_features, check_shortcuts, fit_logistic
+
+
+def blobs(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """Soft random colour fields: one content distribution for every class in these tests."""
+    coarse = rng.integers(40, 220, (height // 16 + 2, width // 16 + 2, 3)).astype(np.uint8)
+    image = Image.fromarray(coarse).resize((width, height), Image.BILINEAR)
+    noise = rng.normal(0, 6, (height, width, 3))
+    return Image.fromarray(np.clip(np.asarray(image) + noise, 0, 255).astype(np.uint8))
+
+
+def collection(root, sizes: dict[str, list[tuple[int, int]]], per_source: int = 8):
+    """root/<class>/<source>_<n>.jpg: han from one source, kom from two, same content distribution."""
+    sources = {"han": ["ink"], "kom": ["alpha", "beta"]}
+    for class_index, (name, names) in enumerate(sources.items()):
+        (root / name).mkdir(parents=True)
+        for source_index, source in enumerate(names):
+            for number in range(per_source * (2 if name == "han" else 1)):
+                rng = np.random.default_rng([class_index, source_index, number])
+                width, height = sizes[name][number % len(sizes[name])]
+                blobs(rng, width, height).save(root / name / f"{source}_{number}.jpg", quality=90)
+    return root
+
+
+def test_warns_when_classes_differ_in_size_and_says_what_to_do(tmp_path):
+    art = collection(tmp_path, {"han": [(200, 150), (150, 210), (180, 170)], "kom": [(256, 256)]})
+    report = check_shortcuts(art)
+
+    assert report.evaluation == "each source left out in turn: alpha, beta"
+    assert report.accuracy["total"] == 32 and report.chance == 0.5
+    assert report.warning is not None
+    separating = [score.name for score in report.properties if score.separates]
+    assert "image size" in separating or "aspect ratio" in separating
+    assert "--long-side" in report.warning and "kom: 16 of 16 are 256×256 px" in report.warning
+    assert set(report.features["source"]) == {"ink", "alpha", "beta"}
+
+
+def test_silent_when_classes_share_one_size(tmp_path):
+    art = collection(tmp_path, {"han": [(192, 192)], "kom": [(192, 192)]})
+    report = check_shortcuts(art)
+
+    assert report.warning is None
+    assert not any(score.separates for score in report.properties)
+
+
+def test_artwork_features_read_upright_size_colour_white_and_exif(tmp_path):
+    pixels = np.zeros((40, 100, 3), dtype=np.uint8)
+    pixels[:, :50] = 255  # left half white
+    image = Image.fromarray(pixels)
+    exif = Image.Exif()
+    exif[274] = 6  # shown rotated by 90°
+    path = tmp_path / "rotated.png"
+    image.save(path, exif=exif)
+
+    features = artwork_features(path)
+    assert (features["width"], features["height"]) == (40, 100)
+    assert features["format"] == "png" and features["format_png"] == 1.0
+    assert features["exif"] == 1.0
+    assert features["white_share"] == pytest.approx(0.5, abs=0.02)
+    assert features["mean_red"] == pytest.approx(0.5, abs=0.02)
+    assert features["bytes_per_pixel"] == pytest.approx(path.stat().st_size / 4000)
+
+
+def test_unreadable_files_are_skipped_and_reported(tmp_path):
+    art = collection(tmp_path, {"han": [(192, 192)], "kom": [(192, 192)]}, per_source=3)
+    (art / "kom" / "alpha_broken.jpg").write_bytes(b"not a jpeg")
+    report = check_shortcuts(art)
+
+    assert [entry["file"] for entry in report.skipped] == [str(art / "kom" / "alpha_broken.jpg")]
+    assert len(report.features) == 12
+
+
+def test_check_needs_two_classes(tmp_path):
+    (tmp_path / "han").mkdir()
+    blobs(np.random.default_rng(0), 64, 64).save(tmp_path / "han" / "a_1.png")
+    with pytest.raises(ValueError, match="at least two classes"):
+        check_shortcuts({"han": [tmp_path / "han" / "a_1.png"]})
+
+
+def test_fit_logistic_separates_a_separable_problem():
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(-2, 1, (30, 2)), rng.normal(2, 1, (30, 2))])
+    y = np.r_[np.zeros(30, int), np.ones(30, int)]
+    weights = fit_logistic(x, y, 2)
+    predicted = (np.hstack([x, np.ones((60, 1))]) @ weights).argmax(axis=1)
+    assert (predicted == y).mean() >= 0.95
+
+
+def test_cli_shortcuts_prints_the_warning(tmp_path, capsys):
+    from artcnn.cli import main
+
+    art = collection(tmp_path, {"han": [(200, 150), (150, 210)], "kom": [(256, 256)]})
+    assert main(["shortcuts", str(art)]) == 0
+    assert "told apart without looking at the art" in capsys.readouterr().out
+    assert main(["shortcuts", str(art), "--strict"]) == 1
