@@ -138,3 +138,141 @@ def results_csv(results: Sequence, classes: list[str], model: str) -> bytes:
         path = Path(folder) / "results.csv"
         write_results_csv(results, path, classes, model)
         return path.read_bytes()
+
+
+# --- Train and Models pages: background jobs, run curves and test metrics ---------------------------
+
+
+def running_job_for(jobs, run_name: str):
+    """The job among `jobs` (app_state.jobs()) that trains `run_name` now (its own job, or a study's), or None."""
+    for job in jobs.running():
+        if job.name == run_name or getattr(job.latest, "run", None) == run_name:
+            return job
+    return None
+
+
+def run_state(jobs, name: str, status: dict) -> str:
+    """A run's state to show: its status.json state, or "interrupted" when whatever trained it has died."""
+    from artcnn.training import is_interrupted
+
+    running_here = running_job_for(jobs, name) is not None
+    return "interrupted" if is_interrupted(status, running_here) else status.get("state", "?")
+
+
+def show_job_progress(job) -> None:
+    """A progress bar over all epochs and batches from the job's latest TrainingProgress (or StudyProgress)."""
+    event, where = job.latest, ""
+    if hasattr(event, "step"):  # a study reports which of its configurations is training
+        event, where = event.training, f"configuration {event.step}/{event.steps} ({event.run}) · "
+    if event is None:
+        st.progress(0.0, text=f"{job.name}: {where}starting (loading TensorFlow)…")
+        return
+    done, total = event.epoch * event.batches + event.batch, event.epochs * event.batches
+    loss = f" · loss {event.logs['loss']:.3f}" if "loss" in event.logs else ""
+    st.progress(min(done / total, 1.0), text=f"{job.name}: {where}epoch {event.epoch + 1}/{event.epochs} · "
+                                             f"batch {event.batch}/{event.batches}{loss}")
+
+
+def history_figure(history: Sequence[dict]):
+    """Plotly curves of loss and accuracy per epoch, train (solid) against test (dashed)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    epochs = [row["epoch"] for row in history]
+    for column, metric in enumerate(("loss", "accuracy"), start=1):
+        for key, split, colour, dash in ((metric, "train", "#1f77b4", "solid"),
+                                         (f"val_{metric}", "test", "#d62728", "dash")):
+            figure.add_trace(go.Scatter(x=epochs, y=[row.get(key) for row in history], name=split, legendgroup=split,
+                                        showlegend=column == 1, mode="lines+markers",
+                                        line={"color": colour, "dash": dash}), row=1, col=column)
+    figure.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 20 else None)
+    figure.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def show_curves(history: Sequence[dict], key: str) -> None:
+    """The run's curves, or a note while its first epoch is still training."""
+    if history:
+        st.plotly_chart(history_figure(history), key=key)
+    else:
+        st.caption("The curves appear when the first epoch ends.")
+
+
+def show_metrics(metrics: dict | None) -> None:
+    """Test accuracy of tiles and of whole artworks with 95% intervals, ROC AUC, confusion matrices."""
+    if not metrics:
+        st.info("No test metrics: the run has not finished, or its dataset has no test split.")
+        return
+    columns = st.columns(3)
+    for column, level in zip(columns, ("tile", "artwork")):
+        accuracy = metrics[f"{level}_accuracy"]
+        column.metric(f"Test accuracy, {level}s", f"{accuracy['value']:.1%}")
+        column.caption(f"95% interval {accuracy['low']:.1%} – {accuracy['high']:.1%} "
+                       f"({accuracy['correct']} of {accuracy['total']} {level}s)")
+    auc = metrics.get("roc_auc")
+    columns[2].metric("ROC AUC, artworks", "–" if auc is None else f"{auc:.3f}")
+    classes = metrics["classes"]
+    for column, level in zip(st.columns(2), ("tile", "artwork")):
+        column.caption(f"Confusion matrix, {level}s (rows: true class, columns: predicted)")
+        column.dataframe(pd.DataFrame(metrics[f"{level}_confusion"], index=[f"true {name}" for name in classes],
+                                      columns=[f"predicted {name}" for name in classes]))
+
+
+def show_misclassified(metrics: dict | None, dataset_dir: Path, limit: int = 20) -> None:
+    """The misclassified test artworks, each with its tiles from the dataset and their probabilities."""
+    wrong = (metrics or {}).get("misclassified") or []
+    if metrics and not wrong:
+        st.success("Every test artwork was classified correctly.")
+    for item in wrong[:limit]:
+        predicted = item["predicted"]
+        with st.expander(f"{item['artwork']}: {item['true']}, predicted {predicted} "
+                         f"(p = {item['probabilities'][predicted]:.2f})"):
+            tiles = [tile for tile in item["tiles"] if (dataset_dir / tile["tile"]).is_file()]
+            if not tiles:
+                st.caption(f"Its tiles are no longer in {dataset_dir}.")
+                continue
+            st.image([str(dataset_dir / tile["tile"]) for tile in tiles], width=96,
+                     caption=[f"p({predicted}) {tile['probabilities'][predicted]:.2f}" for tile in tiles])
+    if len(wrong) > limit:
+        st.caption(f"… and {len(wrong) - limit} more.")
+
+
+def jobs_signature(jobs) -> tuple:
+    """What the running jobs are doing, coarsely: it changes when a job ends or a study moves to its next run."""
+    return tuple((job.name, getattr(job.latest, "run", None)) for job in jobs.running())
+
+
+def show_running_jobs(jobs) -> None:
+    """Every job running on this server, with its progress bar and a Stop button."""
+    for job in jobs.running():
+        show_job_progress(job)
+        st.button(f"Stop {job.name}", key=f"stop {job.name}", on_click=job.stop,
+                  help="Stops at the next batch; the checkpoint of the last finished epoch is kept.")
+
+
+def report_ended_jobs(jobs, names: list[str]) -> None:
+    """Once per job in `names` that has ended: its error, or the file it saved; then forget it."""
+    for name in list(names):
+        job = jobs.get(name)
+        if job is not None and job.running:
+            continue
+        names.remove(name)
+        if job is not None and job.error:
+            st.error(f"{name} failed: {job.error}")
+        elif job is not None and isinstance(job.result, Path):
+            st.success(f"Saved {job.result.name}: choose it on the Classify page, download it on the Models page.")
+
+
+def show_study_tables(workspace: Workspace) -> None:
+    """Each reproduction of the study's four configurations in the workspace, beside its published figures."""
+    from artcnn import study
+
+    prefixes = study.study_prefixes(workspace.run_names())
+    if not prefixes:
+        return
+    st.subheader("The study's four configurations")
+    prefix = st.selectbox("Reproduction", prefixes, key="study_pick")
+    st.dataframe(study.study_table(workspace.root / "runs", prefix), hide_index=True)
+    st.caption("study %: the published test accuracy on tiles. Ours: on tiles and on whole artworks, with 95% "
+               "intervals, on a test split by artwork (no artwork on both sides, which the study did not ensure).")

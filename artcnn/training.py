@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from artcnn import data
-from artcnn.config import TrainConfig, to_dict
+from artcnn.config import TrainConfig, from_dict, to_dict
 from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, atomic_write_text, read_metadata, save_model
 
 if TYPE_CHECKING:
@@ -252,6 +252,14 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
         raise
     _write_status(run_dir, "finished", _epochs_done(history), recipe.epochs)
     return RunResult(run_dir, history, metrics, model_path, "finished")
+
+
+def resume_run(run_dir: str | os.PathLike, *, progress: ProgressCallback | None = None,
+               stop: threading.Event | None = None) -> RunResult:
+    """`train` with resume=True, on the dataset and with the settings recorded in the run's config.json."""
+    saved = read_run(run_dir)["config"]
+    return train(saved["dataset"], run_dir, from_dict(TrainConfig, saved["train"]), progress=progress, stop=stop,
+                 resume=True)
 
 
 def _epochs_done(history: list[dict]) -> int:

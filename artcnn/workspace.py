@@ -87,3 +87,10 @@ class Workspace:
     def delete_run(self, name: str) -> None:
         shutil.rmtree(self.run_dir(name))
         self.catalogue.forget("runs", name)
+
+    def delete_model(self, file_name: str) -> None:
+        """Delete a saved model file of the workspace's models/ (never a run's or a built-in one)."""
+        path = self.root / "models" / validate_name(file_name, "model file name")
+        if path.suffix not in MODEL_SUFFIXES or not path.is_file():
+            raise ValueError(f"no model file named {file_name!r} in {self.root / 'models'}. Received: {file_name=}")
+        path.unlink()

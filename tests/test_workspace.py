@@ -38,3 +38,14 @@ def test_best_model_has_the_highest_artwork_accuracy():
     assert best_model([{"metrics": {}}, accuracy(0.6), accuracy(0.9), accuracy(0.9)]) == 2
     assert best_model([{}, {"metrics": {}}]) == 0
     assert best_model([]) is None
+
+
+def test_delete_model_only_deletes_saved_model_files(tmp_path):
+    workspace = Workspace.open(tmp_path / "ws")
+    (workspace.root / "models" / "final.keras").write_bytes(b"model")
+    (workspace.root / "models" / "notes.txt").write_text("keep")
+    for bad in ("notes.txt", "missing.h5", "../catalogue.sqlite"):
+        with pytest.raises(ValueError, match="Received"):
+            workspace.delete_model(bad)
+    workspace.delete_model("final.keras")
+    assert sorted(p.name for p in (workspace.root / "models").iterdir()) == ["notes.txt"]

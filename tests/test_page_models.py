@@ -1,0 +1,86 @@
+"""The Models page through streamlit's AppTest, on runs trained directly into the test's workspace."""
+
+import shutil
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from test_page_train import add_demo_dataset, add_run, markdown, open_page, workspace  # noqa: E402,F401
+
+from artcnn import storage  # noqa: E402
+from artcnn.catalogue import Catalogue  # noqa: E402
+from artcnn.config import TrainConfig  # noqa: E402
+from artcnn.workspace import BUILTIN_MODELS  # noqa: E402
+
+ONE_EPOCH = TrainConfig(epochs=1)
+
+
+def listed(at) -> list[tuple[str, str]]:
+    table = at.dataframe[0].value
+    return list(zip(table["name"], table["kind"]))
+
+
+def test_renders_on_an_empty_workspace(workspace):
+    at = open_page("pages/models.py")
+    builtin = sorted(path.name for path in BUILTIN_MODELS.glob("*") if path.suffix in storage.MODEL_SUFFIXES)
+    if builtin:
+        assert sorted(name for name, kind in listed(at) if kind == "built-in model") == builtin
+    else:
+        assert "No runs or models yet" in at.info[0].value
+
+
+def test_lists_runs_and_models_with_downloads_compare_and_delete(workspace):
+    dataset = add_demo_dataset(workspace)
+    add_run(workspace, "one", dataset, ONE_EPOCH)
+    add_run(workspace, "two", dataset, TrainConfig(epochs=2, dropout=False), stop_after_epoch=1)
+    Catalogue(workspace / "catalogue.sqlite").record_run("one", "demo", "default", {})
+    shutil.copy(workspace / "runs" / "one" / "model.keras", workspace / "models" / "one final.keras")
+
+    at = open_page("pages/models.py")
+    assert {("one", "run"), ("two", "run"), ("one final.keras", "saved model")} <= set(listed(at))
+    table = at.dataframe[0].value.set_index("name")
+    assert table.loc["one", "state"] == "finished" and table.loc["two", "state"] == "stopped"
+    assert table.loc["one", "synthetic data"] == "SYNTHETIC" and table.loc["one", "test artworks (95%)"].endswith(")")
+
+    at.selectbox(key="models_pick").set_value("run · one")
+    at.run()
+    assert "Recipe **default**" in markdown(at) and at.get("plotly_chart")
+    assert {metric.label for metric in at.metric} >= {"Test accuracy, tiles", "Test accuracy, artworks"}
+    assert [button.label for button in at.get("download_button")] == ["Download .keras", "Download .h5"]
+
+    compared = [frame.value for frame in at.dataframe if "" in frame.value.columns]
+    assert len(compared) == 2 and {frame.loc["dropout", ""] for frame in compared} == {"True", "False"}
+
+    at.selectbox(key="models_pick").set_value("run · two")
+    at.run()
+    assert not at.get("download_button")  # a stopped run has no model to download
+
+    at.checkbox(key="models_confirm_delete").check()
+    at.run()
+    next(button for button in at.button if button.label == "Delete").click()
+    at.run()
+    assert not (workspace / "runs" / "two").exists()
+    assert ("two", "run") not in listed(at)
+
+    at.selectbox(key="models_pick").set_value("model · one final.keras")
+    at.run()
+    at.checkbox(key="models_confirm_delete").check()
+    at.run()
+    next(button for button in at.button if button.label == "Delete").click()
+    at.run()
+    assert not (workspace / "models" / "one final.keras").exists()
+    assert not at.exception
+
+
+def test_a_download_in_the_other_format_keeps_the_metadata(workspace, tmp_path):
+    run = add_run(workspace, "one", add_demo_dataset(workspace), ONE_EPOCH)
+    converted = tmp_path / "one.h5"
+    converted.write_bytes(storage.model_file_bytes(run / "model.keras", ".h5"))
+    original = storage.read_metadata(run / "model.keras")
+    assert storage.read_metadata(converted) == original
+    model, metadata = storage.load_model(converted)
+    assert model.input_shape == (None, 128, 128, 3) and metadata["classes"] == ["han", "kom"]
+    assert storage.model_file_bytes(run / "model.keras", ".keras") == (run / "model.keras").read_bytes()
+    with pytest.raises(ValueError, match="suffix must be .keras or .h5"):
+        storage.model_file_bytes(run / "model.keras", ".pt")

@@ -1,0 +1,172 @@
+"""The Train page through streamlit's AppTest: training runs in a background job, so tests poll the page."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from artcnn import training
+from artcnn.catalogue import Catalogue
+from artcnn.config import TilingConfig, TrainConfig
+from artcnn.demo import make_demo_collection
+from artcnn.tiling import build_dataset
+from artcnn.workspace import Workspace
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+TINY_TILING = TilingConfig(tile_size=64, tiles_per_artwork=3)
+# Plenty of time for one tiny epoch on two busy cores, including TensorFlow's first import.
+JOB_DEADLINE = 240
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "workspace"
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
+    return Workspace.open(root).root
+
+
+def add_demo_dataset(root: Path, name: str = "demo") -> Path:
+    """A tiny synthetic dataset in the workspace: 4 + 4 small artworks, 3 tiles of 64 px each."""
+    make_demo_collection(root / "uploads" / name, per_class=4, size=(128, 192))
+    build_dataset(root / "uploads" / name, root / "datasets" / name, TINY_TILING)
+    return root / "datasets" / name
+
+
+def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_after_epoch: int | None = None) -> Path:
+    """A run trained directly (not through the page); stopped after an epoch when asked."""
+    stop = threading.Event()
+
+    def progress(event):
+        if stop_after_epoch is not None and event.epoch_end and event.epoch + 1 >= stop_after_epoch:
+            stop.set()
+
+    training.train(dataset, root / "runs" / name, config, progress=progress, stop=stop)
+    return root / "runs" / name
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run_until_idle(at: AppTest) -> list[str]:
+    """Rerun the page until it shows no running job; returns every progress text seen on the way."""
+    seen, deadline = [], time.monotonic() + JOB_DEADLINE
+    while True:
+        texts = [bar.proto.text for bar in at.get("progress")]
+        seen += texts
+        if not texts:
+            return seen
+        assert time.monotonic() < deadline, f"jobs still running after {JOB_DEADLINE} s: {texts}"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+
+
+def button(at: AppTest, label: str):
+    return next(element for element in at.button if element.label == label)
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.markdown)
+
+
+def test_renders_on_an_empty_workspace(workspace):
+    at = open_page("pages/train.py")
+    assert "no dataset to train on yet" in at.info[0].value
+    assert not at.button and not at.get("progress")
+
+
+def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(workspace):
+    add_demo_dataset(workspace)
+    at = open_page("pages/train.py")
+    assert "(SYNTHETIC demo data)" in at.selectbox(key="train_dataset").format_func("demo")
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").input("first")
+    at.button[0].click()
+    at.run()
+    seen = run_until_idle(at)
+    assert seen and all(text.startswith("first: ") for text in seen)
+    assert not at.error, [e.value for e in at.error]
+
+    assert "**first**: finished, epoch 1 of 1 · recipe default · dataset demo" in markdown(at)
+    assert at.get("plotly_chart")
+    assert {metric.label for metric in at.metric} == {"Test accuracy, tiles", "Test accuracy, artworks",
+                                                      "ROC AUC, artworks"}
+    assert any("95% interval" in caption.value for caption in at.caption)
+    confusion = at.dataframe[0].value
+    assert list(confusion.columns) == ["predicted han", "predicted kom"] and confusion.to_numpy().sum() > 0
+    wrong = training.read_run(workspace / "runs" / "first")["metrics"]["misclassified"]
+    assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
+    if not wrong:
+        assert "Every test artwork was classified correctly." in at.success[0].value
+    assert [run["name"] for run in Catalogue(workspace / "catalogue.sqlite").runs()] == ["first"]
+    assert at.text_input(key="train_name").value != "first"  # a fresh name for the next run
+
+    at.text_input(key="train_final_name").input("first final")
+    at.radio(key="train_final_format").set_value(".h5")
+    button(at, "Finalize").click()
+    at.run()
+    run_until_idle(at)
+    assert "Saved first final.h5" in at.success[-1].value
+    assert (workspace / "models" / "first final.h5").is_file()
+
+
+def test_stop_then_an_interrupted_run_resumes(workspace):
+    add_demo_dataset(workspace)
+    at = open_page("pages/train.py")
+    at.number_input(key="train_epochs").set_value(200)
+    at.text_input(key="train_name").input("long")
+    at.button[0].click()
+    at.run()
+    button(at, "Stop long").click()
+    at.run()
+    run_until_idle(at)
+    status = training.read_run(workspace / "runs" / "long")["status"]
+    assert status["state"] == "stopped" and status["epoch"] < 200
+    assert "**long**: stopped" in markdown(at)
+
+    # A run a dead server left "running", with one finished epoch of two.
+    add_run(workspace, "left", workspace / "datasets" / "demo", TrainConfig(epochs=2), stop_after_epoch=1)
+    status_file = workspace / "runs" / "left" / "status.json"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status_file.write_text(json.dumps({**json.loads(status_file.read_text()), "state": "running", "pid": dead.pid}))
+    at.run()
+    at.selectbox(key="train_view").set_value("left")
+    at.run()
+    assert "**left**: interrupted, epoch 1 of 2" in markdown(at)
+    resume = button(at, "Resume")
+    assert not resume.disabled
+    resume.click()
+    at.run()
+    run_until_idle(at)
+    assert "**left**: finished, epoch 2 of 2" in markdown(at)
+    assert [row["epoch"] for row in training.read_run(workspace / "runs" / "left")["history"]] == [1, 2]
+
+
+def test_reproduces_the_study_as_one_table(workspace, monkeypatch):
+    from artcnn import models
+
+    monkeypatch.setitem(models.RECIPES, "seed", dataclasses.replace(models.RECIPES["seed"], input_size=32))
+    add_demo_dataset(workspace)
+    at = open_page("pages/train.py")
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").input("study")
+    button(at, "Reproduce the study's four configurations").click()
+    at.run()
+    seen = run_until_idle(at)
+    assert any("configuration 4/4 (study dropout+rotation+batch64)" in text for text in seen)
+    table = next(frame.value for frame in at.dataframe if "study %" in frame.value.columns)
+    assert table["study %"].tolist() == [76.25, 81.67, 82.25, 90.42]
+    assert table["state"].tolist() == ["finished"] * 4 and table["tiles %"].notna().all()
