@@ -18,11 +18,12 @@ from artcnn.config import RECIPES, ImageLimits, PredictConfig, TilingConfig, Tra
 class TerminalBar:
     """A one-line progress bar on stderr; silent when stderr is not a terminal, except for the last line."""
 
-    def __init__(self, label: str, stream=sys.stderr):
+    def __init__(self, label: str, stream=None):
         self.label = label
-        self.stream = stream
+        # Looked up per bar, not bound at import: sys.stderr may be replaced later (tests, notebooks).
+        self.stream = stream or sys.stderr
         self.started = time.monotonic()
-        self.interactive = stream.isatty()
+        self.interactive = self.stream.isatty()
         self.last_draw = 0.0
 
     def update(self, done: int, total: int | None, detail: str = "") -> None:
