@@ -129,7 +129,7 @@ def cmd_tile(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from artcnn.training import train
 
-    result = train(Path(args.dataset), Path(args.run), _train_config(args),
+    result = train(Path(args.dataset), Path(args.run_dir), _train_config(args),
                    progress=_training_bar("training"), resume=args.resume)
     if result.state != "finished":
         print(f"training {result.state} after {len(result.history)} epochs; continue with --resume", file=sys.stderr)
@@ -310,12 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     tile.set_defaults(run=cmd_tile)
 
     for name, run, target, help_text in (
-        ("train", cmd_train, "run", "train a model on a dataset; leaves RUN/model.keras"),
+        # run_dir, shown as "run": args.run is every command's handler (set_defaults below).
+        ("train", cmd_train, "run_dir", "train a model on a dataset; leaves RUN/model.keras"),
         ("finalize", cmd_finalize, "model_out", "refit on train+test together and save (.keras or .h5)"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         command.add_argument("dataset", help="dataset folder made by `tile`")
-        command.add_argument(target, help="run folder" if name == "train" else "model file to write")
+        command.add_argument(target, metavar=target.removesuffix("_dir"),
+                             help="run folder" if name == "train" else "model file to write")
         command.add_argument("--recipe", choices=RECIPES, default="default",
                              help="default (ours), seed (the study's one-block VGG), vgg2, vgg3, vgg16")
         command.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
