@@ -11,6 +11,8 @@ many parts as there are folds instead, and each fold tests one part, so each is 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import os
 import time
 from dataclasses import dataclass
@@ -24,6 +26,10 @@ from artcnn.config import TrainConfig, to_dict
 from artcnn.evaluation import artwork_probabilities, source_of, summarise, wilson_interval
 
 LEFT_OUT, HELD_OUT = "left out", "held-out part"
+# prior_tiles gives up after this many synthetic artworks per wanted tile without enough non-blank tiles.
+MAX_PRIOR_ARTWORKS_PER_TILE = 5
+# Sides of a synthetic artwork, in tiles: 256-px tiles come from 640-1024 px artworks, as in real collections.
+PRIOR_SIDES = (2.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -125,17 +131,18 @@ def plan_folds(artworks: pd.DataFrame, seed: int = 0) -> list[Fold]:
 
 
 def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio: float, *, seed: int = 0,
-                size: tuple[int, int] = (640, 1024), progress: Callable[[int, int], None] | None = None
-                ) -> dict[str, list[str]]:
+                progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
     """The algorithmic-art prior: synthetic kom tiles from artcnn.demo's generative techniques, cut the
     way the dataset's tiles were, `ratio` of them per real kom tile, written as PNGs into `folder`.
 
-    Returns {"kom": [tile files]}, ready for cross_validate's extra_train.
+    Each synthetic artwork is drawn at twice its size and reduced (the anti-aliasing of Processing
+    and p5 sketches) and passes through JPEG once, as exported works do, so that neither jagged
+    edges nor missing compression marks them as synthetic. Returns {"kom": [tile files]}.
     """
     from PIL import Image
 
     from artcnn import data
-    from artcnn.demo import KOM_TECHNIQUES
+    from artcnn.demo import PRIOR_TECHNIQUES
     from artcnn.tiling import cut_tiles
 
     if ratio < 0:
@@ -147,19 +154,25 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
     wanted = round(ratio * int((info.manifest["class"] == "kom").sum()))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    techniques = sorted(KOM_TECHNIQUES)
+    techniques = sorted(PRIOR_TECHNIQUES)
     files: list[str] = []
-    artwork = 0
-    while len(files) < wanted:
+    for artwork in itertools.count():
+        if len(files) >= wanted:
+            break
+        if artwork > MAX_PRIOR_ARTWORKS_PER_TILE * max(wanted, 1):
+            raise ValueError(f"the generators gave only {len(files)} of {wanted} non-blank tiles; "
+                             f"lower blank_threshold (dataset: {info.tiling.blank_threshold}).")
         rng = np.random.default_rng([seed, artwork])
         technique = techniques[artwork % len(techniques)]
-        width, height = (int(side) for side in rng.integers(size[0], size[1] + 1, 2))
-        cut = cut_tiles(KOM_TECHNIQUES[technique](rng, width, height), info.tiling, rng)
+        width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*PRIOR_SIDES, 2))
+        drawn = PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
+        encoded = io.BytesIO()
+        drawn.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
+        cut = cut_tiles(Image.open(encoded).convert("RGB"), info.tiling, rng)
         for tile in cut.tiles[: wanted - len(files)]:
             path = folder / f"prior_{technique}_{artwork:05d}_x{tile.x}_y{tile.y}.png"
             Image.fromarray(tile.pixels).save(path, compress_level=1)
             files.append(str(path))
-        artwork += 1
         if progress is not None:
             progress(len(files), wanted)
     return {"kom": files}

@@ -131,3 +131,15 @@ def test_prior_tiles_are_cut_like_the_dataset(demo_dataset, tmp_path):
     assert all(Image.open(file).size == (32, 32) for file in files)
     with pytest.raises(ValueError, match="ratio must be at least 0"):
         prior_tiles(dataset, tmp_path / "prior", -1)
+
+
+def test_every_prior_technique_draws_reproducibly_at_any_size():
+    from artcnn.demo import KOM_TECHNIQUES, PRIOR_TECHNIQUES
+
+    assert set(KOM_TECHNIQUES) < set(PRIOR_TECHNIQUES)
+    for name, technique in PRIOR_TECHNIQUES.items():
+        for width, height in ((16, 16), (90, 40)):
+            image = technique(np.random.default_rng(5), width, height)
+            assert (image.size, image.mode) == ((width, height), "RGB"), name
+        again = np.asarray(technique(np.random.default_rng(5), 90, 40))
+        assert np.array_equal(np.asarray(image), again), name
