@@ -95,15 +95,20 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict) -> Path:
     import keras
 
     with _atomic_target(path) as temp:
-        keras.saving.save_model(model, temp)
-        if suffix == ".keras":
-            with zipfile.ZipFile(temp, "a") as archive:
-                archive.writestr(KERAS_MEMBER, text)
-        else:
-            import h5py
+        try:
+            keras.saving.save_model(model, temp)
+            if suffix == ".keras":
+                with zipfile.ZipFile(temp, "a") as archive:
+                    archive.writestr(KERAS_MEMBER, text)
+            else:
+                import h5py
 
-            with h5py.File(temp, "r+") as file:
-                file.attrs[H5_ATTRIBUTE] = text
+                with h5py.File(temp, "r+") as file:
+                    file.attrs[H5_ATTRIBUTE] = text
+        except RuntimeError as error:
+            # HDF5 reports a write that fails when it flushes (full disk, file size limit) as a
+            # RuntimeError; it is a failed write like any OSError, so it is reported as one.
+            raise OSError(str(error)) from error
     return path
 
 
