@@ -73,11 +73,20 @@ def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], c
         labels.append((box, f"{classes[winner]} {probabilities[winner]:.0%}"))
     result = Image.alpha_composite(shown.convert("RGBA"), tint)
     draw = ImageDraw.Draw(result)
+    written: list[tuple[float, float, float, float]] = []
     for box, text in labels:
         side = box[2] - box[0]
-        if side >= _MIN_LABELLED_SIDE:
-            draw.text((box[0] + 3, box[1] + 2), text, fill="white", font=_font(side // 6),
-                      stroke_width=2, stroke_fill="black")
+        if side < _MIN_LABELLED_SIDE:
+            continue
+        font = _font(side // 6)
+        place = draw.textbbox((box[0] + 3, box[1] + 2), text, font=font, stroke_width=2)
+        # The grid's last row and column overlap their neighbours: their text would print over the
+        # neighbour's, so such a tile keeps its tint and goes without text.
+        if any(place[0] < other[2] and other[0] < place[2] and place[1] < other[3] and other[1] < place[3]
+               for other in written):
+            continue
+        written.append(place)
+        draw.text((box[0] + 3, box[1] + 2), text, fill="white", font=font, stroke_width=2, stroke_fill="black")
     return _with_legend(result.convert("RGB"), classes)
 
 
