@@ -1,0 +1,127 @@
+"""Classify: sort a whole collection with a model; a sortable, filterable table with thumbnails, a CSV,
+and any artwork with its tiles' probabilities drawn over it. Past classifications reopen from the catalogue."""
+
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+import app_state
+from app_widgets import (ACCEPTED_UPLOADS, file_thumbnail, model_label, model_picker, results_csv, save_uploads,
+                         show_skipped, stored_results)
+from artcnn.config import PredictConfig
+from artcnn.images import ArtworkError, iter_image_files, load_artwork
+from artcnn.prediction import NEEDS_REVIEW, results_to_frame
+
+# Rows of a table that get a thumbnail: each is an image read, so a huge collection shows the first ones.
+MAX_THUMBNAILS = 300
+
+workspace = app_state.workspace()
+catalogue = workspace.catalogue
+st.title("Classify")
+
+model_path = model_picker(workspace)
+from_server = st.radio("Artworks", ["Upload files or zips", "A folder on the server"], horizontal=True) != \
+    "Upload files or zips"
+if from_server:
+    folder = st.text_input("Folder on the server (searched recursively)", placeholder="/data/collection")
+else:
+    files = st.file_uploader("Artworks", accept_multiple_files=True, key="classify-upload",
+                             help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
+low_confidence = st.slider("Low confidence: a verdict whose probability is below", 0.5, 1.0,
+                           PredictConfig().low_confidence, 0.05)
+
+
+def classify_collection(inputs: list[Path], source: str) -> int | None:
+    """Classify with a progress bar, storing every result in the catalogue the moment it exists."""
+    from artcnn.prediction import classify
+
+    total = sum(1 for _ in iter_image_files(inputs))
+    if total == 0:
+        st.error(f"No image files ({ACCEPTED_UPLOADS}) in {source}.")
+        return None
+    with st.spinner("Loading the model…"):
+        model, metadata = app_state.model_and_metadata(model_path)
+    classification = catalogue.start_classification(model_label(workspace, model_path), metadata["classes"], source)
+    bar = st.progress(0.0, text=f"Classifying {total} artworks")
+    for position, result in enumerate(classify((model, metadata), inputs, PredictConfig(low_confidence=low_confidence))):
+        catalogue.add_result(classification, position, result)
+        bar.progress((position + 1) / total, text=f"{position + 1}/{total} · {Path(result.file).name}")
+    catalogue.finish_classification(classification)
+    return classification
+
+
+if st.button("Classify", type="primary", disabled=model_path is None):
+    try:
+        if from_server:
+            if not Path(folder).is_dir():
+                raise ValueError(f"{folder!r} is not a folder on the server.")
+            inputs, source = [Path(folder)], folder
+        else:
+            upload = workspace.upload_dir(f"classify-{datetime.now():%Y%m%d-%H%M%S}")
+            show_skipped(save_uploads(files or [], upload), "uploaded files or zip members")
+            inputs, source = [upload], f"upload ({len(files or [])} files)"
+        st.session_state["classification"] = classify_collection(inputs, source)
+    except (ValueError, OSError) as error:
+        st.error(str(error))
+
+past = catalogue.classifications()
+if not past:
+    st.info("No classification yet: choose a model and some artworks above.")
+    st.stop()
+ids = [entry["id"] for entry in past]
+about = {entry["id"]: entry for entry in past}
+wanted = st.session_state.get("classification")
+chosen = st.selectbox(
+    "Classification (past ones stay here after a restart)", ids, index=ids.index(wanted) if wanted in ids else 0,
+    format_func=lambda i: f"#{i} · {about[i]['created']} · {about[i]['model']} · {about[i]['source']} · "
+                          f"{about[i]['artworks']} artworks" + ("" if about[i]["finished"] else " · interrupted"))
+classes, model_name = about[chosen]["classes"], about[chosen]["model"]
+results = stored_results(catalogue.results(chosen))
+frame = results_to_frame(results, classes)
+frame.insert(0, "artwork", frame["file"].map(lambda file: Path(file).name))
+verdicts = frame["label"].fillna("unreadable")
+left, right = st.columns(2)
+present = [label for label in [*classes, NEEDS_REVIEW, "unreadable"] if label in set(verdicts)]
+keep = left.multiselect("Show verdicts", present, default=present)
+only_unsure = right.checkbox(f"Only low confidence (below {low_confidence:.0%}) or needing review")
+mask = verdicts.isin(keep)
+if only_unsure:
+    mask &= (frame["confidence"] < low_confidence) | (frame["label"] == NEEDS_REVIEW)
+shown = frame[mask].copy()
+shown.insert(0, "thumbnail", [file_thumbnail(file) if n < MAX_THUMBNAILS else None
+                              for n, file in enumerate(shown["file"])])
+st.caption(f"{len(shown)} of {len(frame)} artworks · click a column to sort, a row to see its tiles")
+event = st.dataframe(
+    shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+    key=f"results-{chosen}",
+    column_order=["thumbnail", "artwork", "label", *[f"p_{name}" for name in classes], "confidence", "tiles", "error",
+                  "file"],
+    column_config={
+        "thumbnail": st.column_config.ImageColumn("", width="small"),
+        "label": st.column_config.TextColumn("verdict"),
+        **{f"p_{name}": st.column_config.ProgressColumn(f"p({name})", min_value=0.0, max_value=1.0, format="%.2f")
+           for name in classes},
+        "confidence": st.column_config.NumberColumn(format="%.2f"),
+        "file": st.column_config.TextColumn("path"),
+    })
+st.download_button(f"Download these {len(shown)} results as CSV",
+                   results_csv([results[i] for i in shown.index], classes, model_name),
+                   file_name=f"artcnn-classification-{chosen}.csv", mime="text/csv")
+
+if event.selection.rows:
+    result = results[shown.index[event.selection.rows[0]]]
+    st.subheader(Path(result.file).name)
+    if result.error:
+        st.error(f"{result.file} could not be classified: {result.error}")
+    else:
+        from artcnn.overlay import draw_tile_probabilities
+
+        try:
+            picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes)
+        except (ArtworkError, ValueError, OSError) as error:
+            st.warning(f"The artwork cannot be shown with its tiles any more: {error}")
+        else:
+            verdict = ", ".join(f"{name} {p:.0%}" for name, p in result.probabilities.items())
+            st.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each tinted "
+                                      "in its likelier class's colour, stronger when surer")

@@ -1,0 +1,112 @@
+"""Datasets: upload each class's artworks, cut them into a train/test dataset of tiles, inspect, delete."""
+
+import shutil
+
+import pandas as pd
+import streamlit as st
+
+import app_state
+from app_widgets import ACCEPTED_UPLOADS, progress_callback, save_uploads, show_skipped
+from artcnn.config import TilingConfig, validate_name
+from artcnn.tiling import build_dataset, read_report
+
+workspace = app_state.workspace()
+st.title("Datasets")
+
+st.subheader("Build a dataset")
+name = st.text_input("Dataset name", value="my-dataset")
+class_names = [part.strip() for part in st.text_input(
+    "Classes (two or more, comma-separated)", value="han, kom",
+    help="Each class becomes a label the model learns; han = made by hand, kom = made by code.").split(",")
+    if part.strip()]
+problems = []
+for value, what in [(name, "dataset name"), *((cls, "class name") for cls in class_names)]:
+    try:
+        validate_name(value, what)
+    except ValueError as error:
+        problems.append(str(error))
+if len(set(class_names)) < 2 or len(set(class_names)) < len(class_names):
+    problems.append(f"Name two or more different classes. Received: {', '.join(class_names) or 'none'}")
+for problem in problems:
+    st.error(problem)
+
+uploads = {} if problems else {
+    cls: st.file_uploader(f"Artworks of class `{cls}`", accept_multiple_files=True, key=f"upload-{cls}",
+                          help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
+    for cls in class_names}
+
+with st.expander("Tiling settings", expanded=True):
+    left, middle, right = st.columns(3)
+    tile_size = left.number_input("Tile size (px)", min_value=8, max_value=4096, value=256,
+                                  help="The study cut 256×256 tiles.")
+    placement = middle.radio("Tile placement", ["random", "grid"], horizontal=True,
+                             help="random: the study's random positions; grid: a regular grid covering the artwork.")
+    tiles_per_artwork = right.number_input("Tiles per artwork (random placement)", min_value=1, max_value=1000,
+                                           value=10, disabled=placement == "grid")
+    blank_threshold = left.slider("Blank-tile threshold", 0.0, 0.2, 0.02, 0.005,
+                                  help="Tiles whose grey-level spread is below this are skipped as blank; 0 keeps all.")
+    test_fraction = middle.slider("Test fraction (share of artworks)", 0.0, 0.9, 0.3, 0.05,
+                                  help="Whole artworks are held out, so no artwork is on both sides.")
+    seed = right.number_input("Seed", min_value=0, value=0, help="Fixes tile positions and the split.")
+    long_side = left.number_input("Resize longest side to (px, 0 keeps native size)", min_value=0, value=0)
+overwrite = st.checkbox("Replace the dataset if the name is taken")
+
+if st.button("Build dataset", type="primary", disabled=bool(problems)):
+    target = workspace.dataset_dir(name)
+    try:
+        config = TilingConfig(tile_size=int(tile_size), tiles_per_artwork=int(tiles_per_artwork),
+                              grid=placement == "grid", blank_threshold=blank_threshold,
+                              test_fraction=test_fraction, seed=int(seed), long_side=int(long_side) or None)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"A dataset named {name!r} exists. Choose another name or tick 'Replace'.")
+        source = workspace.upload_dir(name)
+        # A fresh copy of this build's uploads only: files left from an earlier build would join silently.
+        shutil.rmtree(source, ignore_errors=True)
+        upload_skipped = [entry for cls, files in uploads.items()
+                          for entry in save_uploads(files or [], source / cls)]
+        report = build_dataset(source, target, config, progress_callback("Tiling"), overwrite=overwrite)
+    except (ValueError, OSError) as error:
+        st.error(str(error))
+    else:
+        workspace.catalogue.record_dataset(name, report.classes, report.counts, len(upload_skipped + report.skipped))
+        st.session_state["dataset_shown"] = name
+        st.session_state["upload_skipped"] = upload_skipped
+        st.success(f"Dataset `{name}` built.")
+        show_skipped(upload_skipped, "uploaded files or zip members")
+
+st.subheader("Your datasets")
+names = workspace.dataset_names()
+if not names:
+    st.info("No dataset yet. Build one above, or start with the synthetic demo on the Home page.")
+    st.stop()
+shown = st.session_state.get("dataset_shown")
+chosen = st.selectbox("Dataset", names, index=names.index(shown) if shown in names else 0)
+folder = workspace.dataset_dir(chosen)
+try:
+    report = read_report(folder)
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+if report.get("synthetic"):
+    st.warning("This dataset is made of SYNTHETIC demo artworks (generated, not real art).")
+tiling = report.get("tiling", {})
+placed = "on a grid" if tiling.get("grid") else f"{tiling.get('tiles_per_artwork')} at random per artwork"
+st.caption(f"Created {report.get('created', '?')} from `{report.get('source', '?')}` · {tiling.get('tile_size')}-px "
+           f"tiles {placed}, test fraction {tiling.get('test_fraction')}, seed {tiling.get('seed')} · "
+           f"{report.get('blank_tiles_skipped', 0)} blank tiles skipped")
+table = pd.DataFrame({f"{split} {kind}": values[split] for kind, values in
+                      (("tiles", report.get("counts", {})), ("artworks", report.get("artworks", {})))
+                      for split in values})
+st.dataframe(table.rename_axis("class"))
+for cls in report.get("classes", []):
+    tiles = sorted(folder.glob(f"*/{cls}/*.png"))[:8]
+    st.markdown(f"**{cls}**: a few tiles")
+    if tiles:
+        st.image([str(tile) for tile in tiles], width=96)
+show_skipped(report.get("skipped", []), "files")
+with st.popover(f"Delete dataset {chosen}"):
+    st.write(f"This removes `{folder}` and its tiles. Runs trained on it keep their models.")
+    if st.button("Delete for good", type="primary"):
+        workspace.delete_dataset(chosen)
+        st.session_state.pop("dataset_shown", None)
+        st.rerun()

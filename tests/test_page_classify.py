@@ -1,0 +1,82 @@
+"""The Classify page through streamlit's AppTest, with the shipped demo model."""
+
+import io
+
+import pandas as pd
+import streamlit
+
+from app_pages import (BROKEN, _populated_root, artworks, empty_workspace, open_page,  # noqa: F401  (fixtures)
+                       populated_workspace)
+
+PAGE = "pages/classify.py"
+
+
+def _downloads(monkeypatch) -> list[dict]:
+    """What every st.download_button of the next runs serves, recorded on the way."""
+    served, original = [], streamlit.download_button
+
+    def recording(label, data, *args, **kwargs):
+        served.append({"label": label, "data": data, **kwargs})
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    return served
+
+
+def test_empty_workspace_preselects_the_shipped_demo_model(empty_workspace):
+    at = open_page(PAGE)
+    assert at.selectbox[0].value == 0 and "models/demo.keras" in at.selectbox[0].format_func(0)
+    assert "SYNTHETIC" in at.selectbox[0].format_func(0)
+    assert any("No classification yet" in info.value for info in at.info)
+
+
+def test_uploads_are_classified_into_a_table_and_a_csv(empty_workspace, tmp_path, monkeypatch):
+    made = artworks(tmp_path / "collection", per_class=2)
+    served = _downloads(monkeypatch)
+    at = open_page(PAGE)
+    at.file_uploader[0].set_value([*[(p.name, p.read_bytes(), "image/png") for p in made["han"] + made["kom"]],
+                                   ("broken.png", BROKEN, "image/png"), ("notes.txt", b"hello", "text/plain")])
+    next(button for button in at.button if button.label == "Classify").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    table = at.dataframe[-1].value
+    assert len(table) == 5 and table["thumbnail"].str.startswith("data:image/jpeg;base64,").sum() == 4
+    assert set(table["label"].dropna()) <= {"han", "kom"} and table["label"].isna().sum() == 1
+    assert "notes.txt" in at.dataframe[0].value["file"].tolist()  # the skipped upload, with its reason
+    broken = table[table["artwork"] == "broken.png"].iloc[0]
+    assert broken["error"] and pd.isna(broken["p_han"])
+    good = table.dropna(subset=["label"])
+    assert ((good["p_han"] + good["p_kom"] - 1).abs() < 1e-4).all() and (good["tiles"] >= 1).all()
+
+    csv = pd.read_csv(io.BytesIO(served[-1]["data"]))
+    assert list(csv.columns) == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
+                                 "confidence", "model", "error"]
+    assert len(csv) == 5 and set(csv["model"]) == {"models/demo.keras"}
+    (stored,) = empty_workspace.catalogue.classifications()
+    assert stored["artworks"] == 5 and stored["errors"] == 1 and stored["finished"]
+
+    # Filtering to one verdict narrows both the table and the CSV.
+    kept = good["label"].iloc[0]
+    next(box for box in at.multiselect if box.label == "Show verdicts").set_value([kept]).run()
+    assert set(at.dataframe[-1].value["label"]) == {kept}
+    assert len(pd.read_csv(io.BytesIO(served[-1]["data"]))) == (good["label"] == kept).sum()
+
+
+def test_a_selected_artwork_is_drawn_with_its_tiles(populated_workspace):
+    at = open_page(PAGE)
+    (classification,) = populated_workspace.catalogue.classifications()
+    at.session_state[f"results-{classification['id']}"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (picture,) = at.get("image")
+    assert "tiles, each tinted" in picture.captions[0]
+
+
+def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
+    # A new AppTest is a new session, as after a server restart: the table comes from the catalogue.
+    at = open_page(PAGE)
+    assert "runs/first/model.keras" in at.selectbox[-1].format_func(at.selectbox[-1].value)
+    table = at.dataframe[-1].value
+    assert len(table) == 4 and table["error"].notna().sum() == 1
+    # The run's model has test metrics and the demo model none: the run's is preselected.
+    assert "runs/first/model.keras" in at.selectbox[0].format_func(at.selectbox[0].value)

@@ -1,0 +1,69 @@
+"""The Datasets page through streamlit's AppTest, uploads included."""
+
+from app_pages import (BROKEN, _populated_root, artworks, empty_workspace, open_page,  # noqa: F401  (fixtures)
+                       populated_workspace, zipped)
+from artcnn.data import read_dataset
+
+PAGE = "pages/datasets.py"
+
+
+def _button(at, label):
+    return next(button for button in at.button if button.label == label)
+
+
+def _number(at, label):
+    return next(widget for widget in at.number_input if widget.label.startswith(label))
+
+
+def test_empty_workspace_offers_the_upload_form(empty_workspace):
+    at = open_page(PAGE)
+    assert [uploader.label for uploader in at.file_uploader] == ["Artworks of class `han`", "Artworks of class `kom`"]
+    assert any("No dataset yet" in info.value for info in at.info)
+
+
+def test_bad_class_names_are_refused_before_anything_is_built(empty_workspace):
+    at = open_page(PAGE)
+    next(text for text in at.text_input if text.label.startswith("Classes")).set_value("han").run()
+    assert any("two or more different classes" in error.value for error in at.error)
+    assert _button(at, "Build dataset").disabled
+    next(text for text in at.text_input if text.label.startswith("Classes")).set_value("han, ../kom").run()
+    assert any("class name must be" in error.value for error in at.error)
+
+
+def test_uploaded_files_and_zips_become_a_dataset_with_skipped_files_listed(empty_workspace, tmp_path):
+    made = artworks(tmp_path / "collection", per_class=3)
+    at = open_page(PAGE)
+    next(text for text in at.text_input if text.label == "Dataset name").set_value("uploaded")
+    han, kom = at.file_uploader
+    han.set_value([*[(path.name, path.read_bytes(), "image/png") for path in made["han"]],
+                   ("broken.png", BROKEN, "image/png")])
+    kom.set_value([("kom.zip", zipped(made["kom"], {"collection/readme.txt": b"notes"}), "application/zip")])
+    _number(at, "Tile size").set_value(64)
+    _number(at, "Tiles per artwork").set_value(3)
+    _button(at, "Build dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+    info = read_dataset(empty_workspace.dataset_dir("uploaded"))
+    assert info.tiling.tile_size == 64 and info.classes == ["han", "kom"]
+    assert info.manifest.groupby("class")["artwork"].nunique().to_dict() == {"han": 3, "kom": 3}
+    assert [d["name"] for d in empty_workspace.catalogue.datasets()] == ["uploaded"]
+    skipped = "\n".join(" ".join(map(str, frame.value.to_numpy().ravel())) for frame in at.dataframe)
+    assert "broken.png" in skipped and "readme.txt" in skipped
+    assert any("uploaded" == box.value for box in at.selectbox)
+    assert [len(image.value) for image in at.get("image")] == [8, 8], "a preview grid of tiles per class"
+
+    # Building again under the same name is refused unless Replace is ticked.
+    _button(at, "Build dataset").click().run()
+    assert any("exists" in error.value for error in at.error)
+
+    _button(at, "Delete for good").click().run()
+    assert not at.exception and empty_workspace.dataset_names() == []
+
+
+def test_populated_workspace_shows_counts_and_preview(populated_workspace):
+    at = open_page(PAGE)
+    assert at.selectbox[0].value == "tiny"
+    counts = at.dataframe[0].value
+    assert counts.loc["han", "train tiles"] > 0 and counts.loc["kom", "test artworks"] > 0
+    assert any("SYNTHETIC" in warning.value for warning in at.warning)
