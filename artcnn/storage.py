@@ -45,8 +45,12 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` (same suffix) that replaces `path` only if the block succeeds."""
+def _atomic_target(path: Path, replace: bool = True) -> Iterator[Path]:
+    """A temporary path beside `path` (same suffix) that replaces `path` only if the block succeeds.
+
+    With replace=False it only creates `path`: FileExistsError if it exists, even if another process
+    creates it at the same moment, so the creation can claim something (a run folder, say).
+    """
     try:
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
         os.close(handle)
@@ -56,7 +60,12 @@ def _atomic_target(path: Path) -> Iterator[Path]:
     try:
         yield temp
         _fsync(temp)
-        os.replace(temp, path)
+        if replace:
+            os.replace(temp, path)
+        else:
+            # Linking, unlike renaming, fails when the target exists; the whole file appears at once either way.
+            os.link(temp, path)
+            temp.unlink()
     except BaseException as error:
         temp.unlink(missing_ok=True)
         if isinstance(error, OSError):
@@ -70,16 +79,17 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         pass  # Some filesystems cannot fsync a folder; the rename itself has happened.
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` so readers see the old file or the whole new one, never a part."""
+def atomic_write_text(path: str | os.PathLike, text: str, *, replace: bool = True) -> Path:
+    """Write `text` (UTF-8) to `path` so readers see the old file or the whole new one, never a part.
+    With replace=False, raise FileExistsError instead of replacing an existing file."""
     path = Path(path)
-    with _atomic_target(path) as temp:
+    with _atomic_target(path, replace) as temp:
         temp.write_text(text, encoding="utf-8")
     return path
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, replace: bool = True) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n", replace=replace)
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict) -> Path:

@@ -185,13 +185,19 @@ def read_run(run_dir: str | os.PathLike) -> dict:
     }
 
 
-def _claim(run_dir: Path) -> None:
-    """Make a new run folder, refusing one that already holds a run."""
-    if (run_dir / CONFIG).exists():
-        state = (_read_json(run_dir / STATUS) or {}).get("state", "unknown")
-        raise ValueError(f"{run_dir} already holds a run (state: {state}). Choose another run name, "
-                         "or resume it to continue from its last checkpoint.")
+def _claim(run_dir: Path, config: dict) -> None:
+    """Make a new run folder with its config.json, refusing one that already holds a run.
+
+    Creating config.json is the claim, in one step: of two trainings started into one run at
+    once (two browser tabs), one gets the folder and the other this error.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write_json(run_dir / CONFIG, config, replace=False)
+    except FileExistsError:
+        state = (_read_json(run_dir / STATUS) or {}).get("state", "starting")
+        raise ValueError(f"{run_dir} already holds a run (state: {state}). Choose another run name, "
+                         "or resume it to continue from its last checkpoint.") from None
 
 
 def _resume_point(run_dir: Path, config: TrainConfig, info: data.DatasetInfo, epochs: int) -> tuple[int, list[dict]]:
@@ -228,15 +234,16 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     run_dir = Path(run_dir)
     info = data.read_dataset(dataset_dir)
     recipe = models.resolve_recipe(config)
-    if resume:
-        initial_epoch, history = _resume_point(run_dir, config, info, recipe.epochs)
-    else:
-        _claim(run_dir)
-        initial_epoch, history = 0, []
-    atomic_write_json(run_dir / CONFIG, {
+    record = {
         "train": to_dict(config), "recipe": to_dict(recipe), "dataset": str(Path(dataset_dir).resolve()),
         "classes": list(info.classes), "tiling": to_dict(info.tiling), "dataset_hash": info.hash,
-    })
+    }
+    if resume:
+        initial_epoch, history = _resume_point(run_dir, config, info, recipe.epochs)
+        atomic_write_json(run_dir / CONFIG, record)
+    else:
+        _claim(run_dir, record)
+        initial_epoch, history = 0, []
     _write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
         model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
