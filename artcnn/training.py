@@ -277,20 +277,46 @@ def _run_description(info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) ->
     return f"{recipe.name} trained on the train split of dataset {info.path.name} (run {run_dir.name})"
 
 
+def _new_model(recipe: "Recipe", num_classes: int, config: TrainConfig) -> "keras.Model":
+    from artcnn import models
+
+    model = models.build_model(recipe, num_classes, weights=config.weights, seed=config.seed)
+    return in_bfloat16(model) if config.mixed_precision else model
+
+
+def in_bfloat16(model: "keras.Model") -> "keras.Model":
+    """A copy of a compiled model that computes in bfloat16 with float32 weights ("mixed_bfloat16"), with
+    the same weights and compile settings. The output layer stays float32, so probabilities and the loss
+    keep full precision. A saved copy reloads in the same precision.
+    """
+    import keras
+
+    output = model.layers[-1].name
+
+    def clone(layer: "keras.layers.Layer") -> "keras.layers.Layer":
+        config = layer.get_config()
+        if layer.name != output:
+            config["dtype"] = "mixed_bfloat16"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    copy.compile_from_config(model.get_compile_config())
+    return copy
+
+
 def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,
              history: list[dict], progress: ProgressCallback | None,
              stop: threading.Event | None) -> "keras.Model":
     """Fit from `initial_epoch`, recording each finished epoch; `history` grows in place as epochs finish."""
     import keras
 
-    from artcnn import models
-
     # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
     keras.utils.set_random_seed(config.seed + initial_epoch)
     if initial_epoch:
         model = keras.saving.load_model(run_dir / CHECKPOINT, safe_mode=True)
     else:
-        model = models.build_model(recipe, len(info.classes), weights=config.weights, seed=config.seed)
+        model = _new_model(recipe, len(info.classes), config)
     train_data, batches = _pipeline(info, recipe, "train", training=True, seed=config.seed + initial_epoch)
     if train_data is None:
         raise ValueError(f"dataset {info.path} has no tiles in its train split.")
@@ -343,7 +369,7 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     info = data.read_dataset(dataset_dir)
     recipe = models.resolve_recipe(config)
     keras.utils.set_random_seed(config.seed)
-    model = models.build_model(recipe, len(info.classes), weights=config.weights, seed=config.seed)
+    model = _new_model(recipe, len(info.classes), config)
     pipeline, batches = _pipeline(info, recipe, "all", training=True, seed=config.seed)
     if pipeline is None:
         raise ValueError(f"dataset {info.path} has no tiles.")
