@@ -26,7 +26,7 @@ from_server = st.radio("Artworks", ["Upload files or zips", "A folder on the ser
 if from_server:
     folder = st.text_input("Folder on the server (searched recursively)", placeholder="/data/collection")
 else:
-    files = st.file_uploader("Artworks", accept_multiple_files=True, key="classify-upload",
+    files = st.file_uploader("Artwork files or zips", accept_multiple_files=True, key="classify-upload",
                              help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
 low_confidence = st.slider("Low confidence: a verdict whose probability is below", 0.5, 1.0,
                            PredictConfig().low_confidence, 0.05)
@@ -54,8 +54,8 @@ def classify_collection(inputs: list[Path], source: str) -> int | None:
 if st.button("Classify", type="primary", disabled=model_path is None):
     try:
         if from_server:
-            if not Path(folder).is_dir():
-                raise ValueError(f"{folder!r} is not a folder on the server.")
+            if not folder.strip() or not Path(folder).is_dir():
+                raise ValueError(f"Name a folder on the server. Received: {folder!r}")
             inputs, source = [Path(folder)], folder
         else:
             upload = workspace.upload_dir(f"classify-{datetime.now():%Y%m%d-%H%M%S}")

@@ -80,3 +80,19 @@ def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
     assert len(table) == 4 and table["error"].notna().sum() == 1
     # The run's model has test metrics and the demo model none: the run's is preselected.
     assert "runs/first/model.keras" in at.selectbox[0].format_func(at.selectbox[0].value)
+
+
+def test_a_folder_on_the_server_is_classified_in_place(empty_workspace, tmp_path):
+    made = artworks(tmp_path / "collection", per_class=1)
+    at = open_page(PAGE)
+    at.radio[0].set_value("A folder on the server").run()
+    for folder in ("", str(tmp_path / "missing"), str(tmp_path / "collection")):
+        next(text for text in at.text_input if text.label.startswith("Folder")).set_value(folder)
+        next(button for button in at.button if button.label == "Classify").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        if folder.endswith("missing") or not folder:
+            assert any("Name a folder on the server" in error.value for error in at.error)
+            assert empty_workspace.catalogue.classifications() == []
+    (stored,) = empty_workspace.catalogue.classifications()
+    assert stored["source"] == str(tmp_path / "collection") and stored["artworks"] == 2
+    assert sorted(at.dataframe[-1].value["artwork"]) == sorted(path.name for paths in made.values() for path in paths)
