@@ -8,6 +8,7 @@ is renamed over it at the end, so a crash or full disk never leaves a half-writt
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -105,21 +106,31 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict) -> Path:
     import keras
 
     with _atomic_target(path) as temp:
-        try:
+        if suffix == ".keras":
             keras.saving.save_model(model, temp)
-            if suffix == ".keras":
-                with zipfile.ZipFile(temp, "a") as archive:
-                    archive.writestr(KERAS_MEMBER, text)
-            else:
-                import h5py
-
-                with h5py.File(temp, "r+") as file:
-                    file.attrs[H5_ATTRIBUTE] = text
-        except RuntimeError as error:
-            # HDF5 reports a write that fails when it flushes (full disk, file size limit) as a
-            # RuntimeError; it is a failed write like any OSError, so it is reported as one.
-            raise OSError(str(error)) from error
+            with zipfile.ZipFile(temp, "a") as archive:
+                archive.writestr(KERAS_MEMBER, text)
+        else:
+            temp.write_bytes(_h5_bytes(model, text))
     return path
+
+
+def _h5_bytes(model: Any, metadata_text: str) -> bytes:
+    """The model as an .h5 file with its metadata, built in memory.
+
+    HDF5 never writes to disk itself: after a write it could not finish (a full disk), h5py
+    crashes the process when the file is closed (segfault, h5py 3.14 / HDF5 1.14). Python's
+    write of the finished bytes fails with a plain OSError instead.
+    """
+    import h5py
+    # What keras.saving.save_model uses for .h5 paths; the public call only accepts a path.
+    from keras.src.legacy.saving.legacy_h5_format import save_model_to_hdf5
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        save_model_to_hdf5(model, file)
+        file.attrs[H5_ATTRIBUTE] = metadata_text
+    return buffer.getvalue()
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
