@@ -226,7 +226,7 @@ def show_misclassified(metrics: dict | None, dataset_dir: Path, limit: int = 20)
         st.success("Every test artwork was classified correctly.")
     for item in wrong[:limit]:
         predicted = item["predicted"]
-        with st.expander(f"{item['artwork']}: {item['true']}, predicted {predicted} "
+        with st.expander(f"{Path(item['artwork']).name}: {item['true']}, predicted {predicted} "
                          f"(p = {item['probabilities'][predicted]:.2f})"):
             tiles = [tile for tile in item["tiles"] if (dataset_dir / tile["tile"]).is_file()]
             if not tiles:

@@ -60,9 +60,9 @@ def accuracy(entry: dict, level: str) -> str:
 
 
 st.dataframe(pd.DataFrame([{
-    "name": entry["name"], "kind": entry["kind"], "recipe": entry["recipe"], "data": entry["dataset"],
-    "synthetic data": "SYNTHETIC" if entry["synthetic"] else "", "state": entry["state"], "epochs": entry["epochs"],
-    "test tiles (95%)": accuracy(entry, "tile"), "test artworks (95%)": accuracy(entry, "artwork"),
+    "name": entry["name"], "kind": entry["kind"], "state": entry["state"], "recipe": entry["recipe"],
+    "test artworks (95%)": accuracy(entry, "artwork"), "test tiles (95%)": accuracy(entry, "tile"),
+    "epochs": entry["epochs"], "synthetic data": "SYNTHETIC" if entry["synthetic"] else "", "data": entry["dataset"],
 } for entry in entries.values()]), hide_index=True)
 
 st.subheader("Details")

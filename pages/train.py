@@ -114,28 +114,23 @@ if view not in runs and view and running_job_for(jobs, view):
     runs.insert(0, view)  # started, but its folder is not written yet
 elif view not in runs:
     state.pop("train_view", None)
-signature = jobs_signature(jobs)
+signature = jobs_signature(jobs), sorted(workspace.run_names())
 
 
 def live_panel() -> None:
-    """Every job of this server with its progress and Stop, and the chosen run's status and curves."""
-    if jobs_signature(jobs) != signature:
-        st.rerun()  # a job ended or moved to its next run: redraw the whole page
+    """Every job of this server with its progress and Stop; the chosen run's state, curves and results."""
+    if (jobs_signature(jobs), sorted(workspace.run_names())) != signature:
+        st.rerun()  # a job ended, a study moved on or a run folder appeared: redraw the whole page
     show_running_jobs(jobs)
-    if view and (workspace.run_dir(view) / training.CONFIG).is_file():
-        show_curves(training.read_run(workspace.run_dir(view))["history"], key="train_curves")
-
-
-view = st.selectbox("Run to show", runs, key="train_view") if runs else None
-st.fragment(live_panel, run_every=2 if signature else None)()
-if view and (workspace.run_dir(view) / training.CONFIG).is_file():
+    if not view or not (workspace.run_dir(view) / training.CONFIG).is_file():
+        return
     record = training.read_run(workspace.run_dir(view))
-    status, config = record["status"], record["config"]
-    shown_state = run_state(jobs, view, status)
+    status, config, shown_state = record["status"], record["config"], run_state(jobs, view, record["status"])
     st.markdown(f"**{view}**: {shown_state}, epoch {status.get('epoch')} of {status.get('epochs')} · "
                 f"recipe {config['recipe']['name']} · dataset {Path(config['dataset']).name}")
     if status.get("error"):
         st.error(status["error"])
+    show_curves(record["history"], key="train_curves")
     if shown_state in ("interrupted", "stopped"):
         st.button("Resume", on_click=resume, args=(view,), help="Continue from the last finished epoch's checkpoint.",
                   disabled=not (workspace.run_dir(view) / training.CHECKPOINT).is_file())
@@ -146,4 +141,8 @@ if view and (workspace.run_dir(view) / training.CONFIG).is_file():
             st.text_input("Model name", f"{view} final", key="train_final_name")
             st.radio("Format", [".keras", ".h5"], horizontal=True, key="train_final_format")
             st.button("Finalize", on_click=finalize, args=(config,))
+
+
+view = st.selectbox("Run to show", runs, key="train_view") if runs else None
+st.fragment(live_panel, run_every=2 if signature[0] else None)()
 show_study_tables(workspace)
