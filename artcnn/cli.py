@@ -213,8 +213,7 @@ def cmd_crossval(args: argparse.Namespace) -> int:
                                   blank_threshold=args.blank_threshold, test_fraction=0.0, seed=args.seed,
                                   long_side=args.long_side)
             bar = TerminalBar("tiling")
-            build_dataset(data, dataset, tiling, progress=lambda done, total, current: bar.update(done, total),
-                          overwrite=bool(args.work))
+            build_dataset(data, dataset, tiling, progress=lambda done, total, current: bar.update(done, total))
         extra = {}
         if args.prior_ratio:
             from artcnn.crossval import prior_tiles
@@ -295,14 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("out", help="folder to create")
     demo.add_argument("--per-class", type=int, default=12, help="artworks per class (default 12)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(run=cmd_demo)
+    demo.set_defaults(handler=cmd_demo)
 
     demo_model = commands.add_parser(
         "build-demo-model", help="build the shipped demo model (SYNTHETIC data) and its card OUT.md",
         description="Synthetic demo collection -> dataset -> a held-out run (for the card's test metrics) -> "
                     "the same recipe finalized on all tiles, saved to OUT (.keras or .h5), seeded and reproducible.")
     demo_model.add_argument("out", help="model file to write, e.g. models/demo.keras")
-    demo_model.set_defaults(run=cmd_build_demo_model)
+    demo_model.set_defaults(handler=cmd_build_demo_model)
 
     tile = commands.add_parser("tile", help="cut artworks into a train/test dataset of tiles",
                                description="Cut ARTWORKS/<class>/* into DATASET/{train,test}/<class>/ tiles, "
@@ -323,9 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--seed", type=int, default=defaults.seed)
     _add_image_limit_flags(tile)
     tile.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
-    tile.set_defaults(run=cmd_tile)
+    tile.set_defaults(handler=cmd_tile)
 
-    for name, run, target, help_text in (
+    for name, handler, target, help_text in (
         # run_dir, shown as "run": args.run is every command's handler (set_defaults below).
         ("train", cmd_train, "run_dir", "train a model on a dataset; leaves RUN/model.keras"),
         ("finalize", cmd_finalize, "model_out", "refit on train+test together and save (.keras or .h5)"),
@@ -351,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "train":
             command.add_argument("--resume", action="store_true", help="continue an interrupted run from its "
                                                                        "last complete epoch")
-        command.set_defaults(run=run)
+        command.set_defaults(handler=handler)
 
     evaluate = commands.add_parser("evaluate", help="print a model's metrics on a dataset as JSON",
                                    description="Evaluate MODEL on DATASET's test split; prints JSON.")
@@ -360,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=("test", "train", "all"), default="test")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
-    evaluate.set_defaults(run=cmd_evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
 
     classify = commands.add_parser("classify", help="classify whole artworks; writes a CSV",
                                    description="Classify artworks (files and/or folders) with MODEL.")
@@ -374,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_limit_flags(classify)
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
-    classify.set_defaults(run=cmd_classify)
+    classify.set_defaults(handler=cmd_classify)
 
     crossval = commands.add_parser(
         "crossval", help="leave-one-source-out evaluation: accuracy on artists the model never saw",
@@ -398,9 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     crossval.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold)
     crossval.add_argument("--long-side", type=int, default=None,
                           help="resize artworks to this longest side before tiling (default: native size)")
-    crossval.add_argument("--work", help="keep the tiles in this folder (default: a temporary folder)")
+    crossval.add_argument("--work", help="tile into this new folder and keep it; pass it as DATA next time to skip "
+                                         "tiling (default: a temporary folder)")
     crossval.add_argument("--out", help="write the full result as JSON to this file")
-    crossval.set_defaults(run=cmd_crossval, test_batch_size=None, early_stopping=None)
+    crossval.set_defaults(handler=cmd_crossval, test_batch_size=None, early_stopping=None)
 
     shortcuts = commands.add_parser(
         "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",
@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="refuse images with more pixels than this (decompression bombs)")
     shortcuts.add_argument("--json", action="store_true", help="print the full report as JSON")
     shortcuts.add_argument("--strict", action="store_true", help="exit with status 1 when it warns (for scripts)")
-    shortcuts.set_defaults(run=cmd_shortcuts)
+    shortcuts.set_defaults(handler=cmd_shortcuts)
 
     calibrate = commands.add_parser(
         "calibrate", help="write a decision threshold and a 'needs review' band into a model",
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--error-rate", type=float, default=0.05, help="allowed error rate per class (default 0.05)")
     calibrate.add_argument("--split", choices=("test", "train", "all"), default="test",
                            help="dataset split to calibrate on (default test: artworks the model did not train on)")
-    calibrate.set_defaults(run=cmd_calibrate)
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 
@@ -433,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except (ValueError, OSError) as error:  # OSError: a missing file, a full disk, a read-only folder...
         print(f"error: {error}", file=sys.stderr)
         return 2
