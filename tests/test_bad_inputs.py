@@ -6,6 +6,7 @@ tiling.build_dataset, prediction.classify, storage.load_model). Every bad case i
 import csv
 import dataclasses
 import io
+import json
 import re
 import subprocess
 import sys
@@ -106,8 +107,6 @@ def test_build_dataset_skips_each_bad_file_with_its_reason_and_tiles_every_good_
 
 
 def json_skipped(dataset: Path) -> list[dict]:
-    import json
-
     return json.loads((dataset / "dataset.json").read_text(encoding="utf-8"))["skipped"]
 
 
@@ -330,6 +329,38 @@ def test_a_file_that_is_not_a_zip_is_refused_by_name(tmp_path):
     fake.write_bytes(badfiles.png_bytes())
     with pytest.raises(ValueError, match="holiday.zip is not a readable zip archive"):
         extract_zip(upload(fake), tmp_path / "dest")
+
+
+def test_the_upload_widget_keeps_every_file_inside_its_folder(tmp_path):
+    """app_widgets.save_uploads, fed what st.file_uploader hands over: untrusted names and zips."""
+    app_widgets = pytest.importorskip("app_widgets")
+    bomb = badfiles.make_zip(tmp_path / "bomb.zip", {"han/huge.png": bytes(4 << 20)})
+    good = badfiles.make_zip(tmp_path / "good.zip", {"han/a.png": badfiles.png_bytes(seed=1),
+                                                    "../evil.png": badfiles.png_bytes()})
+
+    def uploaded(name: str, data: bytes) -> io.BytesIO:
+        file = io.BytesIO(data)
+        file.name = name
+        return file
+
+    dest = tmp_path / "workspace" / "uploads" / "batch"
+    files = [uploaded("../../escape.png", badfiles.png_bytes(seed=2)),
+             uploaded("C:\\Users\\me\\paint.png", badfiles.png_bytes(seed=3)),
+             uploaded("escape.png", badfiles.png_bytes(seed=4)),
+             uploaded("notes.txt", b"a note"),
+             uploaded("bomb.zip", bomb.read_bytes()),
+             uploaded("good.zip", good.read_bytes())]
+    before = listing(tmp_path)
+
+    skipped = {entry["file"]: entry["reason"] for entry in app_widgets.save_uploads(files, dest)}
+
+    assert sorted(path.relative_to(dest).as_posix() for path in dest.rglob("*.png")) == [
+        "escape (2).png", "escape.png", "good/han/a.png", "paint.png"]
+    assert {path for path in listing(tmp_path) - before if not (tmp_path / path).is_relative_to(dest)} == {
+        "workspace", "workspace/uploads"}
+    assert "not an image file or zip" in skipped["notes.txt"]
+    assert "bomb.zip" in skipped["bomb.zip"] and "zip bomb" in skipped["bomb.zip"]
+    assert "unsafe path" in skipped["good.zip: ../evil.png"]
 
 
 # --- class folders and names ----------------------------------------------------------------------
