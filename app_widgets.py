@@ -164,7 +164,7 @@ def show_job_progress(job) -> None:
     event, where = job.latest, ""
     if hasattr(event, "step"):  # a study reports which of its configurations is training
         event, where = event.training, f"configuration {event.step}/{event.steps} ({event.run}) · "
-    if event is None:
+    if getattr(event, "batches", None) is None:  # nothing reported yet (or not a training job)
         st.progress(0.0, text=f"{job.name}: {where}starting (loading TensorFlow)…")
         return
     done, total = event.epoch * event.batches + event.batch, event.epochs * event.batches
