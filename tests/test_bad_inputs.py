@@ -91,6 +91,10 @@ def assert_reasons(skipped: dict[str, str]) -> None:
             assert word in skipped[name], (name, skipped[name])
 
 
+def json_skipped(dataset: Path) -> list[dict]:
+    return json.loads((dataset / "dataset.json").read_text(encoding="utf-8"))["skipped"]
+
+
 # --- artwork files: tiling --------------------------------------------------------------------
 
 
@@ -104,10 +108,6 @@ def test_build_dataset_skips_each_bad_file_with_its_reason_and_tiles_every_good_
     assert set(manifest["artwork"]) == good_files(messy)
     assert {Path(file).name for file in report.upscaled} == {"dot.png", "strip.png"}
     assert json_skipped(tmp_path / "dataset") == report.skipped
-
-
-def json_skipped(dataset: Path) -> list[dict]:
-    return json.loads((dataset / "dataset.json").read_text(encoding="utf-8"))["skipped"]
 
 
 def test_cli_tile_names_each_bad_file_and_writes_the_dataset(messy, tmp_path, capsys):
