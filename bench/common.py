@@ -1,5 +1,5 @@
 """What every benchmark shares: the machine it ran on, medians of repeated timings, the float32
-matmul peak that training speed is measured against, and a synthetic collection to run on.
+matmul peak that training speed is measured against, and synthetic collections and models to run on.
 
 Benchmarks run as scripts (`python bench/<name>.py`) from a fresh clone, so each puts the repo
 root on sys.path itself before importing artcnn.
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
+T = TypeVar("T")
 
 
 def cpu_model() -> str:
@@ -50,26 +52,34 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def timed(function: Callable[[], object]) -> float:
-    """Seconds one call takes (wall clock)."""
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
+def cpu_seconds() -> float:
+    """CPU time (user + system, all threads) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def matmul_peak(dtype: str = "float32", size: int = 2048, repeats: int = 10) -> float:
-    """FLOP/s of the best of `repeats` size×size matmuls: the practical peak training is measured against."""
+def measured(function: Callable[[], T]) -> tuple[T, float, float]:
+    """A call's result, wall-clock seconds and CPU seconds. On a machine shared with other jobs the wall
+    time grows with their load while the CPU time stays close to the work done."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    result = function()
+    return result, time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+def matmul_peak(dtype: str = "float32", size: int = 2048, repeats: int = 10) -> tuple[float, float]:
+    """The practical peak training is measured against: FLOP/s of the fastest of `repeats` size×size
+    matmuls, by wall clock and per CPU-second (the latter barely moved by other jobs on the machine)."""
     import tensorflow as tf
 
     if size < 64 or repeats < 1:
         raise ValueError(f"size must be at least 64 and repeats at least 1. Received: size={size}, repeats={repeats}")
-    a = tf.random.uniform((size, size), dtype=tf.float32)
-    b = tf.random.uniform((size, size), dtype=tf.float32)
-    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    a = tf.cast(tf.random.uniform((size, size)), dtype)
+    b = tf.cast(tf.random.uniform((size, size)), dtype)
     multiply = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y)[0, 0], tf.float32)))
     multiply(a, b).numpy()  # trace and warm up
-    best = min(timed(lambda: multiply(a, b).numpy()) for _ in range(repeats))
-    return 2.0 * size**3 / best
+    timings = [measured(lambda: multiply(a, b).numpy())[1:] for _ in range(repeats)]
+    flops = 2.0 * size**3
+    return flops / min(wall for wall, _ in timings), flops / min(cpu for _, cpu in timings)
 
 
 def demo_collection(folder: Path, per_class: int, seed: int = 0) -> Path:
@@ -98,3 +108,23 @@ def demo_dataset(folder: Path, per_class: int, tiles_per_artwork: int = 10, seed
         artworks = demo_collection(folder / f"artworks_{per_class}_s{seed}", per_class, seed)
         build_dataset(artworks, dataset, TilingConfig(tiles_per_artwork=tiles_per_artwork, seed=seed), overwrite=True)
     return dataset
+
+
+def benchmark_model(recipe: str, path: Path, tile_size: int = 256) -> Path:
+    """A freshly initialised model of `recipe`, for tiles of `tile_size`, saved with artcnn metadata (made
+    once, then reused). Its weights are random: speed and memory do not depend on them, and no benchmark
+    quotes its verdicts.
+    """
+    from artcnn import models
+    from artcnn.config import TilingConfig, TrainConfig, to_dict
+    from artcnn.storage import save_model
+
+    path = Path(path)
+    if not path.is_file():
+        recipe_config = models.resolve_recipe(TrainConfig(recipe=recipe, weights=None))
+        model = models.build_model(recipe_config, 2, seed=0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(model, path, {"classes": ["han", "kom"], "input_size": recipe_config.input_size,
+                                 "tiling": to_dict(TilingConfig(tile_size=tile_size)), "recipe": recipe, "metrics": {},
+                                 "synthetic": True, "description": f"untrained {recipe} model for benchmarks"})
+    return path

@@ -167,16 +167,16 @@ def _row(run_dir: Path, name: str, description: str, published: float | None) ->
 
 
 def run_study(artworks: Path, out: Path, *, epochs: int = STUDY_EPOCHS, default_epochs: int | None = None,
-              seed: int = 0, log: Callable[[str], None] = print) -> tuple[list[Row], dict]:
-    """Tile (256-px tiles, 10 per artwork, by-artwork split), then train and evaluate the study's four
-    configurations and `default`; the rows in that order and the dataset's report."""
+              seed: int = 0, tile_size: int = 256, log: Callable[[str], None] = print) -> tuple[list[Row], dict]:
+    """Tile (the study's 256-px tiles, 10 per artwork; split by artwork), then train and evaluate the study's
+    four configurations and `default`; the rows in that order and the dataset's report."""
     from artcnn import study
 
     artworks, out = Path(artworks).resolve(), Path(out)
     if not artworks.is_dir():
         raise ValueError(f"--data must be a folder of class sub-folders (han/, kom/). Received: {artworks}")
     dataset, runs = out / "dataset", out / "runs"
-    report = prepare_dataset(artworks, dataset, TilingConfig(tile_size=256, tiles_per_artwork=10, seed=seed), log)
+    report = prepare_dataset(artworks, dataset, TilingConfig(tile_size=tile_size, tiles_per_artwork=10, seed=seed), log)
     report["sources"] = _artworks_per_source(dataset)
     usage = _Usage()
     try:

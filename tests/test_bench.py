@@ -1,0 +1,111 @@
+"""The benchmarks' working parts on a handful of tiny images: that each computes what it says.
+Nothing here measures or asserts speed."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("scipy")  # ImageDataGenerator's rotation, used by the study's pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from test_data import TILE, write_dataset  # noqa: E402
+
+from artcnn import models  # noqa: E402
+from bench import classify_memory, classify_speed, common, reproduce_study, train_speed  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def small_models(monkeypatch):
+    # Tiny inputs keep the study's model (41 M weights at 200 px) small; the study's pipeline resizes to match.
+    for name in ("seed", "default"):
+        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(models.RECIPES[name], input_size=TILE))
+    monkeypatch.setattr(train_speed, "STUDY_SIZE", (TILE, TILE))
+    monkeypatch.setattr(classify_speed, "STUDY_SIZE", (TILE, TILE))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("dataset"), classes=("han", "kom"), artworks=3, tiles=2)
+
+
+def test_flops_of_the_study_model_at_200_px(monkeypatch):
+    monkeypatch.setitem(models.RECIPES, "seed", dataclasses.replace(models.RECIPES["seed"], input_size=200))
+    conv = 2 * 200 * 200 * 32 * 3 * 3 * 3
+    dense = 2 * (100 * 100 * 32) * 128 + 2 * 128 * 1
+    assert train_speed.training_flops_per_image(train_speed.seed_model()) == 3 * (conv + dense)
+
+
+def test_every_training_variant_trains_the_same_tiles(dataset):
+    result = train_speed.benchmark(dataset, epochs=1, repeats=1, log=lambda line: None)
+    fits = {name: runs[0] for name, runs in result["fits"].items()}
+    assert set(fits) == set(train_speed.VARIANTS)
+    # 4 train tiles per class; the ceiling feeds whole batches of 64 instead.
+    assert [fits[name].images for name in ("study", "artcnn", "artcnn_bf16")] == [8, 8, 8]
+    assert fits["model_alone"].images == train_speed.STUDY_BATCH and fits["model_alone"].val_accuracy is None
+    for name in ("study", "artcnn", "artcnn_bf16"):
+        assert fits[name].seconds > 0 and fits[name].cpu_seconds > 0 and 0.0 <= fits[name].val_accuracy <= 1.0
+    assert result["speedup"] == pytest.approx(
+        result["summary"]["artcnn"]["images_per_second"] / result["summary"]["study"]["images_per_second"])
+    with pytest.raises(ValueError, match="must include study and artcnn"):
+        train_speed.benchmark(dataset, 1, 1, variants=("artcnn",))
+
+
+def test_both_classification_paths_score_the_same_files_alike(dataset, tmp_path):
+    from artcnn.storage import load_model
+
+    model, metadata = load_model(common.benchmark_model("seed", tmp_path / "seed.keras", tile_size=TILE))
+    files = sorted(Path(dataset).glob("*/*/*.png"))[:4]
+    result = classify_speed.compare(model, metadata, files, repeats=1, log=lambda line: None)
+    assert set(result["files_per_second"]) == {"study", "artcnn"}
+    # The same model on the same pixels; only the resize filter differs (none is needed at TILE px).
+    assert result["max_probability_difference"] < 1e-3 and result["same_label"] == 1.0
+
+    artworks = classify_speed.large_artworks(tmp_path, count=2, width=96, height=64)
+    assert [Path(file).name for file in artworks] == ["han_000.jpg", "kom_001.jpg"]
+    whole = classify_speed.whole_artworks(model, metadata, artworks, repeats=1, log=lambda line: None)
+    # A 96×64 artwork is a grid of 3 × 2 tiles of 32 px; prediction skips the near-blank ones.
+    assert whole["artworks_per_second"] > 0 and all(1 <= tiles <= 6 for tiles in whole["tiles_per_artwork"])
+
+
+def test_memory_benchmark_counts_every_file_broken_ones_included(tmp_path, monkeypatch):
+    monkeypatch.setattr(classify_memory, "BROKEN_EVERY", 4)
+    monkeypatch.setattr(classify_memory, "LARGE_EVERY", 6)
+    monkeypatch.setattr(classify_memory, "LARGE_SIDE", 700)
+    files = classify_memory.make_collection(tmp_path / "art", 8)
+    assert len(files) == 8 and all(file.is_file() for file in files)
+    assert {file.suffix for file in files} == {".jpg", ".png", ".webp"}
+    model = common.benchmark_model("default", tmp_path / "default.keras")
+    result = classify_memory.classify_in_subprocess(model, tmp_path / "art", tmp_path / "out.csv")
+    assert classify_memory.count_rows(tmp_path / "out.csv") == (8, 2)  # files 3 and 7 are truncated
+    assert 0 < result["peak_rss_mb"] < classify_memory.LIMIT_MB
+
+
+def test_study_table_has_the_four_configurations_and_default(tmp_path):
+    from artcnn import demo
+
+    demo.make_demo_collection(tmp_path / "art", per_class=3, size=(64, 96))
+    logged = []
+    rows, report = reproduce_study.run_study(tmp_path / "art", tmp_path / "out", epochs=1, default_epochs=1,
+                                             log=logged.append, tile_size=TILE)
+    assert [row.name for row in rows] == ["plain", "dropout", "dropout+rotation", "dropout+rotation+batch64",
+                                          "default"]
+    assert [row.published for row in rows] == [76.25, 81.67, 82.25, 90.42, None]
+    assert all(row.epochs == 1 and row.cpu_seconds > 0 and row.metrics["n_artworks"] == 2 for row in rows)
+    table = reproduce_study.render_table(rows, report, "test machine", "python bench/reproduce_study.py")
+    for row in rows:
+        low, high = row.metrics["artwork_accuracy"]["low"], row.metrics["artwork_accuracy"]["high"]
+        assert f"[{100 * low:.1f}, {100 * high:.1f}]" in table
+    assert "| 90.42 |" in table
+
+    # A second run trains nothing: every run is finished with the same settings.
+    logged.clear()
+    again, _ = reproduce_study.run_study(tmp_path / "art", tmp_path / "out", epochs=1, default_epochs=1,
+                                         log=logged.append, tile_size=TILE)
+    assert not [line for line in logged if "training" in line]
+    assert [row.metrics for row in again] == [row.metrics for row in rows]
+    assert np.isfinite([row.training_seconds for row in again]).all()
