@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     tile.set_defaults(handler=cmd_tile)
 
     for name, handler, target, help_text in (
-        # run_dir, shown as "run": args.run is every command's handler (set_defaults below).
+        # Stored as args.run_dir, shown as "run" in usage.
         ("train", cmd_train, "run_dir", "train a model on a dataset; leaves RUN/model.keras"),
         ("finalize", cmd_finalize, "model_out", "refit on train+test together and save (.keras or .h5)"),
     ):
