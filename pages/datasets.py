@@ -8,6 +8,7 @@ import streamlit as st
 import app_state
 from app_widgets import ACCEPTED_UPLOADS, progress_callback, save_uploads, show_skipped
 from artcnn.config import TilingConfig, validate_name
+from artcnn.shortcuts import check_shortcuts
 from artcnn.tiling import build_dataset, read_report
 
 workspace = app_state.workspace()
@@ -104,6 +105,19 @@ for cls in report.get("classes", []):
     if tiles:
         st.image([str(tile) for tile in tiles], width=96)
 show_skipped(report.get("skipped", []), "files")
+if st.button("Check for shortcuts", help="Do file properties alone (size, format, colour, blank share) separate "
+             "the classes? A model would learn those instead of how the art was made."):
+    try:
+        st.session_state[f"shortcuts-{chosen}"] = check_shortcuts(folder, progress=progress_callback("Reading"))
+    except ValueError as error:
+        st.error(str(error))
+shortcuts = st.session_state.get(f"shortcuts-{chosen}")
+if shortcuts is not None:
+    if shortcuts.warning:
+        st.warning(shortcuts.warning)
+    else:
+        st.success(f"No shortcut: file properties alone reach {shortcuts.accuracy['value']:.0%} "
+                   f"against {shortcuts.chance:.0%} by always answering the larger class.")
 with st.popover(f"Delete dataset {chosen}"):
     st.write(f"This removes `{folder}` and its tiles. Runs trained on it keep their models.")
     if st.button("Delete for good", type="primary"):

@@ -67,3 +67,12 @@ def test_populated_workspace_shows_counts_and_preview(populated_workspace):
     counts = at.dataframe[0].value
     assert counts.loc["han", "train tiles"] > 0 and counts.loc["kom", "test artworks"] > 0
     assert any("SYNTHETIC" in warning.value for warning in at.warning)
+
+
+def test_shortcut_check_reports_on_the_chosen_dataset(populated_workspace):
+    at = open_page(PAGE)
+    _button(at, "Check for shortcuts").click().run()
+    assert not at.exception
+    # The tiny demo's kom works are flat colour saved as PNG: their bytes per pixel give them away.
+    (verdict,) = [message.value for message in at.warning if "without looking at the art" in message.value]
+    assert "bytes per pixel alone" in verdict and not at.success
