@@ -72,6 +72,27 @@ def _add_image_limit_flags(command: argparse.ArgumentParser) -> None:
                               f"{defaults.decode_pixels:,}, or --max-pixels if lower)")
 
 
+def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -> None:
+    """The TrainConfig flags; `validation` adds those that need a test split during training."""
+    command.add_argument("--recipe", choices=RECIPES, default="default",
+                         help="default (ours), seed (the study's one-block VGG), vgg2, vgg3, vgg16")
+    command.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+    command.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
+    command.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
+    command.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
+    command.add_argument("--no-augment", action="store_true", help="no training augmentation")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--weights", default="imagenet",
+                         help="vgg16 base weights: imagenet (Keras cache or download), a local .h5 file, "
+                              "or none (random)")
+    if validation:
+        command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
+        command.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                             help="stop after PATIENCE epochs without val_loss improvement")
+    else:
+        command.set_defaults(test_batch_size=None, early_stopping=None)
+
+
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         recipe=args.recipe,
@@ -333,20 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("dataset", help="dataset folder made by `tile`")
         command.add_argument(target, metavar=target.removesuffix("_dir"),
                              help="run folder" if name == "train" else "model file to write")
-        command.add_argument("--recipe", choices=RECIPES, default="default",
-                             help="default (ours), seed (the study's one-block VGG), vgg2, vgg3, vgg16")
-        command.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
-        command.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
-        command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
-        command.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
-        command.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
-        command.add_argument("--no-augment", action="store_true", help="no training augmentation")
-        command.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                             help="stop after PATIENCE epochs without val_loss improvement")
-        command.add_argument("--seed", type=int, default=0)
-        command.add_argument("--weights", default="imagenet",
-                             help="vgg16 base weights: imagenet (Keras cache or download), a local .h5 file, "
-                                  "or none (random)")
+        _add_training_flags(command, validation=True)
         if name == "train":
             command.add_argument("--resume", action="store_true", help="continue an interrupted run from its "
                                                                        "last complete epoch")
@@ -382,16 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "folder of class sub-folders (tiled first) or a dataset folder made by `tile`.")
     crossval.add_argument("data", help="artworks (one sub-folder per class) or a dataset folder")
     crossval.add_argument("--sources-csv", help="CSV with columns file, source (default: filename prefix before _)")
-    crossval.add_argument("--recipe", choices=RECIPES, default="default")
-    crossval.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
-    crossval.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
-    crossval.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
-    crossval.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
-    crossval.add_argument("--no-augment", action="store_true", help="no training augmentation")
-    crossval.add_argument("--weights", default="imagenet", help="vgg16 base weights (see train --help)")
+    _add_training_flags(crossval, validation=False)
     crossval.add_argument("--prior-ratio", type=float, default=0.0,
                           help="add synthetic kom tiles from our generators, this many per real kom tile (e.g. 0.5)")
-    crossval.add_argument("--seed", type=int, default=0)
     crossval.add_argument("--tile-size", type=int, default=defaults.tile_size)
     crossval.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork)
     crossval.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold)
@@ -400,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     crossval.add_argument("--work", help="tile into this new folder and keep it; pass it as DATA next time to skip "
                                          "tiling (default: a temporary folder)")
     crossval.add_argument("--out", help="write the full result as JSON to this file")
-    crossval.set_defaults(handler=cmd_crossval, test_batch_size=None, early_stopping=None)
+    crossval.set_defaults(handler=cmd_crossval)
 
     shortcuts = commands.add_parser(
         "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",
