@@ -5,7 +5,8 @@
 
 Writes a collection of synthetic artworks of mixed sizes and formats (mostly small, some large, a
 few broken files), then runs `python -m artcnn classify MODEL DIR --out results.csv` in a
-subprocess and reads its peak resident memory from the kernel (getrusage of the finished child).
+subprocess and reads its peak resident memory from the kernel (getrusage of the finished child),
+sampling it from /proc while it runs to show whether it grows with the number of files read.
 Classification streams: files are read one at a time and results written as they come, so memory
 should not grow with the number of files. The CSV must have one row per file, broken ones included.
 The last line printed is `classify_peak_rss_mb: <value>`.
@@ -71,22 +72,48 @@ def make_collection(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return files
 
 
-def classify_in_subprocess(model: Path, folder: Path, out_csv: Path) -> dict:
-    """Run the CLI on `folder`; its wall time, peak RSS (MB) and exit code."""
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of a running process from /proc (None once it has gone, or off Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def classify_in_subprocess(model: Path, folder: Path, out_csv: Path, poll_seconds: float = 0.5) -> dict:
+    """Run the CLI on `folder`: wall time, peak RSS in MB (from the kernel once it has ended), exit code,
+    and its RSS sampled from /proc while it ran, to show whether memory grows with the files read."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-m", "artcnn", "classify", str(model), str(folder), "--out",
-                                str(out_csv)], cwd=common.ROOT, capture_output=True, text=True,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    samples: list[tuple[float, float]] = []
+    with subprocess.Popen([sys.executable, "-m", "artcnn", "classify", str(model), str(folder), "--out",
+                           str(out_csv)], cwd=common.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}) as child:
+        while child.poll() is None:
+            rss = _rss_mb(child.pid)
+            if rss is not None:
+                samples.append((time.perf_counter() - started, rss))
+            time.sleep(poll_seconds)
+        stdout, stderr = child.communicate()
     seconds = time.perf_counter() - started
     # ru_maxrss is in KiB on Linux: the largest resident set of any waited-for child so far.
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if completed.returncode != 0:
-        raise RuntimeError(f"artcnn classify failed (exit {completed.returncode}): {completed.stderr[-2000:]}")
+    if child.returncode != 0:
+        raise RuntimeError(f"artcnn classify failed (exit {child.returncode}): {stderr[-2000:]}")
     if peak_kib <= before:
         # An earlier, larger child would hide this one's peak; the figure would be wrong, not just high.
         raise RuntimeError("peak RSS not measurable: an earlier child process used more memory.")
-    return {"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "stdout": completed.stdout.strip()}
+    return {"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "stdout": stdout.strip(), "samples": samples}
+
+
+def rss_by_quarter(samples: list[tuple[float, float]], seconds: float) -> list[float]:
+    """Highest sampled RSS (MB) in each quarter of the run; flat when memory does not grow with files read."""
+    quarters = [[rss for at, rss in samples if index * seconds / 4 <= at < (index + 1) * seconds / 4]
+                for index in range(4)]
+    return [max(values) if values else float("nan") for values in quarters]
 
 
 def count_rows(out_csv: Path) -> tuple[int, int]:
@@ -116,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cli: {result['stdout']}")
     print(f"classified {rows} rows ({errors} with an error) for {len(files)} files in {result['seconds']:.0f} s "
           f"= {len(files) / result['seconds']:.1f} artworks/s")
+    quarters = rss_by_quarter(result["samples"], result["seconds"])
+    print(f"highest RSS in each quarter of the run: {', '.join(f'{value:.0f}' for value in quarters)} MB")
     print(f"rows == files: {rows == len(files)}; peak RSS {result['peak_rss_mb']:.0f} MB "
           f"({'under' if result['peak_rss_mb'] < LIMIT_MB else 'OVER'} the {LIMIT_MB} MB limit)")
     print(f"classify_peak_rss_mb: {result['peak_rss_mb']:.0f}")

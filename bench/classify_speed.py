@@ -10,7 +10,8 @@ model.predict on that one image. artcnn's prediction.classify reads the same fil
 predicts in batches of 64 through tf.data and averages each artwork's tiles (here: one tile, so the
 tile's probability is the artwork's). Both compute one probability per file from the whole file
 squeezed to 200×200; they differ only in the resize filter. The two run alternately, several
-times; medians are compared.
+times; medians are compared, by wall clock and per CPU-second. The model alone, scoring tiles
+already in memory, gives the ceiling no file-reading path can pass.
 
 Whole artworks. prediction.classify on large artworks (default 4000×3000 JPEG): decode, sha256,
 a grid of 256-px tiles over the whole artwork (at most 256), predict, average: artworks/s.
@@ -130,6 +131,22 @@ def compare(model: Any, metadata: dict, files: Sequence[Path], repeats: int,
     }
 
 
+def model_alone(model: Any, count: int, batch_size: int = 64, repeats: int = 3) -> dict:
+    """The ceiling: the model scoring `count` tiles already in memory, resized, in batches. No reading,
+    tiling or resizing: no classification of files can go faster than this."""
+    import numpy as np
+
+    size = model.input_shape[1]
+    batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
+    model.predict_on_batch(batch)  # trace before timing
+    batches = -(-count // batch_size)
+    timings = [common.measured(lambda: [model.predict_on_batch(batch) for _ in range(batches)])[1:]
+               for _ in range(repeats)]
+    tiles = batches * batch_size
+    return {"files_per_second": common.median([tiles / wall for wall, _ in timings]),
+            "files_per_cpu_second": common.median([tiles / cpu for _, cpu in timings])}
+
+
 def whole_artworks(model: Any, metadata: dict, files: Sequence[Path], repeats: int,
                    log: Callable[[str], None] = print) -> dict:
     """prediction.classify over large artworks: median artworks/s (wall and per CPU-second), tiles of each."""
@@ -174,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     cpu = single["files_per_cpu_second"]
     print(f"study (load_img + predict per image) median {study:7.1f} files/s, {cpu['study']:7.1f} per CPU-second")
     print(f"artcnn (prediction.classify)         median {ours:7.1f} files/s, {cpu['artcnn']:7.1f} per CPU-second")
-    print(f"artcnn ÷ study: {single['speedup']:.1f}× wall clock, {single['cpu_speedup']:.1f}× per CPU-second")
+    ceiling = model_alone(model, len(tiles))
+    print(f"ceiling: the model alone on resized tiles in memory, batches of 64: {ceiling['files_per_second']:7.1f} "
+          f"tiles/s, {ceiling['files_per_cpu_second']:7.1f} per CPU-second")
+    print(f"artcnn ÷ study: {single['speedup']:.1f}× wall clock, {single['cpu_speedup']:.1f}× per CPU-second; "
+          f"ceiling ÷ study: {ceiling['files_per_second'] / study:.1f}× wall clock, "
+          f"{ceiling['files_per_cpu_second'] / cpu['study']:.1f}× per CPU-second")
     print(f"outputs: largest probability difference {single['max_probability_difference']:.4f} "
           f"(resize filters differ), same label for {100 * single['same_label']:.1f}% of files")
     print(f"whole artworks {args.size[0]}×{args.size[1]}: median {whole['artworks_per_second']:.2f} artworks/s "

@@ -13,6 +13,7 @@ The last line printed is `default_minus_seed_artwork_accuracy: <value>`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -131,9 +132,9 @@ def train_study(dataset: Path, runs: Path, base: TrainConfig, usage: _Usage, log
     usage.finish()
 
 
-def train_default(dataset: Path, run_dir: Path, config: TrainConfig, usage: _Usage, log: Callable[[str], None]) -> None:
-    """Train `default` in `run_dir`; a run finished with the same settings and recipe is kept, one with a
-    checkpoint resumed, any other started again (the recipe may have been retuned since)."""
+def train_run(dataset: Path, run_dir: Path, config: TrainConfig, usage: _Usage, log: Callable[[str], None]) -> None:
+    """Train one run in `run_dir`; a run finished with the same settings and recipe is kept, one with a
+    checkpoint resumed, any other started again (`default` may have been retuned since)."""
     from artcnn import models
     from artcnn.training import CHECKPOINT, CONFIG, read_run, train
 
@@ -167,9 +168,11 @@ def _row(run_dir: Path, name: str, description: str, published: float | None) ->
 
 
 def run_study(artworks: Path, out: Path, *, epochs: int = STUDY_EPOCHS, default_epochs: int | None = None,
-              seed: int = 0, tile_size: int = 256, log: Callable[[str], None] = print) -> tuple[list[Row], dict]:
+              seed: int = 0, tile_size: int = 256, bf16: bool = False,
+              log: Callable[[str], None] = print) -> tuple[list[Row], dict]:
     """Tile (the study's 256-px tiles, 10 per artwork; split by artwork), then train and evaluate the study's
-    four configurations and `default`; the rows in that order and the dataset's report."""
+    four configurations and `default` (and, with bf16, the study's final model in mixed bfloat16); the
+    rows in that order and the dataset's report."""
     from artcnn import study
 
     artworks, out = Path(artworks).resolve(), Path(out)
@@ -179,16 +182,21 @@ def run_study(artworks: Path, out: Path, *, epochs: int = STUDY_EPOCHS, default_
     report = prepare_dataset(artworks, dataset, TilingConfig(tile_size=tile_size, tiles_per_artwork=10, seed=seed), log)
     report["sources"] = _artworks_per_source(dataset)
     usage = _Usage()
+    base = TrainConfig(recipe="seed", epochs=epochs, seed=seed)
+    extra = [("default", "artcnn `default` recipe (its own epochs, input size and augmentation)",
+              TrainConfig(recipe="default", epochs=default_epochs, seed=seed))]
+    if bf16:
+        extra.append(("seed bf16", "the study's final model trained in mixed bfloat16 (TrainConfig.mixed_precision)",
+                      dataclasses.replace(study.study_configs(base)[-1], mixed_precision=True)))
     try:
-        train_study(dataset, runs, TrainConfig(recipe="seed", epochs=epochs, seed=seed), usage, log)
-        train_default(dataset, runs / f"{PREFIX} default", TrainConfig(recipe="default", epochs=default_epochs,
-                                                                       seed=seed), usage, log)
+        train_study(dataset, runs, base, usage, log)
+        for name, _, config in extra:
+            train_run(dataset, runs / f"{PREFIX} {name}", config, usage, log)
     finally:
         usage.finish()  # an interrupted run keeps the CPU time it used, for when it resumes
     rows = [_row(runs / name, item.name, item.description, item.published)
             for item, name in zip(study.CONFIGURATIONS, study.run_names(PREFIX))]
-    rows.append(_row(runs / f"{PREFIX} default", "default",
-                     "artcnn `default` recipe (its own epochs, input size and augmentation)", None))
+    rows += [_row(runs / f"{PREFIX} {name}", name, description, None) for name, description, _ in extra]
     return rows, report
 
 
@@ -335,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default-epochs", type=int, default=None, help="epochs of `default` (its recipe's)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table (markdown)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bf16", action="store_true",
+                        help="also train the study's final model in mixed bfloat16, for its accuracy beside float32's")
     args = parser.parse_args(argv)
     # `kill PID` stops like Ctrl-C: the run in progress is marked stopped and keeps its CPU time.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -343,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, flush=True)
 
     rows, report = run_study(args.data, args.out, epochs=args.epochs, default_epochs=args.default_epochs,
-                             seed=args.seed, log=log)
+                             seed=args.seed, bf16=args.bf16, log=log)
     command = "python bench/reproduce_study.py " + " ".join(sys.argv[1:] if argv is None else argv)
     table = render_table(rows, report, common.machine(), command)
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,9 @@ def test_both_classification_paths_score_the_same_files_alike(dataset, tmp_path)
     # The same model on the same pixels; only the resize filter differs (none is needed at TILE px).
     assert result["max_probability_difference"] < 1e-3 and result["same_label"] == 1.0
 
+    ceiling = classify_speed.model_alone(model, count=3, batch_size=2, repeats=1)
+    assert ceiling["files_per_second"] > 0 and ceiling["files_per_cpu_second"] > 0
+
     artworks = classify_speed.large_artworks(tmp_path, count=2, width=96, height=64)
     assert [Path(file).name for file in artworks] == ["han_000.jpg", "kom_001.jpg"]
     whole = classify_speed.whole_artworks(model, metadata, artworks, repeats=1, log=lambda line: None)
@@ -83,18 +86,23 @@ def test_memory_benchmark_counts_every_file_broken_ones_included(tmp_path, monke
     result = classify_memory.classify_in_subprocess(model, tmp_path / "art", tmp_path / "out.csv")
     assert classify_memory.count_rows(tmp_path / "out.csv") == (8, 2)  # files 3 and 7 are truncated
     assert 0 < result["peak_rss_mb"] < classify_memory.LIMIT_MB
+    assert result["samples"] and max(rss for _, rss in result["samples"]) <= result["peak_rss_mb"] + 1
+    assert classify_memory.rss_by_quarter([(0.0, 5.0), (1.0, 7.0), (3.5, 6.0)], 4.0) == pytest.approx(
+        [5.0, 7.0, float("nan"), 6.0], nan_ok=True)
 
 
-def test_study_table_has_the_four_configurations_and_default(tmp_path):
+def test_study_table_has_the_four_configurations_default_and_bf16(tmp_path):
     from artcnn import demo
 
     demo.make_demo_collection(tmp_path / "art", per_class=3, size=(64, 96))
     logged = []
     rows, report = reproduce_study.run_study(tmp_path / "art", tmp_path / "out", epochs=1, default_epochs=1,
-                                             log=logged.append, tile_size=TILE)
+                                             bf16=True, log=logged.append, tile_size=TILE)
     assert [row.name for row in rows] == ["plain", "dropout", "dropout+rotation", "dropout+rotation+batch64",
-                                          "default"]
-    assert [row.published for row in rows] == [76.25, 81.67, 82.25, 90.42, None]
+                                          "default", "seed bf16"]
+    assert [row.published for row in rows] == [76.25, 81.67, 82.25, 90.42, None, None]
+    assert reproduce_study.seed_and_default(rows) == (rows[3], rows[4])
+    assert rows[5].recipe["batch_size"] == 64 and rows[3].recipe == rows[5].recipe
     assert all(row.epochs == 1 and row.cpu_seconds > 0 and row.metrics["n_artworks"] == 2 for row in rows)
     table = reproduce_study.render_table(rows, report, "test machine", "python bench/reproduce_study.py")
     for row in rows:
@@ -105,7 +113,7 @@ def test_study_table_has_the_four_configurations_and_default(tmp_path):
     # A second run trains nothing: every run is finished with the same settings.
     logged.clear()
     again, _ = reproduce_study.run_study(tmp_path / "art", tmp_path / "out", epochs=1, default_epochs=1,
-                                         log=logged.append, tile_size=TILE)
+                                         bf16=True, log=logged.append, tile_size=TILE)
     assert not [line for line in logged if "training" in line]
     assert [row.metrics for row in again] == [row.metrics for row in rows]
     assert np.isfinite([row.training_seconds for row in again]).all()
