@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = out / f"collection_{args.count}"
     started = time.perf_counter()
     files = make_collection(folder, args.count)
-    print(f"machine: {common.machine()}")
+    print(f"machine: {common.machine()}; load average {os.getloadavg()[0]:.1f} at start")
     print(f"collection: {len(files)} files in {folder} (long sides {min(LONG_SIDES)}-{max(LONG_SIDES)} px and "
           f"{LARGE_SIDE} px for 1 in {LARGE_EVERY}; jpg/png/webp; {len(files) // BROKEN_EVERY} truncated), "
           f"ready in {time.perf_counter() - started:.0f} s")
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cli: {result['stdout']}")
     print(f"classified {rows} rows ({errors} with an error) for {len(files)} files in {result['seconds']:.0f} s "
           f"= {len(files) / result['seconds']:.1f} artworks/s")
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
     quarters = rss_by_quarter(result["samples"], result["seconds"])
     print(f"highest RSS in each quarter of the run: {', '.join(f'{value:.0f}' for value in quarters)} MB")
     print(f"rows == files: {rows == len(files)}; peak RSS {result['peak_rss_mb']:.0f} MB "

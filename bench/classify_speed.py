@@ -22,6 +22,7 @@ The last line printed is `classify_speedup: <artcnn files/s ÷ study files/s>`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     model_path = args.model or common.benchmark_model("seed", out / "seed_untrained.keras")
     model, metadata = load_model(model_path)
     tiles = tile_files(common.demo_dataset(common.OUT / "demo", 24), args.tiles)
-    print(f"machine: {common.machine()}")
+    print(f"machine: {common.machine()}; load average {os.getloadavg()[0]:.1f} at start")
     print(f"model: {model_path} ({metadata.get('recipe', '?')}, input {metadata['input_size']} px)")
     print(f"single tiles: {len(tiles)} files of 256×256 px, {args.repeats} repetitions each, alternating")
     single = compare(model, metadata, tiles, args.repeats)
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(resize filters differ), same label for {100 * single['same_label']:.1f}% of files")
     print(f"whole artworks {args.size[0]}×{args.size[1]}: median {whole['artworks_per_second']:.2f} artworks/s "
           f"({whole['artworks_per_cpu_second']:.2f} per CPU-second), {whole['tiles_per_artwork'][0]} tiles each")
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
     print(f"classify_speedup: {single['speedup']:.1f}")
     return 0
 
