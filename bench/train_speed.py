@@ -20,6 +20,7 @@ float32 matmul measured in the same run. The last line printed is
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -138,7 +139,7 @@ def model_alone_fit(dataset: Path, epochs: int, seed: int = 0) -> Fit:
 VARIANTS: dict[str, tuple[str, Callable[..., Fit]]] = {
     "study": ("study: ImageDataGenerator.flow_from_directory", study_fit),
     "artcnn": ("artcnn: data.make_pipeline, float32", artcnn_fit),
-    "artcnn_bf16": ("artcnn: data.make_pipeline, mixed bfloat16", lambda *a, **k: artcnn_fit(*a, **k, bfloat16=True)),
+    "artcnn_bf16": ("artcnn: data.make_pipeline, mixed bfloat16", functools.partial(artcnn_fit, bfloat16=True)),
     "model_alone": ("ceiling: model alone, batches in memory", model_alone_fit),
 }
 
