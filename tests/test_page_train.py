@@ -13,13 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from artcnn import training
 from artcnn.catalogue import Catalogue
-from artcnn.config import TilingConfig, TrainConfig
+from artcnn.config import TrainConfig
 from artcnn.demo import make_demo_collection
 from artcnn.tiling import build_dataset
 from artcnn.workspace import Workspace
+from app_pages import TINY_TILING, open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-TINY_TILING = TilingConfig(tile_size=64, tiles_per_artwork=3)
 # Plenty of time for one tiny epoch on two busy cores, including TensorFlow's first import.
 JOB_DEADLINE = 240
 
@@ -48,15 +47,6 @@ def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_afte
 
     training.train(dataset, root / "runs" / name, config, progress=progress, stop=stop)
     return root / "runs" / name
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def run_until_idle(at: AppTest) -> list[str]:
