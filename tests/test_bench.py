@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_data import TILE, write_dataset  # noqa: E402
 
 from artcnn import models  # noqa: E402
-from bench import classify_memory, classify_speed, common, reproduce_study, train_speed  # noqa: E402
+from bench import classify_memory, classify_speed, common, reproduce_study, train_speed, unseen_artists  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +118,40 @@ def test_study_table_has_the_four_configurations_default_and_bf16(tmp_path):
     assert not [line for line in logged if "training" in line]
     assert [row.metrics for row in again] == [row.metrics for row in rows]
     assert np.isfinite([row.training_seconds for row in again]).all()
+
+
+def test_unseen_artists_leaves_each_generative_source_out_and_reuses_finished_variants(tmp_path, monkeypatch):
+    from artcnn.config import TrainConfig
+    from artcnn.demo import generate_han, generate_kom
+
+    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
+        (tmp_path / "art" / name).mkdir(parents=True)
+        for source_index, source in enumerate(sources):
+            for number in range(4 // len(sources)):
+                generate(np.random.default_rng([source_index, number]), 72, 72).save(
+                    tmp_path / "art" / name / f"{source}_{number}.png")
+    for name, variant in unseen_artists.VARIANTS.items():
+        quick = TrainConfig(recipe=variant.train.recipe, epochs=1, batch_size=8)
+        monkeypatch.setitem(unseen_artists.VARIANTS, name, dataclasses.replace(variant, train=quick))
+    logged = []
+    variants = ["seed", "default + prior"]
+    results = unseen_artists.run(tmp_path / "art", tmp_path / "out", variants, tile_size=TILE, log=logged.append)
+
+    assert list(results) == variants
+    for result in results.values():
+        assert {source: (row["role"], row["total"]) for source, row in result["sources"].items()} == {
+            "alpha": ("left out", 2), "beta": ("left out", 2), "ink": ("held-out part", 4)}
+        assert result["seconds"] > 0 and result["cpu_seconds"] > 0
+    kom_tiles = (pd.read_csv(tmp_path / "out" / "dataset" / "manifest.csv")["class"] == "kom").sum()
+    # One synthetic tile per real kom tile, in every fold.
+    assert {fold["extra_train_tiles"] for fold in results["default + prior"]["folds"]} == {kom_tiles}
+    assert {fold["extra_train_tiles"] for fold in results["seed"]["folds"]} == {0}
+    table = unseen_artists.render_table(results, "test machine", "python bench/unseen_artists.py")
+    alpha = results["seed"]["sources"]["alpha"]
+    assert f"[{100 * alpha['low']:.1f}, {100 * alpha['high']:.1f}] ({alpha['correct']}/2)" in table
+    assert unseen_artists.worst_left_out(results["seed"]) == min(alpha["value"], results["seed"]["sources"]["beta"]["value"])
+
+    logged.clear()
+    again = unseen_artists.run(tmp_path / "art", tmp_path / "out", variants, tile_size=TILE, log=logged.append)
+    assert not [line for line in logged if "training" in line]
+    assert again == results
