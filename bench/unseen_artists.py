@@ -44,8 +44,8 @@ VARIANTS = {
     "seed": Variant("the study's one-block VGG (SGD, 200 px, 20 epochs)", TrainConfig(recipe="seed")),
     "default": Variant("artcnn `default` (5 conv blocks with batch norm, Adam, 128 px, 30 epochs)",
                        TrainConfig(recipe="default")),
-    "default + prior": Variant("`default` with one synthetic generative tile per real kom tile",
-                               TrainConfig(recipe="default"), prior_ratio=1.0),
+    "default + prior": Variant("`default` with one synthetic generative tile (artcnn.demo) per two real kom tiles",
+                               TrainConfig(recipe="default"), prior_ratio=0.5),
 }
 
 
