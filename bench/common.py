@@ -66,6 +66,17 @@ def measured(function: Callable[[], T]) -> tuple[T, float, float]:
     return result, time.perf_counter() - wall, cpu_seconds() - cpu
 
 
+def percent_with_interval(accuracy: dict) -> str:
+    """An accuracy dict (value, low, high, correct, total) as "87.60 [86.3, 88.8] (2225/2540)"."""
+    return (f"{100 * accuracy['value']:.2f} [{100 * accuracy['low']:.1f}, {100 * accuracy['high']:.1f}] "
+            f"({accuracy['correct']}/{accuracy['total']})")
+
+
+def duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
 def matmul_peak(dtype: str = "float32", size: int = 2048, repeats: int = 10) -> tuple[float, float]:
     """The practical peak training is measured against: FLOP/s of the fastest of `repeats` size×size
     matmuls, by wall clock and per CPU-second (the latter barely moved by other jobs on the machine)."""

@@ -210,19 +210,9 @@ def _artworks_per_source(dataset: Path) -> dict[tuple[str, str], int]:
     return artworks.groupby([artworks["class"], artworks["artwork"].map(source_of)]).size().to_dict()
 
 
-def _percent(accuracy: dict) -> str:
-    return (f"{100 * accuracy['value']:.2f} [{100 * accuracy['low']:.1f}, {100 * accuracy['high']:.1f}] "
-            f"({accuracy['correct']}/{accuracy['total']})")
-
-
 def _cpu(row: Row) -> str:
-    cpu = f"{_duration(row.cpu_seconds)} CPU" if row.cpu_seconds is not None else "CPU not recorded"
+    cpu = f"{common.duration(row.cpu_seconds)} CPU" if row.cpu_seconds is not None else "CPU not recorded"
     return cpu + (f"; load {row.load[0]:.1f}-{row.load[1]:.1f}" if row.load else "")
-
-
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s"
 
 
 def render_table(rows: list[Row], report: dict, machine: str, command: str) -> str:
@@ -265,8 +255,8 @@ def render_table(rows: list[Row], report: dict, machine: str, command: str) -> s
         lines.append(
             f"| {row.name}: {row.description} | {row.epochs} | "
             f"{f'{row.published:.2f}' if row.published is not None else '—'} | "
-            f"{_percent(metrics['tile_accuracy'])} | {_percent(metrics['artwork_accuracy'])} | "
-            f"{f'{auc:.3f}' if auc is not None else '—'} | {_duration(row.training_seconds)}; {_cpu(row)} |")
+            f"{common.percent_with_interval(metrics['tile_accuracy'])} | {common.percent_with_interval(metrics['artwork_accuracy'])} | "
+            f"{f'{auc:.3f}' if auc is not None else '—'} | {common.duration(row.training_seconds)}; {_cpu(row)} |")
     sources = sorted({source for row in rows for source in row.metrics.get("per_source", {})})
     lines += [
         "",
@@ -325,7 +315,7 @@ def _comparison(rows: list[Row], collection: str) -> list[str]:
     gain = default.metrics["artwork_accuracy"]["value"] - seed.metrics["artwork_accuracy"]["value"]
     lines.append(
         f"- **`default` against `seed` ({seed.name}).** Artwork accuracy {100 * gain:+.1f} points, training time "
-        f"{_duration(default.training_seconds)} against {_duration(seed.training_seconds)}."
+        f"{common.duration(default.training_seconds)} against {common.duration(seed.training_seconds)}."
         + ("" if gain > 0 else " `default` does not beat `seed` here."))
     return lines
 

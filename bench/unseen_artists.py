@@ -67,11 +67,9 @@ def run_variant(name: str, variant: Variant, dataset: Path, out: Path, log: Call
             log(f"{name}: reusing {saved}")
             return result
     log(f"{name}: training ...")
-    reported: set[tuple[int, int]] = set()
 
     def progress(event) -> None:
-        if event.batch == event.batches and (event.fold, event.epoch) not in reported:
-            reported.add((event.fold, event.epoch))
+        if event.batch == event.batches:
             log(f"  {name}: {event.left_out} left out, epoch {event.epoch + 1}/{event.epochs}")
 
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
@@ -91,10 +89,6 @@ def run(artworks: Path, out: Path, variants: list[str], *, tile_size: int = 256,
     prepare_dataset(Path(artworks).resolve(), dataset,
                     TilingConfig(tile_size=tile_size, tiles_per_artwork=10, test_fraction=0.0), log)
     return {name: run_variant(name, VARIANTS[name], dataset, out, log) for name in variants}
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min"
 
 
 def render_table(results: dict[str, dict], machine: str, command: str) -> str:
@@ -119,13 +113,9 @@ def render_table(results: dict[str, dict], machine: str, command: str) -> str:
         "| --- |" + " --- |" * len(sources) + " ---: |",
     ]
     for name, result in results.items():
-        cells = []
-        for source in sources:
-            row = result["sources"][source]
-            cells.append(f"{100 * row['value']:.1f} [{100 * row['low']:.1f}, {100 * row['high']:.1f}] "
-                         f"({row['correct']}/{row['total']})")
+        cells = [common.percent_with_interval(result["sources"][source]) for source in sources]
         lines.append(f"| {name}: {VARIANTS[name].description} | " + " | ".join(cells)
-                     + f" | {_minutes(result['seconds'])}; {_minutes(result['cpu_seconds'])} |")
+                     + f" | {common.duration(result['seconds'])}; {common.duration(result['cpu_seconds'])} |")
     return "\n".join(lines) + "\n"
 
 

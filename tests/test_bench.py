@@ -14,6 +14,7 @@ pytest.importorskip("scipy")  # ImageDataGenerator's rotation, used by the study
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from test_crossval import write_sourced_artworks  # noqa: E402
 from test_data import TILE, write_dataset  # noqa: E402
 
 from artcnn import models  # noqa: E402
@@ -122,14 +123,8 @@ def test_study_table_has_the_four_configurations_default_and_bf16(tmp_path):
 
 def test_unseen_artists_leaves_each_generative_source_out_and_reuses_finished_variants(tmp_path, monkeypatch):
     from artcnn.config import TrainConfig
-    from artcnn.demo import generate_han, generate_kom
 
-    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
-        (tmp_path / "art" / name).mkdir(parents=True)
-        for source_index, source in enumerate(sources):
-            for number in range(4 // len(sources)):
-                generate(np.random.default_rng([source_index, number]), 72, 72).save(
-                    tmp_path / "art" / name / f"{source}_{number}.png")
+    write_sourced_artworks(tmp_path / "art", per_class=4)
     for name, variant in unseen_artists.VARIANTS.items():
         quick = TrainConfig(recipe=variant.train.recipe, epochs=1, batch_size=8)
         monkeypatch.setitem(unseen_artists.VARIANTS, name, dataclasses.replace(variant, train=quick))

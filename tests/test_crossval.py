@@ -63,22 +63,27 @@ def test_sources_come_from_a_csv_by_path_or_file_name(tmp_path):
         read_sources_csv(tmp_path / "bad.csv")
 
 
+def write_sourced_artworks(folder, per_class: int) -> None:
+    """72-px demo artworks in folder/han (source ink) and folder/kom (sources alpha and beta, half each),
+    named <source>_<n>.png."""
+    from artcnn.demo import generate_han, generate_kom
+
+    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
+        (folder / name).mkdir(parents=True)
+        for source_index, source in enumerate(sources):
+            for number in range(per_class // len(sources)):
+                generate(np.random.default_rng([source_index, number]), 72, 72).save(
+                    folder / name / f"{source}_{number}.png")
+
+
 @pytest.fixture(scope="module")
 def demo_dataset(tmp_path_factory):
     """A tiny demo collection tiled into 32-px tiles: han from one source (ink), kom from alpha and beta."""
     from artcnn.config import TilingConfig
-    from artcnn.demo import generate_han, generate_kom
     from artcnn.tiling import build_dataset
 
     root = tmp_path_factory.mktemp("crossval")
-    files = {"han": [], "kom": []}
-    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
-        (root / "art" / name).mkdir(parents=True)
-        for source_index, source in enumerate(sources):
-            for number in range(8 // len(sources)):
-                path = root / "art" / name / f"{source}_{number}.png"
-                generate(np.random.default_rng([source_index, number]), 72, 72).save(path)
-                files[name].append(path)
+    write_sourced_artworks(root / "art", per_class=8)
     dataset = root / "dataset"
     build_dataset(root / "art", dataset, TilingConfig(tile_size=32, tiles_per_artwork=2, test_fraction=0.0))
     return root, dataset
