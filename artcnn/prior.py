@@ -1,0 +1,71 @@
+"""The algorithmic-art prior: synthetic tiles from the generative techniques, added to a training set
+so that a model meets more ways of making art by code than the few artists of a real collection.
+
+The tiles are cut the way the dataset's own tiles were (size, blank threshold, random placement),
+so they differ from real tiles only in what is drawn on them.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from artcnn.progress import ProgressCallback, emit
+
+# prior_tiles gives up after this many synthetic artworks per wanted tile without enough non-blank tiles.
+MAX_PRIOR_ARTWORKS_PER_TILE = 5
+# Sides of a synthetic artwork, in tiles: 256-px tiles come from 640-1024 px artworks, as in real collections.
+PRIOR_SIDES = (2.5, 4.0)
+
+
+def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio: float, *,
+                target_class: str = "kom", seed: int = 0,
+                progress: ProgressCallback | None = None) -> dict[str, list[str]]:
+    """Synthetic tiles from every generative technique (PRIOR_TECHNIQUES), `ratio` of them per real
+    tile of `target_class`, cut the way the dataset's tiles were, written as PNGs into `folder`.
+
+    Each synthetic artwork is drawn at twice its size and reduced (the anti-aliasing of Processing
+    and p5 sketches) and passes through JPEG once, as exported works do, so that neither jagged
+    edges nor missing compression marks them as synthetic. Returns {target_class: [tile files]}.
+    """
+    from PIL import Image
+
+    from artcnn import data
+    from artcnn.demo import PRIOR_TECHNIQUES
+    from artcnn.tiling import cut_tiles
+
+    if ratio < 0:
+        raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
+    info = data.read_dataset(dataset_dir)
+    if target_class not in info.classes:
+        raise ValueError(f"the algorithmic-art prior adds tiles to class {target_class}, but dataset {info.path} "
+                         f"has no such class (classes: {', '.join(info.classes)}). Received: target_class={target_class!r}")
+    wanted = round(ratio * int((info.manifest["class"] == target_class).sum()))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    techniques = sorted(PRIOR_TECHNIQUES)
+    files: list[str] = []
+    emit(progress, "prior", 0, wanted, f"synthetic {target_class} tiles")
+    for artwork in itertools.count():
+        if len(files) >= wanted:
+            break
+        if artwork > MAX_PRIOR_ARTWORKS_PER_TILE * max(wanted, 1):
+            raise ValueError(f"the generators gave only {len(files)} of {wanted} non-blank tiles; "
+                             f"lower blank_threshold (dataset: {info.tiling.blank_threshold}).")
+        rng = np.random.default_rng([seed, artwork])
+        technique = techniques[artwork % len(techniques)]
+        width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*PRIOR_SIDES, 2))
+        drawn = PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
+        encoded = io.BytesIO()
+        drawn.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
+        cut = cut_tiles(Image.open(encoded).convert("RGB"), info.tiling, rng)
+        for tile in cut.tiles[: wanted - len(files)]:
+            path = folder / f"prior_{technique}_{artwork:05d}_x{tile.x}_y{tile.y}.png"
+            Image.fromarray(tile.pixels).save(path, compress_level=1)
+            files.append(str(path))
+        emit(progress, "prior", len(files), wanted, f"{technique} artwork {artwork + 1}")
+    return {target_class: files}

@@ -1,0 +1,54 @@
+"""The algorithmic-art prior on a tiny generated dataset (32-px tiles, a few artworks a class)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artcnn.config import TilingConfig
+from artcnn.prior import prior_tiles
+from artcnn.tiling import build_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """han: 3 artworks, kom: 5, two 32-px tiles each, so the classes have different tile counts."""
+    from artcnn.demo import generate_han, generate_kom
+
+    root = tmp_path_factory.mktemp("prior")
+    for name, generate, count in (("han", generate_han, 3), ("kom", generate_kom, 5)):
+        (root / "art" / name).mkdir(parents=True)
+        for number in range(count):
+            generate(np.random.default_rng(number), 72, 72).save(root / "art" / name / f"{name}_{number}.png")
+    build_dataset(root / "art", root / "dataset", TilingConfig(tile_size=32, tiles_per_artwork=2, test_fraction=0.0))
+    return root / "dataset"
+
+
+def test_prior_tiles_are_cut_like_the_dataset_and_report_progress(dataset, tmp_path):
+    events = []
+    files = prior_tiles(dataset, tmp_path / "prior", 1.5, seed=2, progress=events.append)
+    # 1.5 per real kom tile: 5 artworks × 2 tiles.
+    assert list(files) == ["kom"] and len(files["kom"]) == 15 and len(set(files["kom"])) == 15
+    assert all(Image.open(file).size == (32, 32) for file in files["kom"])
+    assert {event.what for event in events} == {"prior"} and {event.total for event in events} == {15}
+    assert events[0].done == 0 and events[-1].done == 15
+    assert [event.done for event in events] == sorted(event.done for event in events)
+
+
+def test_the_same_seed_gives_the_same_tiles(dataset, tmp_path):
+    first = prior_tiles(dataset, tmp_path / "a", 0.3, seed=4)["kom"]
+    again = prior_tiles(dataset, tmp_path / "b", 0.3, seed=4)["kom"]
+    assert [Image.open(a).tobytes() for a in first] == [Image.open(b).tobytes() for b in again]
+
+
+def test_any_class_of_the_dataset_can_receive_the_prior(dataset, tmp_path):
+    files = prior_tiles(dataset, tmp_path / "prior", 0.5, target_class="han")
+    # Half a tile per real han tile: 3 artworks × 2 tiles.
+    assert list(files) == ["han"] and len(files["han"]) == 3
+
+
+def test_a_missing_class_or_negative_ratio_is_refused_clearly(dataset, tmp_path):
+    with pytest.raises(ValueError, match=r"no such class \(classes: han, kom\). Received: target_class='photo'"):
+        prior_tiles(dataset, tmp_path / "prior", 0.5, target_class="photo")
+    with pytest.raises(ValueError, match="ratio must be at least 0. Received: ratio=-1"):
+        prior_tiles(dataset, tmp_path / "prior", -1)
+    assert prior_tiles(dataset, tmp_path / "none", 0.0) == {"kom": []}
