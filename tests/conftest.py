@@ -1,5 +1,44 @@
+import functools
 import os
+from pathlib import Path
+
+import pytest
 
 # Quiet TensorFlow before any test imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+@pytest.fixture
+def empty_workspace(tmp_path, monkeypatch):
+    """A new workspace the app opens (ARTCNN_WORKSPACE names it)."""
+    from artcnn.workspace import Workspace
+
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "workspace"))
+    return Workspace.open(tmp_path / "workspace")
+
+
+@pytest.fixture
+def workspace(empty_workspace) -> Path:
+    """The root folder of `empty_workspace`, for tests that build into it by path."""
+    return empty_workspace.root
+
+
+@functools.cache
+def _populated_under(base: Path) -> Path:
+    # Cached per session base folder, so the page test modules train and classify only once.
+    from builders import populate
+
+    root = base / "populated" / "workspace"
+    populate(root)
+    return root
+
+
+@pytest.fixture
+def populated_workspace(tmp_path_factory, monkeypatch):
+    """builders.populate's workspace, shared by every test that asks for it: they only read it."""
+    from artcnn.workspace import Workspace
+
+    root = _populated_under(tmp_path_factory.getbasetemp())
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
+    return Workspace.open(root)

@@ -489,7 +489,7 @@ def test_a_model_with_a_lambda_layer_needs_an_explicit_opt_in(tmp_path, messy, c
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
-    from test_data import write_dataset
+    from builders import write_dataset
 
     return write_dataset(tmp_path_factory.mktemp("tiny"), classes=("han", "kom"), artworks=2, tiles=2)
 
@@ -521,7 +521,7 @@ def test_evaluating_a_model_that_does_not_fit_the_dataset_is_refused(tiny_datase
 
 
 def test_resuming_with_another_dataset_or_input_size_is_refused(tiny_dataset, tmp_path):
-    from test_data import write_dataset
+    from builders import write_dataset
 
     config = TrainConfig(epochs=1, batch_size=4, test_batch_size=4, weights=None, augment=False)
     run = tmp_path / "run"

@@ -14,8 +14,7 @@ pytest.importorskip("scipy")  # ImageDataGenerator's rotation, used by the study
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_crossval import write_sourced_artworks  # noqa: E402
-from test_data import TILE, write_dataset  # noqa: E402
+from builders import TILE, write_sourced_artworks, write_dataset  # noqa: E402
 
 from artcnn import models  # noqa: E402
 from bench import classify_memory, classify_speed, common, reproduce_study, train_speed, unseen_artists  # noqa: E402

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from builders import write_sourced_artworks
 from artcnn.crossval import HELD_OUT, LEFT_OUT, assign_sources, plan_folds, read_sources_csv
 
 
@@ -61,19 +62,6 @@ def test_sources_come_from_a_csv_by_path_or_file_name(tmp_path):
     (tmp_path / "bad.csv").write_text("name,artist\na.png,x\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs a column `file` .or `artwork`. and a column `source`"):
         read_sources_csv(tmp_path / "bad.csv")
-
-
-def write_sourced_artworks(folder, per_class: int) -> None:
-    """72-px demo artworks in folder/han (source ink) and folder/kom (sources alpha and beta, half each),
-    named <source>_<n>.png."""
-    from artcnn.demo import generate_han, generate_kom
-
-    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
-        (folder / name).mkdir(parents=True)
-        for source_index, source in enumerate(sources):
-            for number in range(per_class // len(sources)):
-                generate(np.random.default_rng([source_index, number]), 72, 72).save(
-                    folder / name / f"{source}_{number}.png")
 
 
 @pytest.fixture(scope="module")

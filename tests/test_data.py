@@ -1,38 +1,14 @@
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
 tf = pytest.importorskip("tensorflow")
 
 from artcnn import data  # noqa: E402
-from artcnn.config import TilingConfig, to_dict  # noqa: E402
-
-TILE = 32
-
-
-def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=0, synthetic=True) -> Path:
-    """A tiny dataset folder in the documented layout: random-noise PNG tiles, the last artwork of
-    each class in the test split. `classes` may be unsorted; dataset.json lists them as given."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for name in classes:
-        for artwork in range(artworks):
-            split = "test" if artwork == artworks - 1 else "train"
-            for index in range(tiles):
-                relative = f"{split}/{name}/{name}{artwork}_abcd1234_x{index}_y0.png"
-                (root / relative).parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(rng.integers(0, 256, (TILE, TILE, 3), dtype=np.uint8)).save(root / relative)
-                rows.append({"tile": relative, "artwork": f"{name}{artwork}.png", "sha256": "0" * 64,
-                             "class": name, "split": split, "x": index, "y": 0})
-    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
-    description = {"classes": list(classes), "tiling": to_dict(TilingConfig(tile_size=TILE)), "hash": "f" * 64,
-                   "synthetic": synthetic}
-    (root / "dataset.json").write_text(json.dumps(description))
-    return root
+from artcnn.config import TilingConfig  # noqa: E402
+from builders import TILE, write_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ keras = pytest.importorskip("keras")
 
 import badfiles  # noqa: E402
 from badfiles import METADATA, TILE  # noqa: E402
-from test_data import write_dataset  # noqa: E402
+from builders import write_dataset  # noqa: E402
 
 from artcnn import cli, models, training  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402

@@ -5,8 +5,8 @@ import io
 import pandas as pd
 import streamlit
 
-from app_pages import (BROKEN, _populated_root, artworks, empty_workspace, open_page,  # noqa: F401  (fixtures)
-                       populated_workspace)
+from app_pages import open_page
+from builders import BROKEN, artworks
 
 PAGE = "pages/classify.py"
 

@@ -1,7 +1,7 @@
 """The Datasets page through streamlit's AppTest, uploads included."""
 
-from app_pages import (BROKEN, _populated_root, artworks, empty_workspace, open_page,  # noqa: F401  (fixtures)
-                       populated_workspace, zipped)
+from app_pages import open_page, zipped
+from builders import BROKEN, artworks
 from artcnn.data import read_dataset
 
 PAGE = "pages/datasets.py"

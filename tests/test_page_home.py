@@ -1,6 +1,6 @@
 """The Home page through streamlit's AppTest."""
 
-from app_pages import _populated_root, empty_workspace, open_page, populated_workspace  # noqa: F401  (fixtures)
+from app_pages import open_page
 from artcnn.data import read_dataset
 
 PAGE = "pages/home.py"

@@ -6,7 +6,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from test_page_train import add_demo_dataset, add_run, markdown, open_page, workspace  # noqa: E402,F401
+from app_pages import markdown, open_page  # noqa: E402
+from builders import add_demo_dataset, add_run  # noqa: E402
 
 from artcnn import storage  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402

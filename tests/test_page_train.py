@@ -4,49 +4,18 @@ import dataclasses
 import json
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from artcnn import training
 from artcnn.catalogue import Catalogue
 from artcnn.config import TrainConfig
-from artcnn.demo import make_demo_collection
-from artcnn.tiling import build_dataset
-from artcnn.workspace import Workspace
-from app_pages import TINY_TILING, open_page
+from app_pages import markdown, open_page
+from builders import add_demo_dataset, add_run
 
 # Plenty of time for one tiny epoch on two busy cores, including TensorFlow's first import.
 JOB_DEADLINE = 240
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "workspace"
-    monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
-    return Workspace.open(root).root
-
-
-def add_demo_dataset(root: Path, name: str = "demo") -> Path:
-    """A tiny synthetic dataset in the workspace: 4 + 4 small artworks, 3 tiles of 64 px each."""
-    make_demo_collection(root / "uploads" / name, per_class=4, size=(128, 192))
-    build_dataset(root / "uploads" / name, root / "datasets" / name, TINY_TILING)
-    return root / "datasets" / name
-
-
-def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_after_epoch: int | None = None) -> Path:
-    """A run trained directly (not through the page); stopped after an epoch when asked."""
-    stop = threading.Event()
-
-    def progress(event):
-        if stop_after_epoch is not None and event.epoch_end and event.epoch + 1 >= stop_after_epoch:
-            stop.set()
-
-    training.train(dataset, root / "runs" / name, config, progress=progress, stop=stop)
-    return root / "runs" / name
 
 
 def run_until_idle(at: AppTest) -> list[str]:
@@ -65,10 +34,6 @@ def run_until_idle(at: AppTest) -> list[str]:
 
 def button(at: AppTest, label: str):
     return next(element for element in at.button if element.label == label)
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(element.value for element in at.markdown)
 
 
 def test_renders_on_an_empty_workspace(workspace):

@@ -5,7 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from test_data import write_dataset  # noqa: E402
+from builders import write_dataset  # noqa: E402
 
 from artcnn import models, study, training  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402

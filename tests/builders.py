@@ -1,0 +1,106 @@
+"""Small inputs that several test modules build: dataset folders, demo collections, runs and a populated
+workspace. Plain functions, so a test module imports them from here rather than from another test module."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from artcnn.config import TilingConfig, TrainConfig, to_dict
+
+TILE = 32
+TINY_TILING = TilingConfig(tile_size=64, tiles_per_artwork=3)
+TINY_TRAINING = TrainConfig(epochs=1, batch_size=8, test_batch_size=8, weights=None)
+BROKEN = b"\x89PNG\r\n\x1a\n this is not really a PNG"
+
+
+def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=0, synthetic=True) -> Path:
+    """A tiny dataset folder in the documented layout: random-noise PNG tiles, the last artwork of
+    each class in the test split. `classes` may be unsorted; dataset.json lists them as given."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in classes:
+        for artwork in range(artworks):
+            split = "test" if artwork == artworks - 1 else "train"
+            for index in range(tiles):
+                relative = f"{split}/{name}/{name}{artwork}_abcd1234_x{index}_y0.png"
+                (root / relative).parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (TILE, TILE, 3), dtype=np.uint8)).save(root / relative)
+                rows.append({"tile": relative, "artwork": f"{name}{artwork}.png", "sha256": "0" * 64,
+                             "class": name, "split": split, "x": index, "y": 0})
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    description = {"classes": list(classes), "tiling": to_dict(TilingConfig(tile_size=TILE)), "hash": "f" * 64,
+                   "synthetic": synthetic}
+    (root / "dataset.json").write_text(json.dumps(description))
+    return root
+
+
+def write_sourced_artworks(folder: Path, per_class: int) -> None:
+    """72-px demo artworks in folder/han (source ink) and folder/kom (sources alpha and beta, half each),
+    named <source>_<n>.png."""
+    from artcnn.demo import generate_han, generate_kom
+
+    for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
+        (folder / name).mkdir(parents=True)
+        for source_index, source in enumerate(sources):
+            for number in range(per_class // len(sources)):
+                generate(np.random.default_rng([source_index, number]), 72, 72).save(
+                    folder / name / f"{source}_{number}.png")
+
+
+def artworks(folder: Path, per_class: int = 2) -> dict[str, list[Path]]:
+    """Small synthetic artworks (128-192 px) in folder/han, folder/kom."""
+    from artcnn.demo import make_demo_collection
+
+    return make_demo_collection(folder, per_class=per_class, size=(128, 192))
+
+
+def add_demo_dataset(root: Path, name: str = "demo") -> Path:
+    """A tiny synthetic dataset in the workspace: 4 + 4 small artworks, 3 tiles of 64 px each."""
+    from artcnn.tiling import build_dataset
+
+    artworks(root / "uploads" / name, per_class=4)
+    build_dataset(root / "uploads" / name, root / "datasets" / name, TINY_TILING)
+    return root / "datasets" / name
+
+
+def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_after_epoch: int | None = None) -> Path:
+    """A run trained directly (not through the page); stopped after an epoch when asked."""
+    from artcnn import training
+
+    stop = threading.Event()
+
+    def progress(event):
+        if stop_after_epoch is not None and event.epoch_end and event.epoch + 1 >= stop_after_epoch:
+            stop.set()
+
+    training.train(dataset, root / "runs" / name, config, progress=progress, stop=stop)
+    return root / "runs" / name
+
+
+def populate(root: Path) -> None:
+    """Dataset `tiny`, run `first` (one epoch) and a classification of three artworks and a broken file."""
+    from artcnn.prediction import classify
+    from artcnn.tiling import build_dataset
+    from artcnn.training import train
+    from artcnn.workspace import Workspace
+
+    workspace = Workspace.open(root)
+    collection = workspace.upload_dir("tiny")
+    made = artworks(collection, per_class=4)
+    report = build_dataset(collection, workspace.dataset_dir("tiny"), TINY_TILING)
+    workspace.catalogue.record_dataset("tiny", report.classes, report.counts, len(report.skipped))
+    result = train(workspace.dataset_dir("tiny"), workspace.run_dir("first"), TINY_TRAINING)
+    workspace.catalogue.record_run("first", "tiny", "default", to_dict(TINY_TRAINING))
+    broken = collection / "broken.png"
+    broken.write_bytes(BROKEN)
+    catalogue = workspace.catalogue
+    classification = catalogue.start_classification("runs/first/model.keras", report.classes, "tests")
+    for position, artwork in enumerate(classify(result.model_path, [made["han"][0], *made["kom"][:2], broken])):
+        catalogue.add_result(classification, position, artwork)
+    catalogue.finish_classification(classification)
