@@ -1,12 +1,14 @@
-"""Calibrated verdicts: a decision threshold and a "needs review" band from held-out artworks.
+"""Calibrated verdicts: per-class conformal prediction sets from held-out artworks.
 
-Split conformal prediction, one class at a time (Mondrian): on calibration artworks the model
-has not trained on, find the p(kom) below which a han artwork falls with probability 1 - error
-rate, and the p(kom) above which a kom artwork does. An artwork whose p(kom) is in both ranges
-(ambiguous) or in neither (unlike anything seen) gets "needs review"; every other artwork gets
-the one class whose range holds it. For new artworks like the calibration ones, each class is
-then labelled wrong at most `error_rate` of the time. Artists unlike the calibration ones are
-not covered by that guarantee; leave-one-source-out (crossval) measures how they fare.
+Split conformal prediction, one class at a time (Mondrian, class-conditional): on calibration
+artworks the model has not trained on, find for each class the probability of that class that
+all but `error_rate` of its own artworks reach. A new artwork's prediction set holds every class
+whose probability reaches that class's threshold. A set of exactly one class is the label; an
+empty set (unlike anything seen) or a set of several (ambiguous) gets "needs review". For new
+artworks like the calibration ones, each class then misses its own artworks at most `error_rate`
+of the time, for any number of classes; with two classes the sets are the old threshold and
+review band on p(second class). Artists unlike the calibration ones are not covered by that
+guarantee; leave-one-source-out (crossval) measures how they fare.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Sequence
 
 import numpy as np
+
+from artcnn.progress import ProgressCallback, emit
 
 DEFAULT_ERROR_RATE = 0.05
 
 
 @dataclass(frozen=True)
 class Calibration:
-    # p(second class) at or above which the label is the second class (outside the band).
-    threshold: float
-    # Artworks with low < p(second class) < high get "needs review" (prediction.decide).
-    review_band: tuple[float, float]
+    # Per class, the lowest probability of that class at which the class is in an artwork's
+    # prediction set (prediction.decide labels an artwork only when its set is one class).
+    thresholds: dict[str, float]
     error_rate: float
     # Calibration artworks per class.
     counts: dict[str, int]
@@ -36,65 +39,97 @@ class Calibration:
     error_share: dict[str, float]
 
     def metadata(self) -> dict:
-        """The keys prediction.decide reads, and what they came from."""
+        """The key prediction.decide reads, and what it came from."""
         return {
-            "threshold": self.threshold,
-            "review_band": list(self.review_band),
+            "class_thresholds": self.thresholds,
             "calibration": {"error_rate": self.error_rate, "counts": self.counts,
                             "review_share": self.review_share, "error_share": self.error_share},
         }
+
+
+def _check_error_rate(error_rate: float) -> None:
+    if not 0.0 < error_rate < 1.0:
+        raise ValueError(f"error_rate must be in (0, 1). Received: error_rate={error_rate}")
+
+
+def _rank(count: int, error_rate: float) -> int:
+    """The rank of the conformal quantile among `count` scores; above `count` when they are too few."""
+    return math.ceil((count + 1) * (1.0 - error_rate))
+
+
+def _too_few(count: int, error_rate: float, which: str) -> ValueError:
+    needed = math.ceil((1.0 - error_rate) / error_rate)
+    # The lowest rate, in whole percent, that `count` artworks allow (about 1 / (count + 1)).
+    lowest = next((percent / 100 for percent in range(1, 100) if _rank(count, percent / 100) <= count), None)
+    allow = f"; {lowest:g} works with {count}" if lowest is not None else ""
+    return ValueError(f"an error rate of {error_rate:g} needs at least {needed} calibration artworks per class. "
+                      f"Received: {count}{which}. Calibrate on more artworks or allow a higher error rate: "
+                      f"--error-rate on the command line, error_rate= in Python{allow}.")
 
 
 def conformal_quantile(scores: Any, error_rate: float) -> float:
     """The ⌈(n + 1)(1 - error_rate)⌉-th smallest of n calibration scores: a new exchangeable score
     exceeds it with probability at most error_rate."""
     scores = np.sort(np.asarray(scores, dtype=np.float64).ravel())
-    if not 0.0 < error_rate < 1.0:
-        raise ValueError(f"error_rate must be in (0, 1). Received: error_rate={error_rate}")
-    rank = math.ceil((len(scores) + 1) * (1.0 - error_rate))
+    _check_error_rate(error_rate)
+    rank = _rank(len(scores), error_rate)
     if rank > len(scores):
-        needed = math.ceil((1.0 - error_rate) / error_rate)
-        raise ValueError(f"an error rate of {error_rate:g} needs at least {needed} calibration artworks per class. "
-                         f"Received: {len(scores)}. Calibrate on more artworks or allow a higher error rate.")
+        raise _too_few(len(scores), error_rate, "")
     return float(scores[rank - 1])
 
 
-def review_band(p_positive: Any, positive: Any, error_rate: float = DEFAULT_ERROR_RATE,
-                classes: tuple[str, str] = ("han", "kom")) -> Calibration:
-    """Threshold and review band from calibration artworks' p(second class) and whether each is of it."""
-    p_positive = np.asarray(p_positive, dtype=np.float64).ravel()
-    positive = np.asarray(positive).astype(bool).ravel()
-    if p_positive.shape != positive.shape:
-        raise ValueError(f"p_positive and positive must have the same length. "
-                         f"Received: {p_positive.size} scores, {positive.size} labels")
-    if p_positive.size and (p_positive.min() < 0 or p_positive.max() > 1):
-        raise ValueError(f"p_positive must be probabilities in [0, 1]. "
-                         f"Received: values from {p_positive.min()} to {p_positive.max()}")
-    for name, members in zip(classes, (~positive, positive)):
-        if not members.any():
-            raise ValueError(f"calibration needs artworks of both classes. Received: none of class {name!r}")
-    # The first class is in a verdict's set while p <= first_upper; the second while p >= second_lower.
-    first_upper = conformal_quantile(p_positive[~positive], error_rate)
-    second_lower = 1.0 - conformal_quantile(1.0 - p_positive[positive], error_rate)
-    if second_lower <= first_upper:
-        # Both classes are possible on [second_lower, first_upper]; the band is open, so it widens by one ulp.
-        low, high = float(np.nextafter(second_lower, -np.inf)), float(np.nextafter(first_upper, np.inf))
-    else:
-        # Neither class is likely strictly between the two: an artwork unlike the calibration ones.
-        low, high = first_upper, second_lower
-    threshold = (low + high) / 2.0
-    review = (p_positive > low) & (p_positive < high)
-    wrong = ~review & ((p_positive >= threshold) != positive)
+def prediction_sets(probabilities: Any, thresholds: Sequence[float]) -> np.ndarray:
+    """[n, classes] booleans: class k is in an artwork's set when its probability reaches thresholds[k]."""
+    probabilities = np.atleast_2d(np.asarray(probabilities, dtype=np.float64))
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if probabilities.shape[1] != thresholds.size:
+        raise ValueError(f"each artwork needs one probability per threshold ({thresholds.size}). "
+                         f"Received: probabilities of shape {probabilities.shape}")
+    return probabilities >= thresholds
+
+
+def class_thresholds(probabilities: Any, true: Any, classes: Sequence[str],
+                     error_rate: float = DEFAULT_ERROR_RATE) -> Calibration:
+    """Per-class thresholds from calibration artworks' probabilities [n, classes] and true class indices [n]."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    true = np.asarray(true).ravel()
+    classes = list(classes)
+    _check_error_rate(error_rate)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(classes) or len(classes) < 2:
+        raise ValueError(f"probabilities must have one column per class ({len(classes)}, at least two). "
+                         f"Received: shape={probabilities.shape}, classes={classes}")
+    if len(true) != len(probabilities):
+        raise ValueError(f"probabilities and true must have one row per artwork. "
+                         f"Received: {len(probabilities)} rows of probabilities, {len(true)} labels")
+    if true.size and (not np.issubdtype(true.dtype, np.integer) or true.min() < 0 or true.max() >= len(classes)):
+        raise ValueError(f"true must hold class indices 0-{len(classes) - 1}. Received: {np.unique(true)[:10]}")
+    if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
+        raise ValueError(f"probabilities must be in [0, 1]. "
+                         f"Received: values from {probabilities.min()} to {probabilities.max()}")
+    thresholds = {}
+    for index, name in enumerate(classes):
+        own = probabilities[true == index, index]
+        if not own.size:
+            raise ValueError(f"calibration needs artworks of every class. Received: none of class {name!r}")
+        if _rank(own.size, error_rate) > own.size:
+            raise _too_few(own.size, error_rate, f" of class {name!r}")
+        # The score is 1 - p(true class); its conformal quantile is taken on -p so that the
+        # threshold is one of the class's own probabilities, exactly, and ties stay in the set.
+        thresholds[name] = -conformal_quantile(-own, error_rate)
+    sets = prediction_sets(probabilities, [thresholds[name] for name in classes])
+    review = sets.sum(axis=1) != 1
+    wrong = ~review & ~sets[np.arange(len(true)), true]
     counts, review_share, error_share = {}, {}, {}
-    for name, members in zip(classes, (~positive, positive)):
+    for index, name in enumerate(classes):
+        members = true == index
         counts[name] = int(members.sum())
         review_share[name] = float(review[members].mean())
         error_share[name] = float(wrong[members].mean())
-    return Calibration(threshold, (low, high), error_rate, counts, review_share, error_share)
+    return Calibration(thresholds, error_rate, counts, review_share, error_share)
 
 
 def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, split: str = "test",
-                    batch_size: int = 64, progress: Callable[[int, int | None, Any], None] | None = None
+                    batch_size: int = 64, progress: ProgressCallback | None = None
                     ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Artworks, their class indices and their probabilities [n, n_classes] under `model`.
 
@@ -105,7 +140,7 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
     classes = list(metadata["classes"])
     folder = Path(data)
     if (folder / "dataset.json").is_file():
-        return _dataset_scores(model, classes, folder, split, batch_size)
+        return _dataset_scores(model, classes, folder, split, batch_size, progress)
     from artcnn.config import PredictConfig
     from artcnn.prediction import classify
     from artcnn.tiling import class_folders
@@ -116,10 +151,10 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
         raise ValueError(f"{folder} has class folder(s) {', '.join(unknown)} that the model does not know "
                          f"(model classes: {', '.join(classes)}).")
     files = [(classes.index(name), file) for name in sorted(collection) for file in collection[name]]
-    results = classify((model, metadata), [file for _, file in files], PredictConfig(batch_size=batch_size),
-                       progress=progress)
+    results = classify((model, metadata), [file for _, file in files], PredictConfig(batch_size=batch_size))
     names, true, probabilities = [], [], []
-    for (label, _), result in zip(files, results):
+    for done, ((label, _), result) in enumerate(zip(files, results), start=1):
+        emit(progress, "calibrating", done, len(files), Path(result.file).name, result)
         if result.error is None:
             names.append(result.file)
             true.append(label)
@@ -129,8 +164,8 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
     return names, np.asarray(true), np.asarray(probabilities)
 
 
-def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str,
-                    batch_size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str, batch_size: int,
+                    progress: ProgressCallback | None) -> tuple[list[str], np.ndarray, np.ndarray]:
     from artcnn import data
     from artcnn.evaluation import artwork_probabilities
 
@@ -144,27 +179,31 @@ def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str,
     rows = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
     pipeline = data.make_pipeline(files, labels, len(classes), model.input_shape[1], batch_size, training=False,
                                   cache=False)
-    table = artwork_probabilities(rows.reset_index(drop=True), model.predict(pipeline, verbose=0), classes)
+    emit(progress, "calibrating", 0, len(files), f"scoring {len(files)} tiles of split {split}")
+    outputs = model.predict(pipeline, verbose=0)
+    emit(progress, "calibrating", len(files), len(files), f"scored {len(files)} tiles of split {split}")
+    table = artwork_probabilities(rows.reset_index(drop=True), outputs, classes)
     return (table["artwork"].tolist(), table["class"].map(classes.index).to_numpy(),
             table[[f"p_{name}" for name in classes]].to_numpy())
 
 
 def calibrate_model(model_path: str | os.PathLike, data: str | os.PathLike, *,
                     error_rate: float = DEFAULT_ERROR_RATE, split: str = "test", batch_size: int = 64,
-                    progress: Callable[[int, int | None, Any], None] | None = None) -> Calibration:
-    """Calibrate a two-class model on held-out artworks (see labelled_scores) and rewrite its file,
-    atomically, with threshold, review_band and calibration in its metadata."""
+                    progress: ProgressCallback | None = None) -> Calibration:
+    """Calibrate a model of any number of classes on held-out artworks (see labelled_scores) and
+    rewrite its file, atomically, with class_thresholds and calibration in its metadata."""
     from artcnn.storage import load_model, save_model
 
+    _check_error_rate(error_rate)
     model, metadata = load_model(model_path)
     classes = list(metadata["classes"])
-    if len(classes) != 2:
-        raise ValueError(f"calibration supports models of two classes. Received: {len(classes)} classes "
-                         f"({', '.join(classes)}) in {model_path}")
     _, true, probabilities = labelled_scores(model, metadata, data, split=split, batch_size=batch_size,
                                              progress=progress)
-    calibration = review_band(probabilities[:, 1], true == 1, error_rate, (classes[0], classes[1]))
+    calibration = class_thresholds(probabilities, true, classes, error_rate)
     scored = split if (Path(data) / "dataset.json").is_file() else "whole artworks"
     details = {**calibration.metadata()["calibration"], "data": str(data), "split": scored}
-    save_model(model, model_path, {**metadata, **calibration.metadata(), "calibration": details})
+    # A binary model calibrated before class thresholds existed carries threshold and review_band;
+    # its new thresholds replace them.
+    kept = {key: value for key, value in metadata.items() if key not in ("threshold", "review_band")}
+    save_model(model, model_path, {**kept, **calibration.metadata(), "calibration": details})
     return calibration

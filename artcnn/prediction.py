@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
 from artcnn.evaluation import class_probabilities
 from artcnn.images import ArtworkError, iter_image_files, load_artwork, sha256_file
@@ -67,7 +68,15 @@ class _Pending:
 
 
 def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tuple[str, float]:
-    """The label and its probability; a calibrated binary model's threshold and review band apply."""
+    """The label and its probability. A calibrated model labels only an artwork whose prediction set
+    (calibration.prediction_sets) is one class; a binary model calibrated before class thresholds
+    existed applies its threshold and review band."""
+    if "class_thresholds" in metadata:
+        members = prediction_sets(probabilities, [metadata["class_thresholds"][name] for name in classes])[0]
+        if members.sum() != 1:
+            return NEEDS_REVIEW, float(probabilities.max())
+        winner = int(np.argmax(members))
+        return classes[winner], float(probabilities[winner])
     winner = int(np.argmax(probabilities))
     if len(classes) == 2 and "threshold" in metadata:
         winner = int(probabilities[1] >= metadata["threshold"])
