@@ -1,93 +1,51 @@
 """tf.data pipelines from a dataset folder, and the one preprocessing every stage shares.
 
 Training, evaluation and prediction all go through `preprocess`, so a model always sees pixels
-prepared the same way. TensorFlow is imported inside the functions that need it, so reading a
-dataset's description (`read_dataset`) stays cheap for pages.
+prepared the same way. TensorFlow is imported inside the functions that need it. The dataset folder's
+format is `artcnn.dataset`'s; pages that only show a dataset read `dataset.read_description`.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from artcnn.config import TilingConfig, from_dict
-from artcnn.images import sha256_file
+from artcnn.dataset import SPLITS, Dataset, read_description, read_manifest
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-MANIFEST_COLUMNS = ("tile", "artwork", "class", "split")
-SPLITS = ("train", "test", "all")
 # Extra augmentation strengths (share of the [0, 1] range) for recipes with extra_augment.
 CONTRAST_FACTOR = 0.1
 BRIGHTNESS_FACTOR = 0.1
+# What labels_for takes: a split of the dataset, or both.
+SELECTIONS = (*SPLITS, "all")
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    """A dataset folder as written by `tiling.build_dataset`."""
+@dataclass(frozen=True, kw_only=True)
+class DatasetInfo(Dataset):
+    """A dataset's description with its checked manifest, for the stages that read its tiles."""
 
-    # The dataset folder.
-    path: Path
-    # Class names, sorted: a class's index is its position here (han=0, kom=1).
-    classes: list[str]
-    # manifest.csv: one row per tile (tile path relative to `path`, artwork, sha256, class, split, x, y).
+    # manifest.csv: one row per tile (dataset.MANIFEST_COLUMNS); every tile file exists.
     manifest: pd.DataFrame
-    # How the tiles were cut; prediction must cut the same way.
-    tiling: TilingConfig
-    # sha256 of manifest.csv, to tell which data a model was trained on.
-    hash: str
-    # True for demo datasets made of synthetic artworks.
-    synthetic: bool
 
 
 def read_dataset(dataset_dir: str | os.PathLike) -> DatasetInfo:
     """Read and check a dataset folder: its description, manifest and that every listed tile exists."""
-    path = Path(dataset_dir)
-    description_file, manifest_file = path / "dataset.json", path / "manifest.csv"
-    for required in (description_file, manifest_file):
-        if not required.is_file():
-            raise ValueError(f"{path} is not a dataset folder: {required.name} is missing.")
-    try:
-        description = json.loads(description_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{description_file} is not valid JSON ({error}).") from None
-    classes = sorted(description.get("classes") or [])
-    if len(classes) < 2:
-        raise ValueError(f"{description_file} must list at least two classes. Received: classes={classes}")
-    manifest = pd.read_csv(manifest_file, dtype={"tile": str, "artwork": str, "class": str, "split": str})
-    missing_columns = [name for name in MANIFEST_COLUMNS if name not in manifest.columns]
-    if missing_columns:
-        raise ValueError(f"{manifest_file} lacks the column(s) {', '.join(missing_columns)}.")
-    unknown = sorted(set(manifest["class"]) - set(classes))
-    if unknown:
-        raise ValueError(f"{manifest_file} has tiles of classes not in dataset.json: {', '.join(unknown)}.")
-    absent = [tile for tile in manifest["tile"] if not (path / tile).is_file()]
-    if absent:
-        raise ValueError(
-            f"{path}: {len(absent)} tile file(s) listed in manifest.csv are missing, e.g. {', '.join(absent[:3])}. "
-            "Rebuild the dataset."
-        )
-    return DatasetInfo(
-        path=path,
-        classes=classes,
-        manifest=manifest,
-        tiling=from_dict(TilingConfig, description.get("tiling") or {}),
-        hash=description.get("hash") or sha256_file(manifest_file),
-        synthetic=bool(description.get("synthetic", False)),
-    )
+    description = read_description(dataset_dir)
+    return DatasetInfo(**{item.name: getattr(description, item.name) for item in dataclasses.fields(description)},
+                       manifest=read_manifest(description))
 
 
 def labels_for(info: DatasetInfo, split: str) -> tuple[list[str], np.ndarray]:
     """Tile file paths and class indices of one split: "train", "test" or "all" (train and test)."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+    if split not in SELECTIONS:
+        raise ValueError(f"split must be one of {', '.join(SELECTIONS)}. Received: split={split!r}")
     rows = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
     index_of = {name: index for index, name in enumerate(info.classes)}
     files = [str(info.path / tile) for tile in rows["tile"]]

@@ -8,9 +8,9 @@ artwork on both sides would let a model score well by recognising artworks inste
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
-import json
 import math
 import os
 import re
@@ -19,12 +19,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from PIL import Image
 
-from artcnn.config import IMAGE_SUFFIXES, TilingConfig, to_dict, validate_name
+from artcnn.config import IMAGE_SUFFIXES, TilingConfig, validate_name
+from artcnn.dataset import MANIFEST_COLUMNS, MANIFEST_FILE, SPLITS, Dataset, write_description
 from artcnn.images import (
     ArtworkError,
     ensure_min_side,
@@ -35,9 +36,8 @@ from artcnn.images import (
     load_artwork,
     sha256_file,
 )
+from artcnn.progress import ProgressCallback, emit
 
-SPLITS = ("train", "test")
-MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
 # A random artwork gets this many candidate positions per wanted tile before we accept fewer tiles.
 CANDIDATES_PER_TILE = 20
 # Written by demo.make_demo_collection beside the class folders; its datasets are marked synthetic.
@@ -189,23 +189,6 @@ def split_artworks(artworks: Mapping[str, Sequence[Path]], test_fraction: float,
     return split
 
 
-@dataclass(frozen=True)
-class DatasetReport:
-    # Class names, sorted: a class's index is its position here.
-    classes: list[str]
-    # Tiles per split and class: {split: {class: tiles}}.
-    counts: dict[str, dict[str, int]]
-    # Artworks that gave tiles, per split and class: {split: {class: artworks}}.
-    artworks: dict[str, dict[str, int]]
-    # Files not used: [{"file": str, "reason": str}].
-    skipped: list[dict]
-    blank_tiles_skipped: int
-    # Artworks smaller than a tile, upscaled before cutting.
-    upscaled: list[str]
-    # The dataset folder.
-    path: Path
-
-
 def class_folders(root: Path) -> dict[str, list[Path]]:
     """Sorted class sub-folders of `root` → their image files (recursive, sorted, hidden ones left out)."""
     root = Path(root)
@@ -218,25 +201,14 @@ def class_folders(root: Path) -> dict[str, list[Path]]:
     }
 
 
-def read_report(dataset_dir: Path) -> dict:
-    """The dataset.json of a dataset folder."""
-    description = Path(dataset_dir) / "dataset.json"
-    if not description.is_file():
-        raise ValueError(f"{dataset_dir} is not a dataset folder: dataset.json is missing.")
-    try:
-        return json.loads(description.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{description} is not valid JSON ({error}).") from None
-
-
 def build_dataset(
     artworks: Path | Mapping[str, Sequence[Path]],
     dataset_dir: Path,
     config: TilingConfig,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
     *,
     overwrite: bool = False,
-) -> DatasetReport:
+) -> Dataset:
     """Tile every artwork into a new dataset folder with a by-artwork split and a manifest.
 
     `artworks` is a folder with one sub-folder per class, or a mapping class → files. A file that
@@ -251,22 +223,24 @@ def build_dataset(
     else:
         source = _common_folder(artworks)
         skipped = []
-    _check_classes(artworks, source)
+    check_classes(artworks, source)
     if dataset_dir.exists() and not overwrite:
         raise FileExistsError(f"{dataset_dir} already exists. Choose another name or pass overwrite=True.")
     dataset_dir.parent.mkdir(parents=True, exist_ok=True)
     building = dataset_dir.parent / f".{dataset_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     building.mkdir()
     try:
-        report = _build(artworks, building, config, progress, skipped, source)
+        built = _build(artworks, building, config, progress, skipped, source)
         _move_into_place(building, dataset_dir)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    return DatasetReport(**{**report, "path": dataset_dir})
+    return dataclasses.replace(built, path=dataset_dir)
 
 
-def _check_classes(artworks: Mapping[str, Sequence[Path]], source: str) -> None:
+def check_classes(artworks: Mapping[str, Sequence[Path]], source: str = "") -> None:
+    """Refuse, before any file is read, class names that are not safe folder names, fewer than two
+    classes, or a class without image files. `source` names where the classes come from in the message."""
     for name in artworks:
         validate_name(name, "class name")
     if len(artworks) < 2:
@@ -302,7 +276,7 @@ def _common_folder(artworks: Mapping[str, Sequence[Path]]) -> str:
         return ""
 
 
-def _build(artworks, building: Path, config: TilingConfig, progress, skipped: list[dict], source: str) -> dict:
+def _build(artworks, building: Path, config: TilingConfig, progress, skipped: list[dict], source: str) -> Dataset:
     classes = sorted(artworks)
     jobs = [(name, Path(file)) for name in classes for file in sorted({Path(f) for f in artworks[name]}, key=str)]
     pending = building / "pending"
@@ -339,8 +313,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
                     "reason": f"no tile left: every candidate tile was blank (grey-level std below "
                               f"blank_threshold={config.blank_threshold})",
                 })
-        if progress is not None:
-            progress(done, len(jobs), str(file))
+        emit(progress, "tiling", done, len(jobs), str(file))
     unusable = [name for name in classes if not usable[name]]
     if unusable:
         their_files = {str(file) for name, file in jobs if name in unusable}
@@ -367,25 +340,23 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
     shutil.rmtree(pending)
 
     manifest = _manifest_text(rows)
-    (building / "manifest.csv").write_text(manifest, encoding="utf-8", newline="")
-    report = {
-        "classes": classes,
-        "counts": counts,
-        "artworks": artwork_counts,
-        "skipped": skipped,
-        "blank_tiles_skipped": blank_skipped,
-        "upscaled": upscaled,
-    }
-    description = {
-        **report,
-        "tiling": to_dict(config),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": source,
-        "synthetic": bool(source) and (Path(source) / SYNTHETIC_MARKER).is_file(),
-        "hash": hashlib.sha256(manifest.encode("utf-8")).hexdigest(),
-    }
-    (building / "dataset.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
-    return report
+    (building / MANIFEST_FILE).write_text(manifest, encoding="utf-8", newline="")
+    built = Dataset(
+        path=building,
+        classes=classes,
+        tiling=config,
+        hash=hashlib.sha256(manifest.encode("utf-8")).hexdigest(),
+        synthetic=bool(source) and (Path(source) / SYNTHETIC_MARKER).is_file(),
+        counts=counts,
+        artworks=artwork_counts,
+        skipped=skipped,
+        blank_tiles_skipped=blank_skipped,
+        upscaled=upscaled,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        source=source,
+    )
+    write_description(built)
+    return built
 
 
 def _tile_stem(file: Path, digest: str) -> str:

@@ -14,10 +14,11 @@ from typing import Sequence
 
 from artcnn.catalogue import Catalogue
 from artcnn.config import validate_name
+from artcnn.dataset import DESCRIPTION_FILE
+from artcnn.storage import MODEL_SUFFIXES
 
 # Models shipped with the app (e.g. the one trained on the synthetic demo), listed beside the user's.
 BUILTIN_MODELS = Path(__file__).resolve().parent.parent / "models"
-MODEL_SUFFIXES = (".keras", ".h5")
 
 
 def best_model(metadatas: Sequence[dict]) -> int | None:
@@ -67,7 +68,7 @@ class Workspace:
         return self.root / "uploads" / validate_name(name, "upload name")
 
     def dataset_names(self) -> list[str]:
-        return sorted(p.name for p in (self.root / "datasets").iterdir() if (p / "dataset.json").is_file())
+        return sorted(p.name for p in (self.root / "datasets").iterdir() if (p / DESCRIPTION_FILE).is_file())
 
     def run_names(self) -> list[str]:
         runs = [p for p in (self.root / "runs").iterdir() if (p / "config.json").is_file()]

@@ -91,10 +91,11 @@ class _Usage:
 
 def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Callable[[str], None]) -> dict:
     """Tile `artworks` into `dataset`, reusing a dataset already cut from the same folder the same way."""
-    from artcnn.tiling import build_dataset, read_report
+    from artcnn.dataset import is_dataset, read_description
+    from artcnn.tiling import build_dataset
 
-    if (dataset / "dataset.json").is_file():
-        report = read_report(dataset)
+    if is_dataset(dataset):
+        report = read_description(dataset).to_json()
         if report.get("tiling") == json.loads(json.dumps(to_dict(tiling))) and report.get("source") == str(artworks):
             log(f"reusing tiles in {dataset}")
             return report
@@ -102,7 +103,7 @@ def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Ca
     started = time.monotonic()
     build_dataset(artworks, dataset, tiling, overwrite=True)
     log(f"tiled in {time.monotonic() - started:.0f} s")
-    return read_report(dataset)
+    return read_description(dataset).to_json()
 
 
 def _epoch_logger(name: str, usage: _Usage, log: Callable[[str], None]) -> Callable:

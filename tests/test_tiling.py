@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from artcnn.config import TilingConfig
-from artcnn.tiling import MANIFEST_COLUMNS, build_dataset, class_folders, cut_tiles, read_report, split_artworks
+from artcnn.dataset import MANIFEST_COLUMNS, read_description
+from artcnn.tiling import build_dataset, check_classes, class_folders, cut_tiles, split_artworks
 
 TILE = 16
 
@@ -145,10 +146,10 @@ CONFIG = TilingConfig(tile_size=TILE, tiles_per_artwork=3, test_fraction=0.4, se
 def test_build_dataset_writes_the_contract_layout(tmp_path):
     source = _collection(tmp_path / "art", {"kom": 4, "han": 5})
     calls = []
-    report = build_dataset(source, tmp_path / "ds", CONFIG, progress=lambda *args: calls.append(args))
+    report = build_dataset(source, tmp_path / "ds", CONFIG, progress=calls.append)
     dataset = tmp_path / "ds"
     assert report.path == dataset and report.classes == ["han", "kom"]
-    assert [call[:2] for call in calls] == [(done, 9) for done in range(1, 10)]
+    assert [(event.what, event.done, event.total) for event in calls] == [("tiling", done, 9) for done in range(1, 10)]
 
     rows = _manifest(dataset)
     assert tuple(rows[0]) == MANIFEST_COLUMNS
@@ -163,12 +164,13 @@ def test_build_dataset_writes_the_contract_layout(tmp_path):
         for name in ("han", "kom"):
             assert report.counts[split][name] == sum(r["split"] == split and r["class"] == name for r in rows)
 
-    description = read_report(dataset)
-    assert description["classes"] == ["han", "kom"]
-    assert description["counts"] == report.counts and description["artworks"] == report.artworks
-    assert description["tiling"]["tile_size"] == TILE and description["source"] == str(source)
-    assert description["hash"] == hashlib.sha256((dataset / "manifest.csv").read_bytes()).hexdigest()
-    assert description["synthetic"] is False and "created" in description
+    description = read_description(dataset)
+    assert description == report
+    assert description.classes == ["han", "kom"]
+    assert description.counts == report.counts and description.artworks == report.artworks
+    assert description.tiling == CONFIG and description.source == str(source)
+    assert description.hash == hashlib.sha256((dataset / "manifest.csv").read_bytes()).hexdigest()
+    assert description.synthetic is False and description.created
     assert sorted(path.name for path in tmp_path.iterdir()) == ["art", "ds"]
 
 
@@ -194,7 +196,7 @@ def test_classes_are_alphabetical_whatever_the_mapping_order(tmp_path):
     source = _collection(tmp_path / "art", {"zeta": 2, "alpha": 2, "Mid": 2})
     mapping = {name: sorted((source / name).iterdir()) for name in ("zeta", "alpha", "Mid")}
     report = build_dataset(mapping, tmp_path / "ds", CONFIG)
-    assert report.classes == ["Mid", "alpha", "zeta"] == read_report(tmp_path / "ds")["classes"]
+    assert report.classes == ["Mid", "alpha", "zeta"] == read_description(tmp_path / "ds").classes
 
 
 def test_broken_files_are_skipped_with_reasons_while_the_rest_is_tiled(tmp_path):
@@ -211,7 +213,7 @@ def test_broken_files_are_skipped_with_reasons_while_the_rest_is_tiled(tmp_path)
     assert "blank" in reasons["blank.png"] and "same file" in reasons["copy.png"]
     assert report.upscaled == [str(source / "han" / "small.png")]
     assert sum(sum(per_class.values()) for per_class in report.artworks.values()) == 7
-    assert read_report(tmp_path / "ds")["skipped"] == report.skipped
+    assert read_description(tmp_path / "ds").skipped == report.skipped
 
 
 @pytest.mark.parametrize("bad", ["../escape", "a/b", ".hidden", "", "x" * 70, "semi;colon"])
@@ -240,8 +242,8 @@ def test_a_dataset_needs_two_classes_with_artworks(tmp_path):
 def test_failure_leaves_no_half_built_dataset_and_keeps_the_old_one(tmp_path):
     source = _collection(tmp_path / "art", {"han": 3, "kom": 3})
 
-    def crash(done, total, current):
-        if done == 4:
+    def crash(event):
+        if event.done == 4:
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
@@ -276,7 +278,7 @@ def test_class_folders_lists_sorted_images_and_skips_hidden_folders(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         class_folders(tmp_path / "missing")
     with pytest.raises(ValueError, match="dataset.json is missing"):
-        read_report(tmp_path)
+        read_description(tmp_path)
 
 
 def test_dataset_json_is_valid_json_with_the_contract_keys(tmp_path):
@@ -285,3 +287,14 @@ def test_dataset_json_is_valid_json_with_the_contract_keys(tmp_path):
     description = json.loads((tmp_path / "ds" / "dataset.json").read_text())
     for key in ("classes", "tiling", "counts", "skipped", "blank_tiles_skipped", "upscaled", "created", "source", "hash"):
         assert key in description
+
+
+def test_check_classes_refuses_what_build_dataset_would_before_reading_a_file(tmp_path):
+    # The files need not exist: the Datasets page checks the uploaded class names before saving anything.
+    check_classes({"han": [tmp_path / "a.png"], "kom": [tmp_path / "b.png"]})
+    with pytest.raises(ValueError, match="class name"):
+        check_classes({"../up": [tmp_path / "a.png"], "kom": [tmp_path / "b.png"]})
+    with pytest.raises(ValueError, match="at least two classes.*in uploads"):
+        check_classes({"han": [tmp_path / "a.png"]}, "uploads")
+    with pytest.raises(ValueError, match="'kom' has no image files"):
+        check_classes({"han": [tmp_path / "a.png"], "kom": []})
