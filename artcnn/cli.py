@@ -6,43 +6,75 @@ Every command only turns flags into a config and calls one stage function.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
-from artcnn.config import RECIPES, ImageLimits, PredictConfig, TilingConfig, TrainConfig
+from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig
+from artcnn.progress import Progress
 
 
 class TerminalBar:
-    """A one-line progress bar on stderr; silent when stderr is not a terminal, except for the last line."""
+    """Any task's `Progress` as one line on stderr, redrawn in place and fitted to the terminal's width;
+    when stderr is not a terminal (a log file), only each task's last line is written. Use it in a
+    `with` block, so a line is ended even when the task stops half-way."""
 
-    def __init__(self, label: str, stream=None):
-        self.label = label
+    def __init__(self, stream=None):
         # Looked up per bar, not bound at import: sys.stderr may be replaced later (tests, notebooks).
         self.stream = stream or sys.stderr
-        self.started = time.monotonic()
         self.interactive = self.stream.isatty()
-        self.last_draw = 0.0
+        self.started = self.last_draw = time.monotonic()
+        self.line: str | None = None  # drawn (terminal) or waiting to be written (log file)
+        self.what: str | None = None
+        # The task whose last event was drawn: a repeat of that event (an epoch's end after its last
+        # batch, with the test loss) redraws the same line instead of starting a new one.
+        self.finished: tuple | None = None
 
-    def update(self, done: int, total: int | None, detail: str = "") -> None:
+    def update(self, event: Progress) -> None:
         now = time.monotonic()
-        finished = total is not None and done >= total
+        finished = event.fraction is not None and event.done >= event.total
+        if self.line is not None and (event.what != self.what or (self.finished and not (
+                finished and self.finished == (event.done, event.total)))):
+            self.close()
+        if event.what != self.what:
+            self.started, self.what = now, event.what
         if not finished and (not self.interactive or now - self.last_draw < 0.1):
             return
         self.last_draw = now
-        elapsed = now - self.started
-        if total:
-            filled = int(30 * done / total)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
-        else:
-            bar = f"{done}"
-        line = f"{self.label} {bar} {elapsed:5.0f}s {detail}"[:120]
-        self.stream.write(("\r" if self.interactive else "") + line.ljust(120 if self.interactive else 0))
-        if finished or not self.interactive:
-            self.stream.write("\n")
-        self.stream.flush()
+        fraction = event.fraction
+        bar = "" if fraction is None else f"[{'#' * int(30 * fraction)}{'.' * (30 - int(30 * fraction))}] "
+        width = shutil.get_terminal_size().columns - 1 if self.interactive else 1_000
+        self.line = fit_words(f"{bar}{now - self.started:4.0f}s {event.text()}", width)
+        self.finished = (event.done, event.total) if finished else None
+        if self.interactive:
+            self.stream.write("\r" + self.line.ljust(width))
+            self.stream.flush()
+
+    def close(self) -> None:
+        """End the current line: on a terminal it stays as drawn, in a log file it is written now."""
+        if self.line is not None:
+            self.stream.write("\n" if self.interactive else self.line + "\n")
+            self.stream.flush()
+        self.line = self.what = self.finished = None
+
+    def __enter__(self) -> "TerminalBar":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def fit_words(line: str, width: int) -> str:
+    """`line` cut to `width` characters at a space, never inside a word like "val_loss=0.690"."""
+    if len(line) <= width:
+        return line
+    cut = line[:width - 1].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 def _tiling_config(args: argparse.Namespace) -> TilingConfig:
@@ -73,50 +105,46 @@ def _add_image_limit_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -> None:
-    """The TrainConfig flags; `validation` adds those that need a test split during training."""
-    command.add_argument("--recipe", choices=RECIPES, default="default",
-                         help="default (ours), seed (the study's one-block VGG), vgg2, vgg3, vgg16")
-    command.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+    """The TrainConfig flags, each stored under its field's name and None unless given (a resumed run
+    takes what was not given from its own config.json); `validation` adds those that need a test split."""
+    from artcnn.models import recipe_descriptions
+
+    defaults, descriptions = TrainConfig(), recipe_descriptions()
+    command.add_argument("--recipe", choices=list(descriptions),
+                         help=f"default {defaults.recipe}; " + "; ".join(
+                             f"{name}: {text}" for name, text in descriptions.items()))
+    command.add_argument("--input-size", type=int, help="side of the model's input in pixels (default: the recipe's)")
+    command.add_argument("--epochs", type=int, help="epochs (default: the recipe's; with --resume: train on to this)")
     command.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
     command.add_argument("--learning-rate", type=float, help="learning rate (default: the recipe's)")
-    command.add_argument("--no-dropout", action="store_true", help="remove the recipe's dropout layers")
-    command.add_argument("--no-augment", action="store_true", help="no training augmentation")
-    command.add_argument("--seed", type=int, default=0)
-    command.add_argument("--weights", default="imagenet",
-                         help="vgg16 base weights: imagenet (Keras cache or download), a local .h5 file, "
-                              "or none (random)")
+    command.add_argument("--no-dropout", dest="dropout", action="store_const", const=False,
+                         help="remove the recipe's dropout layers")
+    command.add_argument("--no-augment", dest="augment", action="store_const", const=False,
+                         help="no training augmentation")
+    command.add_argument("--seed", type=int, help=f"seed for weights, shuffling, augmentation (default {defaults.seed})")
+    command.add_argument("--weights", help=f"vgg16 base weights: imagenet (Keras cache or download), a local .h5 "
+                                           f"file, or none (random); default {defaults.weights}")
+    command.add_argument("--mixed-precision", action="store_const", const=True,
+                         help="compute in bfloat16 (faster on CPUs with bfloat16 instructions)")
     if validation:
         command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
         command.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                              help="stop after PATIENCE epochs without val_loss improvement")
-    else:
-        command.set_defaults(test_batch_size=None, early_stopping=None)
+
+
+def _given_training(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given on the command line (flags left out are None)."""
+    import dataclasses
+
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+             if getattr(args, field.name, None) is not None}
+    if given.get("weights") == "none":
+        given["weights"] = None
+    return given
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        recipe=args.recipe,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        test_batch_size=args.test_batch_size,
-        learning_rate=args.learning_rate,
-        dropout=not args.no_dropout,
-        augment=not args.no_augment,
-        early_stopping=args.early_stopping,
-        seed=args.seed,
-        weights=None if args.weights == "none" else args.weights,
-    )
-
-
-def _training_bar(label: str):
-    bar = TerminalBar(label)
-
-    def report(event) -> None:
-        step = event.epoch * event.batches + event.batch
-        logs = " ".join(f"{k}={v:.3f}" for k, v in event.logs.items() if isinstance(v, float))
-        bar.update(step, event.epochs * event.batches, f"epoch {event.epoch + 1}/{event.epochs} {logs}")
-
-    return report
+    return TrainConfig(**_given_training(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -129,9 +157,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_build_demo_model(args: argparse.Namespace) -> int:
-    from artcnn.demo import build_demo_model
+    from artcnn.demo_model import build_demo_model
 
-    metrics = build_demo_model(Path(args.out), progress=_training_bar("demo model"))
+    with TerminalBar() as bar:
+        metrics = build_demo_model(Path(args.out), progress=bar.update)
     print(f"held-out run on the synthetic demo, {_headline(metrics)}")
     print(f"demo model saved to {args.out}, its card to {Path(args.out).with_suffix('.md')}")
     return 0
@@ -140,12 +169,9 @@ def cmd_build_demo_model(args: argparse.Namespace) -> int:
 def cmd_tile(args: argparse.Namespace) -> int:
     from artcnn.tiling import build_dataset
 
-    bar = TerminalBar("tiling")
-    report = build_dataset(
-        Path(args.artworks), Path(args.dataset), _tiling_config(args),
-        progress=lambda done, total, current: bar.update(done, total, Path(current).name),
-        overwrite=args.overwrite,
-    )
+    with TerminalBar() as bar:
+        report = build_dataset(Path(args.artworks), Path(args.dataset), _tiling_config(args), progress=bar.update,
+                               overwrite=args.overwrite)
     for split, per_class in report.counts.items():
         print(f"{split}: " + ", ".join(f"{name} {n} tiles / {report.artworks[split][name]} artworks"
                                        for name, n in per_class.items()))
@@ -159,8 +185,9 @@ def cmd_tile(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from artcnn.training import train
 
-    result = train(Path(args.dataset), Path(args.run_dir), _train_config(args),
-                   progress=_training_bar("training"), resume=args.resume)
+    with TerminalBar() as bar:
+        result = train(Path(args.dataset), Path(args.run_dir), _train_config(args), progress=bar.update,
+                       resume=args.resume)
     if result.state != "finished":
         print(f"training {result.state} after {len(result.history)} epochs; continue with --resume", file=sys.stderr)
         return 1
@@ -169,9 +196,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _headline(metrics: dict) -> str:
+def _headline(metrics: dict, split: str = "test") -> str:
     tile, art = metrics["tile_accuracy"], metrics["artwork_accuracy"]
-    return (f"test accuracy: tiles {tile['value']:.1%} (95% CI {tile['low']:.1%}-{tile['high']:.1%}, "
+    return (f"{split} accuracy: tiles {tile['value']:.1%} (95% CI {tile['low']:.1%}-{tile['high']:.1%}, "
             f"n={metrics['n_tiles']}), artworks {art['value']:.1%} "
             f"(95% CI {art['low']:.1%}-{art['high']:.1%}, n={metrics['n_artworks']})")
 
@@ -183,14 +210,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
     metrics = evaluate_model(model, Path(args.dataset), split=args.split, batch_size=args.batch_size,
                              metadata=metadata, name=args.model)
-    print(json.dumps(metrics, indent=2))
+    print(json.dumps(metrics, indent=2) if args.json else _summary(metrics, args.split))
     return 0
+
+
+def _summary(metrics: dict, split: str) -> str:
+    """The headline figures and the artwork confusion matrix, a screenful at most (`--json` has everything)."""
+    classes, auc = metrics["classes"], metrics["roc_auc"]
+    width = max(len(name) for name in classes) + 2
+    rows = [f"{'true ' + name:>{width + 5}}" + "".join(f"{count:>{width}}" for count in counts)
+            for name, counts in zip(classes, metrics["artwork_confusion"])]
+    wrong = len(metrics["misclassified"])
+    return "\n".join([
+        _headline(metrics, "train and test" if split == "all" else split),
+        f"ROC AUC (artworks): {'undefined (one class only)' if auc is None else f'{auc:.3f}'}",
+        "artworks by true class (rows) and predicted class (columns):",
+        " " * (width + 5) + "".join(f"{name:>{width}}" for name in classes),
+        *rows,
+        f"{wrong} artworks misclassified" + (" (listed with --json)" if wrong else ""),
+    ])
 
 
 def cmd_finalize(args: argparse.Namespace) -> int:
     from artcnn.training import finalize
 
-    path = finalize(Path(args.dataset), Path(args.model_out), _train_config(args), progress=_training_bar("finalize"))
+    with TerminalBar() as bar:
+        path = finalize(Path(args.dataset), Path(args.model_out), _train_config(args), progress=bar.update)
     print(f"final model (trained on train+test) saved to {path}")
     return 0
 
@@ -202,14 +247,15 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
     total = sum(1 for _ in iter_image_files(args.inputs)) if not args.no_count else None
-    bar = TerminalBar("classifying")
     config = PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
                            limits=_image_limits(args))
-    results = classify((model, metadata), args.inputs, config,
-                       progress=lambda done, count, result: bar.update(done, total, Path(result.file).name))
     errors: list = []
-    rows = write_results_csv(_collect_errors(results, errors), Path(args.out), metadata["classes"],
-                             Path(args.model).name)
+    with TerminalBar() as bar:
+        # classify streams and cannot know the total; the count made here fills the bar.
+        results = classify((model, metadata), args.inputs, config,
+                           progress=lambda event: bar.update(dataclasses.replace(event, total=total)))
+        rows = write_results_csv(_collect_errors(results, errors), Path(args.out), metadata["classes"],
+                                 Path(args.model).name)
     for result in errors:
         print(f"skipped {result.file}: {result.error}", file=sys.stderr)
     print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
@@ -233,22 +279,18 @@ def cmd_crossval(args: argparse.Namespace) -> int:
             tiling = TilingConfig(tile_size=args.tile_size, tiles_per_artwork=args.tiles_per_artwork,
                                   blank_threshold=args.blank_threshold, test_fraction=0.0, seed=args.seed,
                                   long_side=args.long_side)
-            bar = TerminalBar("tiling")
-            build_dataset(data, dataset, tiling, progress=lambda done, total, current: bar.update(done, total))
+            with TerminalBar() as bar:
+                build_dataset(data, dataset, tiling, progress=bar.update)
         extra = {}
         if args.prior_ratio:
             from artcnn.crossval import prior_tiles
 
-            extra = prior_tiles(dataset, Path(scratch) / "prior", args.prior_ratio, seed=args.seed,
-                                progress=TerminalBar("algorithmic-art prior").update)
-        bars: dict[int, TerminalBar] = {}
-
-        def report(event) -> None:
-            bar = bars.setdefault(event.fold, TerminalBar(f"fold {event.fold + 1}/{event.folds} ({event.left_out} left out)"))
-            bar.update(event.epoch * event.batches + event.batch, event.epochs * event.batches,
-                       f"epoch {event.epoch + 1}/{event.epochs}")
-
-        result = cross_validate(dataset, _train_config(args), sources=sources, extra_train=extra, progress=report)
+            with TerminalBar() as bar:
+                extra = prior_tiles(dataset, Path(scratch) / "prior", args.prior_ratio, seed=args.seed,
+                                    progress=bar.update)
+        with TerminalBar() as bar:
+            result = cross_validate(dataset, _train_config(args), sources=sources, extra_train=extra,
+                                    progress=bar.update)
     print(f"leave-one-source-out, recipe {result['recipe']['name']}, {result['recipe']['epochs']} epochs; "
           "artwork-level accuracy per source:")
     print(format_table(result))
@@ -262,36 +304,41 @@ def cmd_shortcuts(args: argparse.Namespace) -> int:
     from artcnn.crossval import read_sources_csv
     from artcnn.shortcuts import check_shortcuts
 
-    bar = TerminalBar("reading")
-    report = check_shortcuts(Path(args.data), sources=read_sources_csv(args.sources_csv) if args.sources_csv else None,
-                             limits=ImageLimits(max_pixels=args.max_pixels), seed=args.seed,
-                             progress=lambda done, total, current: bar.update(done, total, Path(current).name))
+    with TerminalBar() as bar:
+        report = check_shortcuts(Path(args.data), limits=ImageLimits(max_pixels=args.max_pixels), seed=args.seed,
+                                 sources=read_sources_csv(args.sources_csv) if args.sources_csv else None,
+                                 progress=bar.update)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         for score in report.properties:
             print(f"{score.name:<18} {score.accuracy['value']:>5.0%} ({score.accuracy['low']:.0%}-"
                   f"{score.accuracy['high']:.0%}){'  separates the classes' if score.separates else ''}")
-        print(report.warning or f"No shortcut found: file properties alone get {report.accuracy['value']:.0%} of "
-                                f"artworks right ({report.evaluation}), close to the {report.chance:.0%} of "
-                                "always answering the larger class.")
+        if report.warns:
+            print("\n- ".join(report.findings))
+            print("What to do:")
+            for item in report.advice:
+                command = f" (tile with --long-side {item.long_side})" if item.long_side else ""
+                print(f"- {item.text}{command}")
+        else:
+            print(f"No shortcut found: file properties alone get {report.accuracy['value']:.0%} of artworks right "
+                  f"({report.evaluation}), close to the {report.chance:.0%} of always answering the largest class.")
     for skipped in report.skipped:
         print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
-    return 1 if report.warning and args.strict else 0
+    return 1 if report.warns and args.strict else 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from artcnn.calibration import calibrate_model
 
-    bar = TerminalBar("scoring")
-    calibration = calibrate_model(Path(args.model), Path(args.data), error_rate=args.error_rate, split=args.split,
-                                  progress=lambda done, total, result: bar.update(done, total))
-    low, high = calibration.review_band
-    print(f"threshold {calibration.threshold:.4f}; needs review when {low:.4f} < p({list(calibration.counts)[1]}) "
-          f"< {high:.4f}; written into {args.model}")
+    with TerminalBar() as bar:
+        calibration = calibrate_model(Path(args.model), Path(args.data), error_rate=args.error_rate,
+                                      split=args.split, progress=bar.update)
+    print(f"an artwork is labelled with the one class whose probability reaches its threshold, and needs "
+          f"review when none or several do; written into {args.model}")
     for name, count in calibration.counts.items():
-        print(f"{name}: {count} calibration artworks, {calibration.review_share[name]:.0%} to review, "
-              f"{calibration.error_share[name]:.1%} labelled wrong")
+        print(f"{name}: threshold p({name}) >= {calibration.thresholds[name]:.4f}; {count} calibration artworks, "
+              f"{calibration.review_share[name]:.0%} to review, {calibration.error_share[name]:.1%} labelled wrong")
     return 0
 
 
@@ -303,7 +350,16 @@ def _collect_errors(results, errors: list):
         yield result
 
 
+def _default_of(function, parameter: str):
+    """A stage function's own default, so that a flag never retypes it."""
+    return inspect.signature(function).parameters[parameter].default
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from artcnn.calibration import DEFAULT_ERROR_RATE, calibrate_model
+    from artcnn.evaluation import evaluate_model
+    from artcnn.shortcuts import check_shortcuts
+
     parser = argparse.ArgumentParser(
         prog="python -m artcnn",
         description="Sort artworks into made by hand (han) or by code (kom) with a retrainable CNN.",
@@ -330,15 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("artworks", help="folder with one sub-folder of artworks per class")
     tile.add_argument("dataset", help="dataset folder to create")
     defaults = TilingConfig()
-    tile.add_argument("--tile-size", type=int, default=defaults.tile_size, help="tile side in pixels (default 256)")
+    tile.add_argument("--tile-size", type=int, default=defaults.tile_size,
+                      help="tile side in pixels (default %(default)s)")
     tile.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork,
-                      help="random tiles per artwork (default 10)")
+                      help="random tiles per artwork (default %(default)s)")
     tile.add_argument("--grid", action="store_true", help="cut a regular grid instead of random tiles")
     tile.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold,
-                      help="skip tiles whose grey-level std is below this (0-1, default 0.02; 0 keeps all)")
+                      help="skip tiles whose grey-level std is below this (0-1, default %(default)s; 0 keeps all)")
     tile.add_argument("--test-fraction", type=float, default=defaults.test_fraction,
-                      help="share of each class's artworks in the test split (default 0.3)")
-    tile.add_argument("--long-side", type=int, default=None,
+                      help="share of each class's artworks in the test split (default %(default)s)")
+    tile.add_argument("--long-side", type=int, default=defaults.long_side,
                       help="resize artworks to this longest side before tiling (default: native size)")
     tile.add_argument("--seed", type=int, default=defaults.seed)
     _add_image_limit_flags(tile)
@@ -360,12 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "last complete epoch")
         command.set_defaults(handler=handler)
 
-    evaluate = commands.add_parser("evaluate", help="print a model's metrics on a dataset as JSON",
-                                   description="Evaluate MODEL on DATASET's test split; prints JSON.")
+    evaluate = commands.add_parser("evaluate", help="print a model's metrics on a dataset",
+                                   description="Evaluate MODEL on DATASET's test split: accuracy with 95% intervals, "
+                                               "ROC AUC and the confusion matrix, or every figure with --json.")
     evaluate.add_argument("model", help=".keras or .h5 model file")
     evaluate.add_argument("dataset", help="dataset folder made by `tile`")
-    evaluate.add_argument("--split", choices=("test", "train", "all"), default="test")
-    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--split", choices=("test", "train", "all"), default=_default_of(evaluate_model, "split"))
+    evaluate.add_argument("--batch-size", type=int, default=_default_of(evaluate_model, "batch_size"),
+                          help="tiles per batch (default %(default)s)")
+    evaluate.add_argument("--json", action="store_true", help="print every figure (per source, each misclassified "
+                                                              "artwork and its tiles) as JSON")
     evaluate.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
     evaluate.set_defaults(handler=cmd_evaluate)
 
@@ -375,9 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     classify.add_argument("--out", required=True, help="CSV file to write")
     predict_defaults = PredictConfig()
-    classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size, help="tiles per batch")
+    classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size,
+                          help="tiles per batch (default %(default)s)")
     classify.add_argument("--max-tiles", type=int, default=predict_defaults.max_tiles,
-                          help="at most this many grid tiles per artwork")
+                          help="at most this many grid tiles per artwork (default %(default)s)")
     _add_image_limit_flags(classify)
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
@@ -396,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     crossval.add_argument("--tile-size", type=int, default=defaults.tile_size)
     crossval.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork)
     crossval.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold)
-    crossval.add_argument("--long-side", type=int, default=None,
+    crossval.add_argument("--long-side", type=int, default=defaults.long_side,
                           help="resize artworks to this longest side before tiling (default: native size)")
     crossval.add_argument("--work", help="tile into this new folder and keep it; pass it as DATA next time to skip "
                                          "tiling (default: a temporary folder)")
@@ -409,22 +471,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "leave-one-source-out evaluation, and warn if it scores far above chance.")
     shortcuts.add_argument("data", help="artworks (one sub-folder per class) or a dataset folder")
     shortcuts.add_argument("--sources-csv", help="CSV with columns file, source (default: filename prefix before _)")
-    shortcuts.add_argument("--seed", type=int, default=0)
-    shortcuts.add_argument("--max-pixels", type=int, default=defaults.limits.max_pixels,
+    shortcuts.add_argument("--seed", type=int, default=_default_of(check_shortcuts, "seed"))
+    shortcuts.add_argument("--max-pixels", type=int, default=ImageLimits().max_pixels,
                            help="refuse images with more pixels than this (decompression bombs)")
     shortcuts.add_argument("--json", action="store_true", help="print the full report as JSON")
     shortcuts.add_argument("--strict", action="store_true", help="exit with status 1 when it warns (for scripts)")
     shortcuts.set_defaults(handler=cmd_shortcuts)
 
     calibrate = commands.add_parser(
-        "calibrate", help="write a decision threshold and a 'needs review' band into a model",
+        "calibrate", help="write per-class thresholds (when to say 'needs review') into a model",
         description="Split conformal calibration on held-out artworks: afterwards `classify` labels each "
-                    "artwork han, kom or 'needs review', each class wrong at most ERROR_RATE of the time for "
-                    "artworks like the calibration ones. The model file is rewritten atomically.")
-    calibrate.add_argument("model", help=".keras or .h5 model file (two classes)")
+                    "artwork with one of the model's classes or 'needs review', each class wrong at most "
+                    "ERROR_RATE of the time for artworks like the calibration ones. The model file is "
+                    "rewritten atomically.")
+    calibrate.add_argument("model", help=".keras or .h5 model file (two or more classes)")
     calibrate.add_argument("data", help="a dataset folder (uses --split) or class sub-folders of held-out artworks")
-    calibrate.add_argument("--error-rate", type=float, default=0.05, help="allowed error rate per class (default 0.05)")
-    calibrate.add_argument("--split", choices=("test", "train", "all"), default="test",
+    calibrate.add_argument("--error-rate", type=float, default=DEFAULT_ERROR_RATE,
+                           help="allowed error rate per class (default %(default)s); a higher rate needs fewer "
+                                "calibration artworks")
+    calibrate.add_argument("--split", choices=("test", "train", "all"), default=_default_of(calibrate_model, "split"),
                            help="dataset split to calibrate on (default test: artworks the model did not train on)")
     calibrate.set_defaults(handler=cmd_calibrate)
     return parser
