@@ -35,7 +35,7 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
     from PIL import Image
 
     from artcnn import data
-    from artcnn.demo import PRIOR_TECHNIQUES
+    from artcnn.synthetic import PRIOR_TECHNIQUES
     from artcnn.tiling import cut_tiles
 
     if ratio < 0:

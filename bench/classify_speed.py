@@ -64,7 +64,7 @@ def large_artworks(folder: Path, count: int, width: int, height: int, seed: int 
     import numpy as np
     from PIL import Image
 
-    from artcnn import demo
+    from artcnn import synthetic
 
     if count < 1 or width < 16 or height < 16:
         raise ValueError(f"count must be at least 1 and sides at least 16. "
@@ -77,7 +77,7 @@ def large_artworks(folder: Path, count: int, width: int, height: int, seed: int 
         path = folder / f"{kind}_{index:03d}.jpg"
         if not path.is_file():
             rng = np.random.default_rng([seed, index])
-            small = getattr(demo, f"generate_{kind}")(rng, max(16, width // 4), max(16, height // 4))
+            small = synthetic.generate(kind, rng, max(16, width // 4), max(16, height // 4))
             partial = path.with_suffix(".partial.jpg")
             small.resize((width, height), Image.BICUBIC).save(partial, quality=90)
             partial.replace(path)

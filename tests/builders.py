@@ -43,7 +43,7 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
 def write_sourced_artworks(folder: Path, per_class: int) -> None:
     """72-px demo artworks in folder/han (source ink) and folder/kom (sources alpha and beta, half each),
     named <source>_<n>.png."""
-    from artcnn.demo import generate_han, generate_kom
+    from artcnn.synthetic import generate_han, generate_kom
 
     for name, generate, sources in (("han", generate_han, ["ink"]), ("kom", generate_kom, ["alpha", "beta"])):
         (folder / name).mkdir(parents=True)

@@ -127,7 +127,7 @@ def test_prior_tiles_are_cut_like_the_dataset(demo_dataset, tmp_path):
 
 
 def test_every_prior_technique_draws_reproducibly_at_any_size():
-    from artcnn.demo import KOM_TECHNIQUES, PRIOR_TECHNIQUES
+    from artcnn.synthetic import KOM_TECHNIQUES, PRIOR_TECHNIQUES
 
     assert set(KOM_TECHNIQUES) < set(PRIOR_TECHNIQUES)
     for name, technique in PRIOR_TECHNIQUES.items():

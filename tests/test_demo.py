@@ -1,11 +1,15 @@
-import numpy as np
+"""The synthetic demo collection: layout, sizes, formats, seeds, a third class, and its datasets."""
+
+import json
+
 import pytest
-from PIL import Image
 
 from artcnn.config import TilingConfig
-from artcnn.demo import HAN_TECHNIQUES, KOM_TECHNIQUES, generate_han, generate_kom, make_demo_collection
+from artcnn.dataset import read_description
+from artcnn.demo import make_demo_collection
 from artcnn.images import load_artwork
-from artcnn.tiling import build_dataset, read_report
+from artcnn.synthetic import CLASS_TECHNIQUES
+from artcnn.tiling import SYNTHETIC_MARKER, build_dataset
 
 SIZE = (96, 160)
 
@@ -13,21 +17,30 @@ SIZE = (96, 160)
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "collection"
-    return out, make_demo_collection(out, per_class=8, seed=0, size=SIZE)
+    events = []
+    return out, make_demo_collection(out, per_class=8, seed=0, size=SIZE, progress=events.append), events
 
 
 def test_collection_layout_names_and_readme(collection):
-    out, made = collection
+    out, made, _ = collection
     assert sorted(made) == ["han", "kom"]
-    for name, techniques in (("han", HAN_TECHNIQUES), ("kom", KOM_TECHNIQUES)):
+    for name in ("han", "kom"):
         assert len(made[name]) == 8 and all(path.parent == out / name and path.is_file() for path in made[name])
-        assert {path.name.split("_")[0] for path in made[name]} == set(techniques)
+        assert {path.name.split("_")[0] for path in made[name]} == set(CLASS_TECHNIQUES[name])
         assert {path.suffix for path in made[name]} == {".png", ".jpg"}
-    assert "SYNTHETIC" in (out / "README.txt").read_text()
+    readme = (out / "README.txt").read_text()
+    assert "SYNTHETIC" in readme and "han/" in readme and "kom/" in readme and "photo/" not in readme
+    assert json.loads((out / SYNTHETIC_MARKER).read_text())["classes"] == ["han", "kom"]
+
+
+def test_writing_the_collection_reports_progress(collection):
+    _, _, events = collection
+    assert {event.what for event in events} == {"demo"} and {event.total for event in events} == {16}
+    assert [event.done for event in events] == list(range(1, 17))
 
 
 def test_sizes_vary_within_each_class_and_files_load(collection):
-    _, made = collection
+    _, made, _ = collection
     for files in made.values():
         sizes = [load_artwork(path).size for path in files]
         assert all(SIZE[0] <= side <= SIZE[1] for size in sizes for side in size)
@@ -35,10 +48,10 @@ def test_sizes_vary_within_each_class_and_files_load(collection):
 
 
 def test_datasets_built_from_the_demo_are_marked_synthetic(collection, tmp_path):
-    out, _ = collection
+    out, _, _ = collection
     report = build_dataset(out, tmp_path / "ds", TilingConfig(tile_size=64, tiles_per_artwork=2))
     assert report.classes == ["han", "kom"] and not report.skipped
-    assert read_report(tmp_path / "ds")["synthetic"] is True
+    assert read_description(tmp_path / "ds").synthetic is True
 
 
 def test_the_same_seed_gives_the_same_artworks(tmp_path):
@@ -50,37 +63,16 @@ def test_the_same_seed_gives_the_same_artworks(tmp_path):
         assert [p.read_bytes() for p in first[name]] != [p.read_bytes() for p in other[name]]
 
 
-@pytest.mark.parametrize("technique", sorted(KOM_TECHNIQUES))
-def test_every_kom_technique_draws_an_rgb_image(technique):
-    image = generate_kom(np.random.default_rng(0), 120, 80, technique)
-    assert image.mode == "RGB" and image.size == (120, 80)
-    assert np.asarray(image).std() > 5
-
-
-@pytest.mark.parametrize("technique", sorted(HAN_TECHNIQUES))
-def test_every_han_technique_draws_an_rgb_image(technique):
-    image = generate_han(np.random.default_rng(0), 120, 80, technique)
-    assert image.mode == "RGB" and image.size == (120, 80)
-    assert np.asarray(image).std() > 5
-
-
-def _exact_neighbours(image: Image.Image) -> float:
-    """Share of horizontally adjacent pixel pairs with identical colour: flat fills score high."""
-    pixels = np.asarray(image).astype(int)
-    return float((pixels[:, 1:] == pixels[:, :-1]).all(axis=2).mean())
-
-
-def test_classes_differ_in_how_marks_are_made_not_in_mean_colour():
-    rng = np.random.default_rng(3)
-    kom = [generate_kom(rng, 96, 96) for _ in range(16)]
-    han = [generate_han(rng, 96, 96) for _ in range(16)]
-    # Code draws exact flat colour; hand work sits on grainy paper with uneven pigment.
-    assert min(_exact_neighbours(image) for image in kom) > 0.5
-    assert max(_exact_neighbours(image) for image in han) < 0.3
-    # Palettes come from one distribution: mean brightness ranges overlap.
-    kom_means = [np.asarray(image).mean() for image in kom]
-    han_means = [np.asarray(image).mean() for image in han]
-    assert min(kom_means) < max(han_means) and min(han_means) < max(kom_means)
+def test_a_third_class_joins_without_changing_the_others(tmp_path):
+    two = make_demo_collection(tmp_path / "two", per_class=3, seed=1, size=(64, 64))
+    three = make_demo_collection(tmp_path / "three", per_class=3, seed=1, size=(64, 64), classes=("han", "kom", "photo"))
+    assert sorted(three) == ["han", "kom", "photo"] and len(three["photo"]) == 3
+    assert {path.name.split("_")[0] for path in three["photo"]} == set(CLASS_TECHNIQUES["photo"])
+    for name in ("han", "kom"):
+        assert [p.read_bytes() for p in two[name]] == [p.read_bytes() for p in three[name]]
+    assert "photo/" in (tmp_path / "three" / "README.txt").read_text()
+    report = build_dataset(tmp_path / "three", tmp_path / "ds", TilingConfig(tile_size=32, tiles_per_artwork=1))
+    assert report.classes == ["han", "kom", "photo"]
 
 
 def test_arguments_are_checked(tmp_path):
@@ -88,10 +80,10 @@ def test_arguments_are_checked(tmp_path):
         make_demo_collection(tmp_path / "x", per_class=0)
     with pytest.raises(ValueError, match="size"):
         make_demo_collection(tmp_path / "x", size=(200, 100))
-    with pytest.raises(ValueError, match="technique"):
-        generate_kom(np.random.default_rng(0), 64, 64, "oil")
-    with pytest.raises(ValueError, match="width and height"):
-        generate_han(np.random.default_rng(0), 8, 64)
+    for classes in (("kom",), ("kom", "kom"), ("kom", "oil")):
+        with pytest.raises(ValueError, match=r"classes must be two or more different names of han, kom, photo. "
+                                             r"Received: classes="):
+            make_demo_collection(tmp_path / "x", classes=classes)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from artcnn.config import TilingConfig
-from artcnn.demo import DEMO_TILING, build_demo_dataset, build_demo_model
+from artcnn.demo import DEMO_TILING, build_demo_dataset
+from artcnn.demo_model import build_demo_model
 from artcnn.storage import read_metadata
 
 # Two tiny builds in one fresh process: build_demo_model turns on TensorFlow's op determinism for
@@ -17,8 +18,7 @@ TWO_BUILDS = """
 import dataclasses, hashlib, json, sys
 from pathlib import Path
 from artcnn.config import TilingConfig
-from artcnn.config import TilingConfig
-from artcnn.demo import DEMO_TRAINING, build_demo_model
+from artcnn.demo_model import DEMO_TRAINING, build_demo_model
 from artcnn.storage import load_model
 
 tiling = TilingConfig(tile_size=64, tiles_per_artwork=3)

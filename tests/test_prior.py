@@ -12,7 +12,7 @@ from artcnn.tiling import build_dataset
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """han: 3 artworks, kom: 5, two 32-px tiles each, so the classes have different tile counts."""
-    from artcnn.demo import generate_han, generate_kom
+    from artcnn.synthetic import generate_han, generate_kom
 
     root = tmp_path_factory.mktemp("prior")
     for name, generate, count in (("han", generate_han, 3), ("kom", generate_kom, 5)):
