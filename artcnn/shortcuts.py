@@ -5,7 +5,8 @@ compression, mean colour, white background, EXIF) separates the classes, a CNN c
 same property instead of how the works were made, and fail on the next artist. We fit a
 logistic regression (numpy only) on those properties with the grouped evaluation crossval uses
 and, when it scores far above chance, say in plain words which property separates the classes
-and what to do about it. Plain numpy/Pillow: the Datasets page calls it without TensorFlow.
+(`findings`) and what to do about it (`advice`), as items each front end renders in its own terms.
+Plain numpy/Pillow: the Datasets page calls it without TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,24 +25,27 @@ from artcnn.config import ImageLimits
 from artcnn.crossval import assign_sources, plan_folds
 from artcnn.evaluation import wilson_interval
 from artcnn.images import ArtworkError, load_artwork
+from artcnn.progress import ProgressCallback, emit
 
 # Colours are measured on a copy reduced to about this many pixels: plenty for a mean, and fast.
 COLOUR_PIXELS = 256 * 256
 # A pixel whose every channel is at least this is near-white (paper, an empty background).
 NEAR_WHITE = 240
-# "Far above chance": the lower end of the 95% interval beats guessing the larger class by this much.
+# "Far above chance": the lower end of the 95% interval beats guessing the largest class by this much.
 MARGIN = 0.10
 # Folds of the by-artwork fallback when no class has two sources.
 FALLBACK_FOLDS = 5
 EXIF_ORIENTATION, ROTATED = 274, (5, 6, 7, 8)
-# Each property the check reports, its feature columns, and what a user can do when it separates classes.
-RESIZE = ("Resize all artworks to one size before tiling: `python -m artcnn tile ARTWORKS DATASET "
-          "--long-side {long_side}` (TilingConfig(long_side={long_side})) scales every artwork to a "
-          "{long_side}-pixel long side, or crop them all to one size.")
-REENCODE = ("Re-encode all artworks the same way before tiling (one file format, one JPEG quality), so "
+# What a user can do when a property separates the classes, in words free of any command or page
+# field (the front ends add their own); {long_side} and {what} are filled in per report.
+RESIZE = ("Resize every artwork to one size before tiling: scale each to a {long_side}-pixel long side, "
+          "or crop them all to one size.")
+REENCODE = ("Re-encode every artwork the same way before tiling (one file format, one JPEG quality), so "
             "compression artefacts in the pixels do not differ by class.")
-BROADEN = ("Add artworks to each class whose {what} resembles the other class's, so that the model has to "
+STRIP_EXIF = REENCODE + " Strip EXIF fields while doing so."
+BROADEN = ("Add artworks to each class whose {what} resembles the other classes', so that the model has to "
            "look at how the works were made.")
+# Each property the check reports, its feature columns, and the advice when it separates the classes.
 PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
     "image size": (("width", "height", "log_pixels", "size_frequency"), RESIZE),
     "aspect ratio": (("aspect", "square"), RESIZE),
@@ -49,7 +53,7 @@ PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
     "bytes per pixel": (("bytes_per_pixel",), REENCODE),
     "mean colour": (("mean_red", "mean_green", "mean_blue"), BROADEN),
     "near-white share": (("white_share",), BROADEN),
-    "EXIF fields": (("exif", "exif_fields"), REENCODE + " Strip EXIF fields while doing so."),
+    "EXIF fields": (("exif", "exif_fields"), STRIP_EXIF),
 }
 
 
@@ -65,17 +69,31 @@ class PropertyScore:
 
 
 @dataclass(frozen=True)
+class Advice:
+    """One thing to do about a shortcut."""
+
+    # What to do and why, in plain words for a terminal and a page alike.
+    text: str
+    # For advice to resize: the long side in pixels to scale every artwork to before tiling, which is
+    # TilingConfig.long_side (the CLI's --long-side, the Datasets page's "Resize longest side"); else None.
+    long_side: int | None = None
+
+
+@dataclass(frozen=True)
 class ShortcutReport:
     # Grouped accuracy of the classifier on all properties together.
     accuracy: dict
-    # Accuracy of always answering the larger class.
+    # Accuracy of always answering the largest class.
     chance: float
     # How the classifier was evaluated, in words.
     evaluation: str
     # One score per property, the best separating first.
     properties: list[PropertyScore]
-    # The plain-words warning, or None when file properties do not separate the classes.
-    warning: str | None
+    # What was found, one plain sentence or two per item: first the overall result, then each property
+    # that separates the classes alone. Empty when file properties do not separate the classes.
+    findings: list[str]
+    # What to do about it, one item each; empty when there is nothing to do.
+    advice: list[Advice]
     # A long side to resize every artwork to (the collection's median, in multiples of 64).
     suggested_long_side: int
     # One row per artwork: artwork, class, source and every feature.
@@ -83,11 +101,17 @@ class ShortcutReport:
     # Files that could not be read: [{"file", "reason"}].
     skipped: list[dict] = field(default_factory=list)
 
+    @property
+    def warns(self) -> bool:
+        """Whether file properties alone separate the classes far above chance."""
+        return bool(self.findings)
+
     def to_dict(self) -> dict:
         return {
             "accuracy": self.accuracy, "chance": self.chance, "evaluation": self.evaluation,
-            "properties": [vars(score) for score in self.properties], "warning": self.warning,
-            "suggested_long_side": self.suggested_long_side, "skipped": self.skipped,
+            "properties": [vars(score) for score in self.properties], "findings": self.findings,
+            "advice": [vars(item) for item in self.advice], "suggested_long_side": self.suggested_long_side,
+            "skipped": self.skipped,
         }
 
 
@@ -143,7 +167,7 @@ def feature_table(
     artworks: str | os.PathLike | Mapping[str, Sequence[str | os.PathLike]],
     *,
     limits: ImageLimits = ImageLimits(),
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
     """One row of file properties per readable artwork (with artwork, class), and the skipped files."""
     collection = _collection(artworks)
@@ -154,8 +178,7 @@ def feature_table(
             rows.append({"artwork": str(file), "class": name, **artwork_features(file, limits)})
         except ArtworkError as error:
             skipped.append({"file": str(file), "reason": error.reason})
-        if progress is not None:
-            progress(done, len(jobs), str(file))
+        emit(progress, "checking shortcuts", done, len(jobs), Path(file).name)
     table = pd.DataFrame(rows)
     if len(table):
         # How many artworks share this exact size: a series exported at one size shows up here.
@@ -210,36 +233,35 @@ def _folds(table: pd.DataFrame, seed: int) -> tuple[list[np.ndarray], str]:
         return [assignment == index for index in range(count)], f"{count} folds by artwork, as no class has two sources"
 
 
-def _predict(logits: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
-    """argmax, with ties going to the training set's larger class.
+def _expected_correct(logits: np.ndarray, true: np.ndarray) -> float:
+    """How many rows argmax gets right, a tie among k classes (the true one among them) counting 1/k.
 
-    A property that is the same for every artwork leaves the class-balanced logits equal up to float
-    noise; left to argmax, that noise picked the left-out source's class in every fold and a constant
-    property "separated" the classes perfectly. Rounded ties carry no information, so they get the
-    answer a classifier without features gives.
+    A property that is the same for several classes leaves their class-balanced logits equal up to
+    float noise. Left to argmax, that noise picked the left-out source's class in every fold and a
+    constant property "separated" the classes perfectly; given to the training set's largest class,
+    a tie went against the left-out source's class every time and a property that sets one class
+    apart from two others looked useless. Rounded ties carry no information, so they count as a fair
+    guess among the tied classes.
     """
     scores = np.round(logits, 6)
-    predicted = scores.argmax(axis=1)
-    tied = (scores == scores.max(axis=1, keepdims=True)).sum(axis=1) > 1
-    predicted[tied] = np.bincount(train_labels).argmax()
-    return predicted
+    tied = scores == scores.max(axis=1, keepdims=True)
+    return float((tied[np.arange(len(true)), true] / tied.sum(axis=1)).sum())
 
 
 def grouped_accuracy(table: pd.DataFrame, columns: Sequence[str], folds: list[np.ndarray],
                      classes: list[str]) -> dict:
     """Accuracy (value, low, high, correct, total) of the logistic regression on `columns`, each artwork
-    predicted by the fold that tests it."""
+    predicted by the fold that tests it; `correct` counts a tie among k classes as 1/k."""
     x = table[list(columns)].to_numpy(dtype=np.float64)
     y = table["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
-    correct = total = 0
+    correct, total = 0.0, 0
     for test in folds:
         train = ~test
         if not test.any() or len(np.unique(y[train])) < 2:
             continue
         train_x, test_x = _standardise(x[train], x[test])
         weights = fit_logistic(train_x, y[train], len(classes))
-        predicted = _predict(np.hstack([test_x, np.ones((len(test_x), 1))]) @ weights, y[train])
-        correct += int((predicted == y[test]).sum())
+        correct += _expected_correct(np.hstack([test_x, np.ones((len(test_x), 1))]) @ weights, y[test])
         total += int(test.sum())
     low, high = wilson_interval(correct, total)
     return {"value": correct / total if total else 0.0, "low": low, "high": high, "correct": correct, "total": total}
@@ -281,24 +303,28 @@ def _percent(accuracy: dict) -> str:
     return f"{accuracy['value']:.0%} (95% interval {accuracy['low']:.0%}-{accuracy['high']:.0%})"
 
 
-def _warning(accuracy: dict, chance: float, evaluation: str, separating: list[PropertyScore], long_side: int) -> str:
-    lines = [
+def _advice(template: str, long_side: int, what: str) -> Advice:
+    return Advice(template.format(long_side=long_side, what=what), long_side if template == RESIZE else None)
+
+
+def _findings_and_advice(accuracy: dict, chance: float, evaluation: str, separating: list[PropertyScore],
+                         long_side: int) -> tuple[list[str], list[Advice]]:
+    findings = [
         "Your classes can be told apart without looking at the art. A simple classifier that sees only file "
         f"properties, never the pictures, gets {_percent(accuracy)} of artworks right ({evaluation}); always "
-        f"answering the larger class gets {chance:.0%}. A CNN trained on these artworks may learn these "
+        f"answering the largest class gets {chance:.0%}. A CNN trained on these artworks may learn these "
         "properties instead of how the works were made, and fail on artists whose files differ.",
     ]
-    advice = []
+    advice: list[Advice] = []
     for score in separating:
-        lines.append(f"- {score.name} alone gets {_percent(score.accuracy)} right. {score.description}.")
-        text = PROPERTIES[score.name][1].format(long_side=long_side, what=score.name)
-        if text not in advice:
-            advice.append(text)
+        findings.append(f"{score.name} alone gets {_percent(score.accuracy)} right. {score.description}.")
+        item = _advice(PROPERTIES[score.name][1], long_side, score.name)
+        if item not in advice:
+            advice.append(item)
     if not separating:
-        lines.append("- No single property does it alone; together they do.")
-        advice.append(RESIZE.format(long_side=long_side) + " " + REENCODE)
-    lines.append("What to do: " + " ".join(advice))
-    return "\n".join(lines)
+        findings.append("No single property does it alone; together they do.")
+        advice += [_advice(RESIZE, long_side, ""), _advice(REENCODE, long_side, "")]
+    return findings, advice
 
 
 def check_shortcuts(
@@ -307,7 +333,7 @@ def check_shortcuts(
     sources: Mapping[str, str] | None = None,
     limits: ImageLimits = ImageLimits(),
     seed: int = 0,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ShortcutReport:
     """Run the shortcut check on a class-folder collection, a dataset folder or a mapping class → files.
 
@@ -329,8 +355,9 @@ def check_shortcuts(
         scores.append(PropertyScore(name, alone, alone["low"] >= chance + MARGIN, _describe(name, table, classes)))
     scores.sort(key=lambda score: -score.accuracy["value"])
     long_side = _suggested_long_side(table)
-    warning = None
+    findings, advice = [], []
     if accuracy["low"] >= chance + MARGIN:
-        warning = _warning(accuracy, chance, evaluation, [score for score in scores if score.separates], long_side)
-    return ShortcutReport(accuracy, chance, evaluation, scores, warning, long_side, table, skipped)
+        findings, advice = _findings_and_advice(accuracy, chance, evaluation,
+                                                [score for score in scores if score.separates], long_side)
+    return ShortcutReport(accuracy, chance, evaluation, scores, findings, advice, long_side, table, skipped)
 

@@ -113,11 +113,13 @@ if st.button("Check for shortcuts", help="Do file properties alone (size, format
         st.error(str(error))
 shortcuts = st.session_state.get(f"shortcuts-{chosen}")
 if shortcuts is not None:
-    if shortcuts.warning:
-        st.warning(shortcuts.warning)
+    if shortcuts.warns:
+        st.warning("\n- ".join(shortcuts.findings) + "\n\n**What to do**\n" + "".join(
+            f"\n- {item.text}" + (f" Here: set *Resize longest side* to {item.long_side} and build the dataset "
+                                  "again." if item.long_side else "") for item in shortcuts.advice))
     else:
         st.success(f"No shortcut: file properties alone reach {shortcuts.accuracy['value']:.0%} "
-                   f"against {shortcuts.chance:.0%} by always answering the larger class.")
+                   f"against {shortcuts.chance:.0%} by always answering the largest class.")
 with st.popover(f"Delete dataset {chosen}"):
     st.write(f"This removes `{folder}` and its tiles. Runs trained on it keep their models.")
     if st.button("Delete for good", type="primary"):

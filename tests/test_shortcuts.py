@@ -34,10 +34,14 @@ def test_warns_when_classes_differ_in_size_and_says_what_to_do(tmp_path):
 
     assert report.evaluation == "each source left out in turn: alpha, beta"
     assert report.accuracy["total"] == 32 and report.chance == 0.5
-    assert report.warning is not None
+    assert report.warns and "told apart without looking at the art" in report.findings[0]
     separating = [score.name for score in report.properties if score.separates]
     assert "image size" in separating or "aspect ratio" in separating
-    assert "--long-side" in report.warning and "kom: 16 of 16 are 256×256 px" in report.warning
+    assert any("kom: 16 of 16 are 256×256 px" in finding for finding in report.findings[1:])
+    # Resizing is one item of advice, with the long side a front end puts in its own flag or field.
+    [resize] = [item for item in report.advice if item.long_side is not None]
+    assert resize.long_side == report.suggested_long_side and f"{resize.long_side}-pixel long side" in resize.text
+    assert not any("python -m" in item.text or "--" in item.text for item in report.advice)
     assert set(report.features["source"]) == {"ink", "alpha", "beta"}
 
 
@@ -45,7 +49,7 @@ def test_silent_when_classes_share_one_size(tmp_path):
     art = collection(tmp_path, {"han": [(192, 192)], "kom": [(192, 192)]})
     report = check_shortcuts(art)
 
-    assert report.warning is None
+    assert not report.warns and report.findings == [] and report.advice == []
     assert not any(score.separates for score in report.properties)
 
 
@@ -97,7 +101,8 @@ def test_cli_shortcuts_prints_the_warning(tmp_path, capsys):
 
     art = collection(tmp_path, {"han": [(200, 150), (150, 210)], "kom": [(256, 256)]})
     assert main(["shortcuts", str(art)]) == 0
-    assert "told apart without looking at the art" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "told apart without looking at the art" in out and "--long-side" in out
     assert main(["shortcuts", str(art), "--strict"]) == 1
 
 
@@ -111,3 +116,27 @@ def test_a_property_shared_by_every_artwork_separates_nothing():
     folds = [table["source"].eq(source).to_numpy() for source in table["source"].unique()]
     accuracy = grouped_accuracy(table, ["constant"], folds, ["han", "kom"])
     assert accuracy["value"] <= 0.5
+
+
+def test_three_classes_one_saved_differently_is_found_and_progress_names_each_file(tmp_path):
+    # han and kom as JPEG, photo as PNG, all 96×96 from one content distribution: only the files differ.
+    for class_index, (name, suffix) in enumerate((("han", ".jpg"), ("kom", ".jpg"), ("photo", ".png"))):
+        (tmp_path / name).mkdir()
+        for source in ("a", "b"):
+            for number in range(6):
+                image = blobs(np.random.default_rng([class_index, ord(source), number]), 96, 96)
+                image.save(tmp_path / name / f"{name}{source}_{number}{suffix}")
+    events = []
+    report = check_shortcuts(tmp_path, progress=events.append)
+
+    assert [(event.what, event.done, event.total) for event in events] == [
+        ("checking shortcuts", done, 36) for done in range(1, 37)]
+    assert events[-1].message == "photob_5.png"
+    assert report.chance == pytest.approx(1 / 3) and report.accuracy["total"] == 36
+    assert report.warns and "always answering the largest class gets 33%" in report.findings[0]
+    by_name = {score.name: score for score in report.properties}
+    assert by_name["file format"].separates and not by_name["image size"].separates
+    assert "photo: 12 PNG" in by_name["file format"].description
+    # Re-encoding is advised once although format and bytes per pixel both point at it; nothing to resize.
+    assert [item.long_side for item in report.advice] == [None]
+    assert "Re-encode" in report.advice[0].text
