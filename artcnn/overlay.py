@@ -5,6 +5,7 @@ small thumbnails for result tables. Pillow only, so a page draws them without Te
 from __future__ import annotations
 
 import base64
+import colorsys
 import io
 import os
 from typing import Sequence
@@ -14,8 +15,10 @@ from PIL import Image, ImageDraw, ImageFont
 from artcnn.config import ImageLimits
 from artcnn.images import load_artwork
 
-# One colour per class index (Streamlit's blue, orange, green, red, violet, brown).
+# The first classes' colours (Streamlit's blue, orange, green, red, violet, brown); later classes get
+# hues spread by the golden angle, so any number of classes have distinct colours.
 CLASS_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
+_GOLDEN_TURN = 0.6180339887498949
 # Thumbnails only need a small decode: JPEG draft mode then reads a 50-Mpixel scan in a fraction of the time.
 THUMBNAIL_LIMITS = ImageLimits(decode_pixels=2_000_000)
 # A tile drawn smaller than this (in screen pixels) gets its colour but no text.
@@ -25,7 +28,13 @@ TileBox = tuple[int, int, int, Sequence[float]]
 
 
 def class_colour(index: int) -> tuple[int, int, int]:
-    return CLASS_COLOURS[index % len(CLASS_COLOURS)]
+    """The colour of the class at `index` (its position in the model's classes)."""
+    if index < 0:
+        raise ValueError(f"index must be a class position, 0 or more. Received: index={index}")
+    if index < len(CLASS_COLOURS):
+        return CLASS_COLOURS[index]
+    red, green, blue = colorsys.hsv_to_rgb((index * _GOLDEN_TURN) % 1.0, 0.8, 0.85)
+    return round(red * 255), round(green * 255), round(blue * 255)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -91,17 +100,22 @@ def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], c
 
 
 def _with_legend(image: Image.Image, classes: Sequence[str]) -> Image.Image:
-    height = 24
-    framed = Image.new("RGB", (image.width, image.height + height), "white")
+    """The image above a legend of class colours, wrapped onto as many rows as the classes need."""
+    font = _font(14)
+    measure = ImageDraw.Draw(image)
+    places, left, row = [], 6, 0
+    for name in classes:
+        width = 30 + round(measure.textlength(name, font=font))
+        if left > 6 and left + width > image.width:
+            left, row = 6, row + 1
+        places.append((left, image.height + 5 + 22 * row))
+        left += width
+    framed = Image.new("RGB", (image.width, image.height + 24 + 22 * row), "white")
     framed.paste(image, (0, 0))
     draw = ImageDraw.Draw(framed)
-    font = _font(14)
-    left = 6
-    for index, name in enumerate(classes):
-        top = image.height + 5
+    for index, (name, (left, top)) in enumerate(zip(classes, places)):
         draw.rectangle([left, top, left + 13, top + 13], fill=class_colour(index))
         draw.text((left + 18, top - 1), name, fill="black", font=font)
-        left += 30 + round(draw.textlength(name, font=font))
     return framed
 
 

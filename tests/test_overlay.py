@@ -67,3 +67,20 @@ def test_thumbnail_of_a_broken_file_names_it(tmp_path):
     path.write_bytes(b"not an image")
     with pytest.raises(ArtworkError, match="broken.jpg"):
         thumbnail_data_url(path)
+
+
+def test_any_number_of_classes_get_distinct_colours_and_a_legend_that_fits():
+    colours = [class_colour(index) for index in range(40)]
+    assert len(set(colours)) == 40
+    with pytest.raises(ValueError, match="Received: index=-1"):
+        class_colour(-1)
+    classes = [f"class{index}" for index in range(9)]
+    boxes = [(0, 0, 50, [0.02] * 8 + [0.84]), (50, 0, 50, [0.84] + [0.02] * 8)]
+    drawn = draw_tile_probabilities(_grey(200, 100), boxes, classes)
+    two_classes = draw_tile_probabilities(_grey(200, 100), boxes[:0], CLASSES)
+    # Nine names do not fit one row of a 200-px legend: it wraps below instead of running off the side.
+    assert drawn.width == 200 and drawn.height > two_classes.height
+    assert _dominant(drawn.getpixel((25, 40)), class_colour(8))
+    assert _dominant(drawn.getpixel((75, 40)), class_colour(0))
+    legend = drawn.crop((0, 100, 200, drawn.height))
+    assert class_colour(8) in {pixel for pixel in legend.getdata()}
