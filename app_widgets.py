@@ -9,26 +9,35 @@ import dataclasses
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from artcnn.config import IMAGE_SUFFIXES
 from artcnn.images import ArtworkError, is_image_path
+from artcnn.progress import Progress, ProgressCallback
 from artcnn.storage import read_metadata
 from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model
 
 ACCEPTED_UPLOADS = ", ".join((*IMAGE_SUFFIXES, ".zip"))
 
 
-def progress_callback(label: str) -> Callable[[int, int | None, str], None]:
-    """A new st.progress bar and the (done, total, current file) callback that fills it."""
+def show_progress(bar, label: str, event: Progress | None) -> None:
+    """Any task's `Progress` on an st.progress element: the bar from its fraction, the text from its text()."""
+    if event is None:
+        bar.progress(0.0, text=f"{label}: starting (loading TensorFlow)…")
+    else:
+        bar.progress(event.fraction or 0.0, text=f"{label} · {event.text()}")
+
+
+def progress_callback(label: str, total: int | None = None) -> ProgressCallback:
+    """A new st.progress bar and the callback that shows a task's events on it; `total` fills the bar
+    of a task that cannot know its own (a streaming classification, counted by the page)."""
     bar = st.progress(0.0, text=label)
 
-    def update(done: int, total: int | None, current: str) -> None:
-        fraction = min(done / total, 1.0) if total else 0.0
-        bar.progress(fraction, text=f"{label}: {done}/{total or '?'} · {Path(current).name}")
+    def update(event: Progress) -> None:
+        show_progress(bar, label, event if event.total is not None else dataclasses.replace(event, total=total))
 
     return update
 
@@ -143,34 +152,12 @@ def results_csv(results: Sequence, classes: list[str], model: str) -> bytes:
 # --- Train and Models pages: background jobs, run curves and test metrics ---------------------------
 
 
-def running_job_for(jobs, run_name: str):
-    """The job among `jobs` (app_state.jobs()) that trains `run_name` now (its own job, or a study's), or None."""
-    for job in jobs.running():
-        if job.name == run_name or getattr(job.latest, "run", None) == run_name:
-            return job
-    return None
-
-
 def run_state(jobs, name: str, status: dict) -> str:
     """A run's state to show: its status.json state, or "interrupted" when whatever trained it has died."""
     from artcnn.training import is_interrupted
 
-    running_here = running_job_for(jobs, name) is not None
+    running_here = jobs.training(name) is not None
     return "interrupted" if is_interrupted(status, running_here) else status.get("state", "?")
-
-
-def show_job_progress(job) -> None:
-    """A progress bar over all epochs and batches from the job's latest TrainingProgress (or StudyProgress)."""
-    event, where = job.latest, ""
-    if hasattr(event, "step"):  # a study reports which of its configurations is training
-        event, where = event.training, f"configuration {event.step}/{event.steps} ({event.run}) · "
-    if getattr(event, "batches", None) is None:  # nothing reported yet (or not a training job)
-        st.progress(0.0, text=f"{job.name}: {where}starting (loading TensorFlow)…")
-        return
-    done, total = event.epoch * event.batches + event.batch, event.epochs * event.batches
-    loss = f" · loss {event.logs['loss']:.3f}" if "loss" in event.logs else ""
-    st.progress(min(done / total, 1.0), text=f"{job.name}: {where}epoch {event.epoch + 1}/{event.epochs} · "
-                                             f"batch {event.batch}/{event.batches}{loss}")
 
 
 def history_figure(history: Sequence[dict]):
@@ -238,15 +225,10 @@ def show_misclassified(metrics: dict | None, dataset_dir: Path, limit: int = 20)
         st.caption(f"… and {len(wrong) - limit} more.")
 
 
-def jobs_signature(jobs) -> tuple:
-    """What the running jobs are doing, coarsely: it changes when a job ends or a study moves to its next run."""
-    return tuple((job.name, getattr(job.latest, "run", None)) for job in jobs.running())
-
-
 def show_running_jobs(jobs) -> None:
     """Every job running on this server, with its progress bar and a Stop button."""
     for job in jobs.running():
-        show_job_progress(job)
+        show_progress(st.empty(), job.name, job.latest)
         st.button(f"Stop {job.name}", key=f"stop {job.name}", on_click=job.stop,
                   help="Stops at the next batch; the checkpoint of the last finished epoch is kept.")
 

@@ -9,7 +9,8 @@ import app_state
 from app_widgets import ACCEPTED_UPLOADS, progress_callback, save_uploads, show_skipped
 from artcnn.config import TilingConfig, validate_name
 from artcnn.shortcuts import check_shortcuts
-from artcnn.tiling import build_dataset, read_report
+from artcnn.dataset import read_description
+from artcnn.tiling import build_dataset
 
 workspace = app_state.workspace()
 st.title("Datasets")
@@ -36,20 +37,22 @@ uploads = {} if problems else {
                           help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
     for cls in class_names}
 
+defaults = TilingConfig()
 with st.expander("Tiling settings", expanded=True):
     left, middle, right = st.columns(3)
-    tile_size = left.number_input("Tile size (px)", min_value=8, max_value=4096, value=256,
+    tile_size = left.number_input("Tile size (px)", min_value=8, max_value=4096, value=defaults.tile_size,
                                   help="The study cut 256×256 tiles.")
-    placement = middle.radio("Tile placement", ["random", "grid"], horizontal=True,
+    placement = middle.radio("Tile placement", ["random", "grid"], horizontal=True, index=int(defaults.grid),
                              help="random: the study's random positions; grid: a regular grid covering the artwork.")
     tiles_per_artwork = right.number_input("Tiles per artwork (random placement)", min_value=1, max_value=1000,
-                                           value=10, disabled=placement == "grid")
-    blank_threshold = left.slider("Blank-tile threshold", 0.0, 0.2, 0.02, 0.005,
+                                           value=defaults.tiles_per_artwork, disabled=placement == "grid")
+    blank_threshold = left.slider("Blank-tile threshold", 0.0, 0.2, defaults.blank_threshold, 0.005,
                                   help="Tiles whose grey-level spread is below this are skipped as blank; 0 keeps all.")
-    test_fraction = middle.slider("Test fraction (share of artworks)", 0.0, 0.9, 0.3, 0.05,
+    test_fraction = middle.slider("Test fraction (share of artworks)", 0.0, 0.9, defaults.test_fraction, 0.05,
                                   help="Whole artworks are held out, so no artwork is on both sides.")
-    seed = right.number_input("Seed", min_value=0, value=0, help="Fixes tile positions and the split.")
-    long_side = left.number_input("Resize longest side to (px, 0 keeps native size)", min_value=0, value=0)
+    seed = right.number_input("Seed", min_value=0, value=defaults.seed, help="Fixes tile positions and the split.")
+    long_side = left.number_input("Resize longest side to (px, 0 keeps native size)", min_value=0,
+                                  value=defaults.long_side or 0)
 overwrite = st.checkbox("Replace the dataset if the name is taken")
 
 if st.button("Build dataset", type="primary", disabled=bool(problems)):
@@ -84,7 +87,7 @@ shown = st.session_state.get("dataset_shown")
 chosen = st.selectbox("Dataset", names, index=names.index(shown) if shown in names else 0)
 folder = workspace.dataset_dir(chosen)
 try:
-    report = read_report(folder)
+    report = read_description(folder).to_json()
 except ValueError as error:
     st.error(str(error))
     st.stop()

@@ -43,11 +43,14 @@ if st.button("Rebuild the synthetic demo dataset" if demo_ready else "Start with
     else:
         catalogue.record_dataset("demo", report.classes, report.counts, len(report.skipped))
         tiles = sum(n for per_class in report.counts.values() for n in per_class.values())
-        st.success(f"Dataset `demo` is ready: {tiles} tiles of synthetic artworks ({', '.join(report.classes)}).")
-        demo_ready = True
+        st.session_state["home_built"] = (f"Dataset `demo` is ready: {tiles} tiles of synthetic artworks "
+                                          f"({', '.join(report.classes)}).")
+        st.rerun()  # the counters and the list above were drawn before the dataset existed
+if "home_built" in st.session_state:
+    st.success(st.session_state.pop("home_built"))
 if demo_ready:
-    st.page_link("pages/train.py", label="Next: train a model on the dataset demo", icon="🏋️")
-st.page_link("pages/classify.py", label="Or classify right away with the shipped demo model", icon="🔎")
+    st.page_link("pages/train.py", label="Next: train a model on the dataset demo", icon=":material/model_training:")
+st.page_link("pages/classify.py", label="Or classify right away with the shipped demo model", icon=":material/search:")
 
 st.subheader("Your workspace")
 st.caption(f"Folder: `{workspace.root}` (set ARTCNN_WORKSPACE to use another).")

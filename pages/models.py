@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from app_widgets import model_label, run_state, running_job_for, show_curves, show_metrics, show_study_tables
+from app_widgets import model_label, run_state, show_curves, show_metrics, show_study_tables
 from artcnn import training
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes, read_metadata
-from artcnn.tiling import read_report
+from artcnn.dataset import read_description
 
 workspace, jobs = app_state.workspace(), app_state.jobs()
 st.title("Models")
@@ -18,7 +18,7 @@ st.title("Models")
 
 def dataset_is_synthetic(dataset_dir: str) -> bool:
     try:
-        return bool(read_report(Path(dataset_dir)).get("synthetic"))
+        return read_description(dataset_dir).synthetic
     except ValueError:  # the dataset was deleted since; the run's model still says
         return False
 
@@ -28,7 +28,7 @@ for name in workspace.run_names():
     record = training.read_run(workspace.run_dir(name))
     entries[f"run · {name}"] = {
         "name": name, "kind": "run", "path": record["model_path"], "record": record,
-        "running": running_job_for(jobs, name) is not None, "state": run_state(jobs, name, record["status"]),
+        "running": jobs.training(name) is not None, "state": run_state(jobs, name, record["status"]),
         "recipe": record["config"]["recipe"]["name"], "dataset": Path(record["config"]["dataset"]).name,
         "epochs": len(record["history"]), "metrics": record["metrics"] or {},
         "synthetic": dataset_is_synthetic(record["config"]["dataset"]),
@@ -50,7 +50,7 @@ for path in workspace.model_files():
     }
 if not entries:
     st.info("No runs or models yet: train one on the Train page.")
-    st.page_link("pages/train.py", label="Train a model", icon="🏋️")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
 

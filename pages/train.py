@@ -7,14 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
-from app_widgets import (jobs_signature, report_ended_jobs, run_state, running_job_for, show_curves, show_metrics,
-                         show_misclassified, show_running_jobs, show_study_tables)
+from app_widgets import (report_ended_jobs, run_state, show_curves, show_metrics, show_misclassified,
+                         show_running_jobs, show_study_tables)
 from artcnn import study, training
-from artcnn.config import RECIPES, TrainConfig, from_dict, to_dict
-from artcnn.tiling import read_report
+from artcnn.config import TrainConfig, from_dict, to_dict
+from artcnn.models import recipe_descriptions
+from artcnn.dataset import read_description
 
-NOTES = {"default": "compact CNN, quick on CPUs", "seed": "the study's one-block VGG", "vgg2": "2 VGG blocks",
-         "vgg3": "3 VGG blocks", "vgg16": "VGG16 transfer learning"}
 workspace, jobs, state = app_state.workspace(), app_state.jobs(), st.session_state
 # A fresh default run name: the time it was offered.
 RUN_NAME = "run {:%Y-%m-%d %H.%M.%S}"
@@ -30,17 +29,18 @@ def form_config() -> TrainConfig:
 
 
 def launching(start):
-    """A button callback that starts the background job `start` describes (name, task, run to show), and
+    """A button callback that starts the background job `start` describes (name, task, runs it trains), and
     remembers it so that its failure or saved model is reported once; a ValueError is shown on the page."""
     def callback(*args) -> None:
         try:
-            job_name, task, view = start(*args)
-            jobs.start(job_name, task)
+            job_name, task, runs = start(*args)
+            jobs.start(job_name, task, runs)
         except ValueError as error:
             state.train_error = str(error)
             return
         state.setdefault("train_jobs", []).append(job_name)
-        state.train_view, state.train_name = view or state.get("train_view"), RUN_NAME.format(datetime.now())
+        state.train_view = runs[0] if runs else state.get("train_view")
+        state.train_name = RUN_NAME.format(datetime.now())
     return callback
 
 
@@ -56,14 +56,14 @@ def start(reproduce_study: bool):
         workspace.catalogue.record_run(run_name, dataset, run_config.recipe, to_dict(run_config))
     if reproduce_study:
         return f"study {name}", lambda report, stop: study.reproduce(
-            dataset_dir, workspace.root / "runs", name, config, progress=report, stop=stop), names[0]
+            dataset_dir, workspace.root / "runs", name, config, progress=report, stop=stop), names
     return name, lambda report, stop: training.train(dataset_dir, workspace.run_dir(name), config,
-                                                     progress=report, stop=stop), name
+                                                     progress=report, stop=stop), names
 
 
 @launching
 def resume(name: str):
-    return name, lambda report, stop: training.resume_run(workspace.run_dir(name), progress=report, stop=stop), name
+    return name, lambda report, stop: training.resume_run(workspace.run_dir(name), progress=report, stop=stop), (name,)
 
 
 @launching
@@ -73,18 +73,19 @@ def finalize(saved: dict):
         raise ValueError(f"A model named {path.name} exists already: choose another name.")
     config = from_dict(TrainConfig, saved["train"])
     return f"finalize {path.name}", lambda report, stop: training.finalize(
-        saved["dataset"], path, config, progress=report, stop=stop), None
+        saved["dataset"], path, config, progress=report, stop=stop), ()
 
 
 datasets = workspace.dataset_names()
 if not datasets:
     st.info("There is no dataset to train on yet: build one on the Datasets page, or start the synthetic demo on Home.")
-    st.page_link("pages/datasets.py", label="Build a dataset", icon="🧩")
+    st.page_link("pages/datasets.py", label="Build a dataset", icon=":material/grid_view:")
 else:
     state.setdefault("train_name", RUN_NAME.format(datetime.now()))
     st.selectbox("Dataset", datasets, key="train_dataset", format_func=lambda name: name + (
-        " (SYNTHETIC demo data)" if read_report(workspace.dataset_dir(name)).get("synthetic") else ""))
-    recipe = st.selectbox("Recipe", RECIPES, key="train_recipe", format_func=lambda r: f"{r}: {NOTES[r]}")
+        " (SYNTHETIC demo data)" if read_description(workspace.dataset_dir(name)).synthetic else ""))
+    notes = recipe_descriptions()
+    recipe = st.selectbox("Recipe", list(notes), key="train_recipe", format_func=lambda r: f"{r}: {notes[r]}")
     numbers = st.columns(4)
     numbers[0].number_input("Epochs", 1, 500, None, key="train_epochs", placeholder="recipe's")
     numbers[1].number_input("Batch size", 1, 1024, None, key="train_batch", placeholder="recipe's")
@@ -110,17 +111,17 @@ if "train_error" in state:
 report_ended_jobs(jobs, state.setdefault("train_jobs", []))
 
 runs, view = workspace.run_names(), state.get("train_view")
-if view not in runs and view and running_job_for(jobs, view):
+if view not in runs and view and jobs.training(view):
     runs.insert(0, view)  # started, but its folder is not written yet
 elif view not in runs:
     state.pop("train_view", None)
-signature = jobs_signature(jobs), sorted(workspace.run_names())
+signature = [job.name for job in jobs.running()], sorted(workspace.run_names())
 
 
 def live_panel() -> None:
     """Every job of this server with its progress and Stop; the chosen run's state, curves and results."""
-    if (jobs_signature(jobs), sorted(workspace.run_names())) != signature:
-        st.rerun()  # a job ended, a study moved on or a run folder appeared: redraw the whole page
+    if ([job.name for job in jobs.running()], sorted(workspace.run_names())) != signature:
+        st.rerun()  # a job ended or a run folder appeared (a study moved on): redraw the whole page
     show_running_jobs(jobs)
     if not view or not (workspace.run_dir(view) / training.CONFIG).is_file():
         return
