@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from artcnn.dataset import is_dataset
 from artcnn.progress import ProgressCallback, emit
 
 DEFAULT_ERROR_RATE = 0.05
@@ -139,7 +140,7 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
     """
     classes = list(metadata["classes"])
     folder = Path(data)
-    if (folder / "dataset.json").is_file():
+    if is_dataset(folder):
         return _dataset_scores(model, classes, folder, split, batch_size, progress)
     from artcnn.config import PredictConfig
     from artcnn.prediction import classify
@@ -200,7 +201,7 @@ def calibrate_model(model_path: str | os.PathLike, data: str | os.PathLike, *,
     _, true, probabilities = labelled_scores(model, metadata, data, split=split, batch_size=batch_size,
                                              progress=progress)
     calibration = class_thresholds(probabilities, true, classes, error_rate)
-    scored = split if (Path(data) / "dataset.json").is_file() else "whole artworks"
+    scored = split if is_dataset(data) else "whole artworks"
     details = {**calibration.metadata()["calibration"], "data": str(data), "split": scored}
     # A binary model calibrated before class thresholds existed carries threshold and review_band;
     # its new thresholds replace them.

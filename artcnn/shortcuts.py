@@ -23,6 +23,7 @@ from PIL import Image
 
 from artcnn.config import ImageLimits
 from artcnn.crossval import assign_sources, plan_folds
+from artcnn.dataset import is_dataset, read_description, read_manifest
 from artcnn.evaluation import wilson_interval
 from artcnn.images import ArtworkError, load_artwork
 from artcnn.progress import ProgressCallback, emit
@@ -155,8 +156,8 @@ def _collection(artworks: str | os.PathLike | Mapping[str, Sequence[str | os.Pat
     if isinstance(artworks, Mapping):
         return {str(name): [Path(file) for file in files] for name, files in artworks.items()}
     root = Path(artworks)
-    if (root / "dataset.json").is_file() and (root / "manifest.csv").is_file():
-        manifest = pd.read_csv(root / "manifest.csv", dtype=str).drop_duplicates("artwork")
+    if is_dataset(root):
+        manifest = read_manifest(read_description(root)).drop_duplicates("artwork")
         return {name: [Path(file) for file in group["artwork"]] for name, group in manifest.groupby("class")}
     from artcnn.tiling import class_folders
 
