@@ -5,7 +5,6 @@ Per-user state lives in `st.session_state`; everything else is in the workspace 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -14,14 +13,10 @@ from artcnn.jobs import JobManager
 from artcnn.workspace import Workspace
 
 
-@st.cache_resource
-def _workspace(root: str) -> Workspace:
-    return Workspace.open(Path(root))
-
-
 def workspace() -> Workspace:
-    """The workspace named by ARTCNN_WORKSPACE (read on every call, so tests can point elsewhere)."""
-    return _workspace(os.environ.get("ARTCNN_WORKSPACE", "workspace"))
+    """The workspace named by ARTCNN_WORKSPACE (read on every call, so tests can point elsewhere); the CLI
+    records into the same one (Workspace.from_env)."""
+    return Workspace.from_env()
 
 
 @st.cache_resource

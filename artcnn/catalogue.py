@@ -8,6 +8,7 @@ restarted mid-classification keeps what was already done.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -34,17 +35,37 @@ CREATE TABLE IF NOT EXISTS results (
     tiles INTEGER, probabilities TEXT, label TEXT, confidence REAL, error TEXT,
     -- JSON [[x, y, size, [p per class]], ...]: what the Classify page draws over the artwork
     tile_boxes TEXT,
+    -- prediction.ArtworkResult.review: 1 when the verdict is worth a person's look
+    review INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (classification, position)
 );
 """
+# Columns added since the first catalogues were written: (table, column, definition), added on open.
+_ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"),)
+
+
+CATALOGUE_FILE = "catalogue.sqlite"
+# One Catalogue per file in this process, so that its lock serialises every writer of the file.
+_OPEN: dict[Path, "Catalogue"] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def open_catalogue(path: str | os.PathLike) -> "Catalogue":
+    """The process's one Catalogue of the file `path` (made on first use)."""
+    path = Path(path).resolve()
+    with _OPEN_LOCK:
+        if path not in _OPEN:
+            _OPEN[path] = Catalogue(path)
+        return _OPEN[path]
+
+
 class Catalogue:
-    """One SQLite file; safe to share between the page threads and training threads of one server."""
+    """One SQLite file; safe to share between the page threads and training threads of one server.
+    Get it with `open_catalogue` (or `Workspace.catalogue`): two objects for one file would not share a lock."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -52,6 +73,9 @@ class Catalogue:
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            for table, column, definition in _ADDED_COLUMNS:
+                if column not in {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -108,10 +132,12 @@ class Catalogue:
         """Store one prediction.ArtworkResult the moment it exists."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results (classification, position, file, sha256, width, height, tiles, "
+                "probabilities, label, confidence, error, tile_boxes, review) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (classification, position, result.file, result.sha256, result.width, result.height,
                  result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error,
-                 json.dumps(result.tile_boxes)),
+                 json.dumps(result.tile_boxes), int(result.review)),
             )
 
     def finish_classification(self, classification: int) -> None:
@@ -132,7 +158,7 @@ class Catalogue:
             rows = db.execute(
                 "SELECT * FROM results WHERE classification = ? ORDER BY position", (classification,)
             ).fetchall()
-        return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}"),
+        return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}"), "review": bool(row["review"]),
                  "tile_boxes": [tuple(box) for box in json.loads(row["tile_boxes"] or "[]")]} for row in rows]
 
     def delete_classification(self, classification: int) -> None:

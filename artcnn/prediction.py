@@ -4,7 +4,9 @@ tile, and the artwork's probabilities are the mean of its tiles'.
 Collections run to tens of thousands of files, so everything streams: files are read one at a
 time in a tf.data producer thread while the model scores the previous batch, batches mix tiles of
 several artworks, and each result is yielded (in input order) as soon as its last tile is scored.
-A file that cannot be read yields a result with `error` set instead of stopping the run.
+A file that cannot be read yields a result with `error` set instead of stopping the run. Given a
+catalogue, the classification and each result are recorded there the moment they exist, so one run
+from a page or the CLI is kept alike (and survives a restart mid-run).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,10 @@ from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
 from artcnn.evaluation import class_probabilities
 from artcnn.images import ArtworkError, iter_image_files, load_artwork, sha256_file
+from artcnn.progress import ProgressCallback, emit
+
+if TYPE_CHECKING:
+    from artcnn.catalogue import Catalogue
 
 NEEDS_REVIEW = "needs review"
 
@@ -45,6 +51,21 @@ class ArtworkResult:
     error: str | None = None
     # (x, y, size, per-class probabilities) of each tile, in the coordinates of the image as read (width × height).
     tile_boxes: list[tuple[int, int, int, list[float]]] = field(default_factory=list)
+    # Worth a person's look: the label is "needs review", or its probability is below
+    # PredictConfig.low_confidence. False for an unreadable file (its `error` says why).
+    review: bool = False
+
+
+class Classification(Iterator[ArtworkResult]):
+    """The results of one `classify` call as they stream, in input order."""
+
+    def __init__(self, results: Iterator[ArtworkResult], record: int | None):
+        self._results = results
+        # The classification's id in the catalogue it is recorded in, or None when it is not recorded.
+        self.record = record
+
+    def __next__(self) -> ArtworkResult:
+        return next(self._results)
 
 
 @dataclass
@@ -133,7 +154,7 @@ def _tile_stream(
             yield index, pixels, True
 
 
-def _finish(pending: _Pending, classes: list[str], metadata: dict) -> ArtworkResult:
+def _finish(pending: _Pending, classes: list[str], metadata: dict, low_confidence: float) -> ArtworkResult:
     if pending.error is not None:
         return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
                              probabilities={}, label=None, confidence=None, error=pending.error)
@@ -151,6 +172,7 @@ def _finish(pending: _Pending, classes: list[str], metadata: dict) -> ArtworkRes
         confidence=confidence,
         tile_boxes=[(x, y, size, [float(v) for v in tile])
                     for (x, y, size), tile in zip(pending.boxes, tile_probabilities)],
+        review=label == NEEDS_REVIEW or confidence < low_confidence,
     )
 
 
@@ -159,14 +181,20 @@ def classify(
     inputs: Iterable[str | os.PathLike],
     config: PredictConfig = PredictConfig(),
     *,
-    progress: Callable[[int, int | None, ArtworkResult], None] | None = None,
+    progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-) -> Iterator[ArtworkResult]:
+    catalogue: "Catalogue | None" = None,
+    model_name: str | None = None,
+    source: str = "",
+) -> Classification:
     """Classify artwork files and/or folders (searched recursively) with a model file or a loaded
     (model, metadata) pair, yielding one ArtworkResult per file in input order.
 
-    progress(done, None, result) is called for each result (the total is not known while
-    streaming). Setting `stop` ends the run after the batch in progress.
+    Each result is also sent to `progress` as the payload of a Progress("classifying", done, None)
+    event (the total is not known while streaming). Setting `stop` ends the run after the batch in
+    progress. With a `catalogue`, the classification is recorded there under `model_name` (default:
+    the model file's path) and `source` (what was classified, in words), each result as it comes,
+    and it is marked finished once every input is done; its id is the returned stream's `record`.
     """
     from artcnn.storage import load_model, model_metadata
 
@@ -174,9 +202,24 @@ def classify(
         model, metadata = model
         metadata = model_metadata(model, metadata)
     else:
+        model_name = model_name or str(model)
         model, metadata = load_model(model)
     tiling = from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
-    return _classify_stream(model, metadata, inputs, tiling, config, progress, stop)
+    results = _classify_stream(model, metadata, inputs, tiling, config, progress, stop)
+    if catalogue is None:
+        return Classification(results, None)
+    record = catalogue.start_classification(model_name or "model", list(metadata["classes"]), source)
+    return Classification(_recorded(results, catalogue, record, stop), record)
+
+
+def _recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: int,
+              stop: threading.Event | None) -> Iterator[ArtworkResult]:
+    for position, result in enumerate(results):
+        catalogue.add_result(record, position, result)
+        yield result
+    # A stopped run stays unfinished, so the catalogue shows it was interrupted.
+    if stop is None or not stop.is_set():
+        catalogue.finish_classification(record)
 
 
 def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) -> Iterator[ArtworkResult]:
@@ -215,18 +258,22 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
             if is_tile:
                 artwork.tile_probabilities.append(probabilities)
         while next_index in pending and pending[next_index].complete:
-            result = _finish(pending.pop(next_index), classes, metadata)
+            result = _finish(pending.pop(next_index), classes, metadata, config.low_confidence)
             next_index += 1
-            if progress is not None:
-                progress(next_index, None, result)
+            emit(progress, "classifying", next_index, None, Path(result.file).name, payload=result)
             yield result
 
 
 def _fields(classes: list[str]) -> list[str]:
-    return ["file", "sha256", "width", "height", "tiles", *[f"p_{name}" for name in classes], "label", "confidence"]
+    return ["file", "sha256", "width", "height", "tiles", *[f"p_{name}" for name in classes], "label", "confidence",
+            "review"]
 
 
 def _row(result: ArtworkResult, classes: list[str]) -> dict:
+    if result.error is None and set(result.probabilities) != set(classes):
+        # A column per class, each filled: results of another model would leave some empty or unwritten.
+        raise ValueError(f"{result.file} was classified into {', '.join(sorted(result.probabilities))}, not into "
+                         f"the classes of the table. Received: classes={list(classes)}")
     return {
         "file": result.file,
         "sha256": result.sha256,
@@ -236,6 +283,8 @@ def _row(result: ArtworkResult, classes: list[str]) -> dict:
         **{f"p_{name}": result.probabilities.get(name) for name in classes},
         "label": result.label,
         "confidence": result.confidence,
+        # An unreadable file has no verdict to review: its `error` is what to look at.
+        "review": None if result.error else result.review,
         "error": result.error,
     }
 
@@ -244,8 +293,9 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
                       model_name: str) -> int:
     """Write results as they arrive, one flushed row each, so a crash keeps every finished row.
 
-    Columns: file, sha256, width, height, tiles, p_<class>..., label, confidence, model, error.
-    Returns the number of rows written.
+    Columns: file, sha256, width, height, tiles, p_<class>... (one for each of `classes`), label, confidence,
+    review (True/False), model, error. An empty cell is a value the row does not have: no probabilities or
+    verdict for an unreadable file, no error for a readable one. Returns the number of rows written.
     """
     columns = [*_fields(classes), "model", "error"]
     rows = 0

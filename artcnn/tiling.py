@@ -37,6 +37,7 @@ from artcnn.images import (
     sha256_file,
 )
 from artcnn.progress import ProgressCallback, emit
+from artcnn.workspace import record_dataset
 
 # A random artwork gets this many candidate positions per wanted tile before we accept fewer tiles.
 CANDIDATES_PER_TILE = 20
@@ -213,7 +214,7 @@ def build_dataset(
 
     `artworks` is a folder with one sub-folder per class, or a mapping class → files. A file that
     cannot be read is skipped and reported; the rest are tiled. The folder appears under its
-    final name only when complete.
+    final name only when complete, and is then recorded in the catalogue of the workspace holding it.
     """
     dataset_dir = Path(dataset_dir)
     if isinstance(artworks, (str, os.PathLike)):
@@ -235,7 +236,9 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    return dataclasses.replace(built, path=dataset_dir)
+    built = dataclasses.replace(built, path=dataset_dir)
+    record_dataset(built)
+    return built
 
 
 def check_classes(artworks: Mapping[str, Sequence[Path]], source: str = "") -> None:

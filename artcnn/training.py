@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from artcnn import data
 from artcnn.config import TrainConfig, from_dict, to_dict
 from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, atomic_write_text, read_metadata, save_model
+from artcnn.workspace import record_run
 
 if TYPE_CHECKING:
     import keras
@@ -243,6 +244,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
         atomic_write_json(run_dir / CONFIG, record)
     else:
         _claim(run_dir, record)
+        record_run(run_dir, dataset_dir, config)
         initial_epoch, history = 0, []
     _write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:

@@ -2,6 +2,10 @@
 
 `ARTCNN_WORKSPACE` names it (default `./workspace`). Every name a user types goes through
 `config.validate_name` before it becomes a path, so nothing is ever written outside the root.
+
+The stages record their work in the catalogue of the workspace that holds their output, whoever
+started them (a page or the CLI): `record_dataset` (tiling.build_dataset), `record_run`
+(training.train); a classification is recorded by prediction.classify when given a catalogue.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from artcnn.catalogue import Catalogue
-from artcnn.config import validate_name
-from artcnn.dataset import DESCRIPTION_FILE
+from artcnn.catalogue import CATALOGUE_FILE, Catalogue, open_catalogue
+from artcnn.config import TrainConfig, to_dict, validate_name
+from artcnn.dataset import DESCRIPTION_FILE, Dataset
 from artcnn.storage import MODEL_SUFFIXES
 
 # Models shipped with the app (e.g. the one trained on the synthetic demo), listed beside the user's.
 BUILTIN_MODELS = Path(__file__).resolve().parent.parent / "models"
+ENVIRONMENT_VARIABLE = "ARTCNN_WORKSPACE"
+DEFAULT_ROOT = "workspace"
+FOLDERS = ("datasets", "runs", "models", "uploads")
 
 
 def best_model(metadatas: Sequence[dict]) -> int | None:
@@ -34,24 +41,62 @@ def best_model(metadatas: Sequence[dict]) -> int | None:
     return max(range(len(metadatas)), key=lambda index: (accuracy(index), -index))
 
 
+def root_from_env() -> Path:
+    """The workspace folder the app and the CLI use: ARTCNN_WORKSPACE, or ./workspace."""
+    return Path(os.environ.get(ENVIRONMENT_VARIABLE, DEFAULT_ROOT)).resolve()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Where a model file comes from, as the Models and Classify pages show it."""
+
+    path: Path
+    # Short and unique: relative to the workspace (runs/x/model.keras, models/y.h5) or the app (models/demo.keras).
+    label: str
+    # "run" (a run's model.keras), "finalized" (the workspace's models/), "built-in" (shipped with the app)
+    # or "other" (a file elsewhere).
+    origin: str
+    # The run's name for origin "run", else None.
+    run: str | None
+    # Trained on synthetic demo data, as its metadata says.
+    synthetic: bool
+    # A Markdown card beside the model (models/demo.md for models/demo.keras), or None.
+    card: Path | None
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path
 
     @classmethod
     def from_env(cls) -> "Workspace":
-        return cls.open(Path(os.environ.get("ARTCNN_WORKSPACE", "workspace")))
+        """The workspace ARTCNN_WORKSPACE names (default ./workspace), opened."""
+        return cls.open(root_from_env())
 
     @classmethod
     def open(cls, root: Path) -> "Workspace":
         root = Path(root).resolve()
-        for folder in ("datasets", "runs", "models", "uploads"):
+        for folder in FOLDERS:
             (root / folder).mkdir(parents=True, exist_ok=True)
+        # The catalogue's file marks the folder as a workspace for `containing`.
+        open_catalogue(root / CATALOGUE_FILE)
         return cls(root)
+
+    @classmethod
+    def containing(cls, folder: str | os.PathLike) -> "Workspace | None":
+        """The workspace whose datasets/ or runs/ holds `folder`: the one ARTCNN_WORKSPACE names, or any
+        folder already holding a catalogue. None for a folder outside every workspace."""
+        folder = Path(folder).resolve()
+        root = folder.parent.parent
+        if folder.parent.name not in ("datasets", "runs"):
+            return None
+        if root == root_from_env() or (root / CATALOGUE_FILE).is_file():
+            return cls.open(root)
+        return None
 
     @property
     def catalogue(self) -> Catalogue:
-        return Catalogue(self.root / "catalogue.sqlite")
+        return open_catalogue(self.root / CATALOGUE_FILE)
 
     def dataset_dir(self, name: str) -> Path:
         return self.root / "datasets" / validate_name(name, "dataset name")
@@ -81,6 +126,21 @@ class Workspace:
         builtin = sorted(p for p in BUILTIN_MODELS.glob("*") if p.suffix in MODEL_SUFFIXES)
         return [p for p in runs if p.is_file()] + saved + builtin
 
+    def describe_model(self, path: str | os.PathLike, metadata: dict | None = None) -> ModelInfo:
+        """Where the model file `path` comes from; `metadata` (storage.read_metadata) gives the synthetic flag."""
+        path = Path(path).resolve()
+        synthetic = bool((metadata or {}).get("synthetic"))
+        card = path.with_suffix(".md")
+        card = card if card.is_file() else None
+        if path.parent.parent == self.root / "runs":
+            return ModelInfo(path, str(path.relative_to(self.root)), "run", path.parent.name, synthetic, card)
+        if path.parent == self.root / "models":
+            return ModelInfo(path, str(path.relative_to(self.root)), "finalized", None, synthetic, card)
+        if path.parent == BUILTIN_MODELS:
+            return ModelInfo(path, str(path.relative_to(BUILTIN_MODELS.parent)), "built-in", None, synthetic, card)
+        label = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        return ModelInfo(path, label, "other", None, synthetic, card)
+
     def delete_dataset(self, name: str) -> None:
         shutil.rmtree(self.dataset_dir(name))
         self.catalogue.forget("datasets", name)
@@ -95,3 +155,17 @@ class Workspace:
         if path.suffix not in MODEL_SUFFIXES or not path.is_file():
             raise ValueError(f"no model file named {file_name!r} in {self.root / 'models'}. Received: {file_name=}")
         path.unlink()
+
+
+def record_dataset(dataset: Dataset) -> None:
+    """Note a dataset just built in the catalogue of the workspace holding it, if one does."""
+    workspace = Workspace.containing(dataset.path)
+    if workspace is not None:
+        workspace.catalogue.record_dataset(dataset.path.name, dataset.classes, dataset.counts, len(dataset.skipped))
+
+
+def record_run(run_dir: str | os.PathLike, dataset_dir: str | os.PathLike, config: TrainConfig) -> None:
+    """Note a run just started in the catalogue of the workspace holding it, if one does."""
+    workspace = Workspace.containing(run_dir)
+    if workspace is not None:
+        workspace.catalogue.record_run(Path(run_dir).name, Path(dataset_dir).name, config.recipe, to_dict(config))

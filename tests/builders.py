@@ -84,7 +84,8 @@ def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_afte
 
 
 def populate(root: Path) -> None:
-    """Dataset `tiny`, run `first` (one epoch) and a classification of three artworks and a broken file."""
+    """Dataset `tiny`, run `first` (one epoch) and a classification of three artworks and a broken file,
+    made as the CLI makes them: each stage records itself in the workspace's catalogue."""
     from artcnn.prediction import classify
     from artcnn.tiling import build_dataset
     from artcnn.training import train
@@ -93,14 +94,10 @@ def populate(root: Path) -> None:
     workspace = Workspace.open(root)
     collection = workspace.upload_dir("tiny")
     made = artworks(collection, per_class=4)
-    report = build_dataset(collection, workspace.dataset_dir("tiny"), TINY_TILING)
-    workspace.catalogue.record_dataset("tiny", report.classes, report.counts, len(report.skipped))
+    build_dataset(collection, workspace.dataset_dir("tiny"), TINY_TILING)
     result = train(workspace.dataset_dir("tiny"), workspace.run_dir("first"), TINY_TRAINING)
-    workspace.catalogue.record_run("first", "tiny", "default", to_dict(TINY_TRAINING))
     broken = collection / "broken.png"
     broken.write_bytes(BROKEN)
-    catalogue = workspace.catalogue
-    classification = catalogue.start_classification("runs/first/model.keras", report.classes, "tests")
-    for position, artwork in enumerate(classify(result.model_path, [made["han"][0], *made["kom"][:2], broken])):
-        catalogue.add_result(classification, position, artwork)
-    catalogue.finish_classification(classification)
+    model = workspace.describe_model(result.model_path).label
+    list(classify(result.model_path, [made["han"][0], *made["kom"][:2], broken], catalogue=workspace.catalogue,
+                  model_name=model, source="tests"))

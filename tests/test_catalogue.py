@@ -3,10 +3,10 @@ from types import SimpleNamespace
 from artcnn.catalogue import Catalogue
 
 
-def _result(name, label="kom", error=None):
+def _result(name, label="kom", error=None, review=False):
     return SimpleNamespace(file=name, sha256="ab" * 32, width=10, height=20, tiles=3,
                            probabilities={"han": 0.2, "kom": 0.8}, label=label, confidence=0.8, error=error,
-                           tile_boxes=[] if error else [(0, 0, 5, [0.2, 0.8])])
+                           tile_boxes=[] if error else [(0, 0, 5, [0.2, 0.8])], review=review)
 
 
 def test_results_survive_a_new_connection(tmp_path):
@@ -41,3 +41,31 @@ def test_deleting_a_classification_removes_its_results(tmp_path):
     catalogue.add_result(run, 0, _result("a.jpg"))
     catalogue.delete_classification(run)
     assert catalogue.classifications() == [] and catalogue.results(run) == []
+
+
+def test_a_catalogue_from_before_review_is_upgraded_on_open(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE classifications (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
+            "model TEXT NOT NULL, classes TEXT NOT NULL, source TEXT NOT NULL, finished TEXT);"
+            "CREATE TABLE results (classification INTEGER NOT NULL REFERENCES classifications(id) ON DELETE CASCADE,"
+            " position INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT, width INTEGER, height INTEGER,"
+            " tiles INTEGER, probabilities TEXT, label TEXT, confidence REAL, error TEXT, tile_boxes TEXT,"
+            " PRIMARY KEY (classification, position));"
+            "INSERT INTO classifications VALUES (1, 'then', 'm.keras', '[\"han\", \"kom\"]', 'upload', 'then');"
+            "INSERT INTO results VALUES (1, 0, 'old.jpg', NULL, 1, 1, 1, '{}', 'han', 0.9, NULL, '[]');")
+    catalogue = Catalogue(path)
+    assert catalogue.results(1)[0]["review"] is False
+    run = catalogue.start_classification("m.keras", ["han", "kom"], "upload")
+    catalogue.add_result(run, 0, _result("new.jpg", review=True))
+    assert catalogue.results(run)[0]["review"] is True
+
+
+def test_open_catalogue_gives_one_object_per_file(tmp_path):
+    from artcnn.catalogue import open_catalogue
+
+    assert open_catalogue(tmp_path / "c.sqlite") is open_catalogue(tmp_path / "." / "c.sqlite")
+    assert open_catalogue(tmp_path / "c.sqlite") is not open_catalogue(tmp_path / "d.sqlite")

@@ -113,12 +113,14 @@ def test_small_artworks_share_batches(brightness_model, tmp_path, monkeypatch):
 
     monkeypatch.setattr(brightness_model, "predict_on_batch", counting)
     progress = []
-    results = run(brightness_model, paths, batch_size=4, progress=lambda done, total, r: progress.append((done, total)))
+    results = run(brightness_model, paths, batch_size=4, progress=progress.append)
 
     assert batch_sizes == [4, 4, 2]
     assert [r.label for r in results] == ["kom", "han"] * 5
     assert all(r.tiles == 1 for r in results)
-    assert progress == [(done, None) for done in range(1, 11)]
+    assert [(event.what, event.done, event.total) for event in progress] == [
+        ("classifying", done, None) for done in range(1, 11)]
+    assert [event.payload for event in progress] == results and progress[0].message == "tiny_00.png"
 
 
 def test_results_stream_before_all_files_are_read(brightness_model, tmp_path):
@@ -141,8 +143,8 @@ def test_stop_ends_the_run_early(brightness_model, tmp_path):
     paths = [solid(tmp_path / f"art_{i:02d}.png", (32, 32), WHITE) for i in range(30)]
     stop = threading.Event()
 
-    def stop_after_two(done, total, result):
-        if done == 2:
+    def stop_after_two(event):
+        if event.done == 2:
             stop.set()
 
     results = run(brightness_model, paths, batch_size=1, progress=stop_after_two, stop=stop)
@@ -185,11 +187,21 @@ def test_csv_has_one_row_per_artwork_with_all_columns(brightness_model, collecti
         reader = csv.DictReader(handle)
         rows = list(reader)
     assert reader.fieldnames == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
-                                 "confidence", "model", "error"]
+                                 "confidence", "review", "model", "error"]
     assert written == len(rows) == 5
     assert {row["model"] for row in rows} == {"brightness.keras"}
     assert float(rows[2]["p_kom"]) == pytest.approx(0.5, abs=1e-5)
-    assert rows[3]["p_kom"] == "" and rows[3]["label"] == "" and rows[3]["error"]
+    # Readable rows: every class's probability, a review flag and an empty (not "None") error.
+    for row in rows[:3]:
+        assert row["error"] == "" and row["p_han"] and row["p_kom"] and row["review"] in ("True", "False")
+    assert [row["review"] for row in rows[:3]] == ["False", "False", "True"]
+    assert rows[3]["p_kom"] == "" and rows[3]["label"] == "" and rows[3]["review"] == "" and rows[3]["error"]
+
+
+def test_csv_refuses_results_without_a_probability_for_every_class(brightness_model, collection, tmp_path):
+    results = run(brightness_model, [collection / "a_dark.png"])
+    with pytest.raises(ValueError, match=r"a_dark.png was classified into han, kom.*classes=\['han', 'kom', 'cat'\]"):
+        write_results_csv(results, tmp_path / "out.csv", ["han", "kom", "cat"], "m")
 
 
 def test_csv_keeps_finished_rows_when_the_run_fails(tmp_path, brightness_model, collection):
@@ -207,5 +219,45 @@ def test_csv_keeps_finished_rows_when_the_run_fails(tmp_path, brightness_model, 
 def test_results_to_frame(brightness_model, collection):
     frame = results_to_frame(run(brightness_model, [collection]), ["han", "kom"])
     assert list(frame.columns) == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
-                                   "confidence", "error"]
+                                   "confidence", "review", "error"]
     assert len(frame) == 5 and frame["error"].notna().sum() == 2
+
+
+def test_low_confidence_and_needs_review_mark_results_for_review(brightness_model, collection):
+    def reviewed(low_confidence, metadata=METADATA):
+        config = PredictConfig(batch_size=3, low_confidence=low_confidence)
+        return [r.review for r in classify((brightness_model, metadata), [collection], config)]
+
+    # dark and light are sure (p ≈ 0.9975), the half-and-half artwork sits at 0.5; unreadable files have no verdict.
+    assert reviewed(0.7) == [False, False, True, False, False]
+    assert reviewed(0.999) == [True, True, True, False, False]
+    assert reviewed(0.0) == [False, False, False, False, False]
+    # A calibrated model's "needs review" is marked whatever the threshold.
+    calibrated = {**METADATA, "threshold": 0.5, "review_band": [0.25, 0.75]}
+    assert reviewed(0.0, calibrated) == [False, False, True, False, False]
+
+
+def test_a_classification_given_a_catalogue_is_recorded_as_it_streams(brightness_model, collection, tmp_path):
+    from artcnn.catalogue import open_catalogue
+
+    catalogue = open_catalogue(tmp_path / "catalogue.sqlite")
+    results = classify((brightness_model, METADATA), [collection], PredictConfig(batch_size=3), catalogue=catalogue,
+                       model_name="models/brightness.keras", source="collection")
+    first = next(results)
+    (summary,) = catalogue.classifications()
+    assert summary["id"] == results.record and summary["artworks"] == 1 and summary["finished"] is None
+    rest = list(results)
+    (summary,) = catalogue.classifications()
+    assert (summary["model"], summary["source"], summary["classes"]) == ("models/brightness.keras", "collection",
+                                                                         ["han", "kom"])
+    assert summary["artworks"] == 5 and summary["errors"] == 2 and summary["finished"]
+    stored = catalogue.results(results.record)
+    assert [row["file"] for row in stored] == [r.file for r in [first, *rest]]
+    assert [row["review"] for row in stored] == [r.review for r in [first, *rest]]
+
+    stop = threading.Event()
+    stopped = classify((brightness_model, METADATA), [collection], PredictConfig(batch_size=1), catalogue=catalogue,
+                       progress=lambda event: stop.set(), stop=stop)
+    list(stopped)
+    assert catalogue.classifications()[0]["id"] == stopped.record
+    assert catalogue.classifications()[0]["finished"] is None and catalogue.classifications()[0]["model"] == "model"

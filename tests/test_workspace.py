@@ -1,6 +1,11 @@
+import threading
+
 import pytest
 
-from artcnn.workspace import Workspace, best_model
+from artcnn.catalogue import CATALOGUE_FILE
+from artcnn.storage import save_model
+from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model
+from builders import TINY_TILING, TINY_TRAINING, artworks
 
 
 def test_names_cannot_escape_the_workspace(tmp_path):
@@ -18,6 +23,67 @@ def test_environment_variable_names_the_workspace(tmp_path, monkeypatch):
     workspace = Workspace.from_env()
     assert workspace.root == (tmp_path / "elsewhere").resolve()
     assert (workspace.root / "datasets").is_dir()
+    monkeypatch.delenv("ARTCNN_WORKSPACE")
+    monkeypatch.chdir(tmp_path)
+    assert Workspace.from_env().root == (tmp_path / "workspace").resolve()
+
+
+def test_two_workspace_objects_of_one_folder_share_one_catalogue(tmp_path):
+    first, second = Workspace.open(tmp_path / "ws"), Workspace.open(tmp_path / "ws" / ".." / "ws")
+    assert first.catalogue is second.catalogue is first.catalogue
+    assert first.catalogue._lock is second.catalogue._lock
+    assert Workspace.open(tmp_path / "other").catalogue is not first.catalogue
+
+    # Threads writing through different Workspace objects lose nothing.
+    def record(number):
+        Workspace.open(tmp_path / "ws").catalogue.record_run(f"run{number}", "demo", "default", {})
+
+    threads = [threading.Thread(target=record, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(run["name"] for run in second.catalogue.runs()) == [f"run{n}" for n in range(8)]
+
+
+def test_the_workspace_holding_a_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "named"))
+    opened = Workspace.open(tmp_path / "opened")
+    assert Workspace.containing(opened.root / "runs" / "x") == opened
+    assert Workspace.containing(opened.root / "models" / "x") is None
+    # The named workspace counts before the app ever opened it; another bare folder does not.
+    assert Workspace.containing(tmp_path / "named" / "datasets" / "x").root == (tmp_path / "named").resolve()
+    assert (tmp_path / "named" / CATALOGUE_FILE).is_file()
+    assert Workspace.containing(tmp_path / "bare" / "datasets" / "x") is None
+    assert not (tmp_path / "bare").exists()
+
+
+def test_work_done_without_the_app_reaches_the_catalogue_the_app_reads(tmp_path, monkeypatch):
+    """What `python -m artcnn build-dataset/train/classify --workspace` run in a workspace do: the stage
+    functions, called directly, record their work."""
+    from artcnn.prediction import classify
+    from artcnn.tiling import build_dataset
+    from artcnn.training import train
+
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "ws"))
+    made = artworks(tmp_path / "art", per_class=3)
+    build_dataset(tmp_path / "art", tmp_path / "ws" / "datasets" / "cli", TINY_TILING)
+    result = train(tmp_path / "ws" / "datasets" / "cli", tmp_path / "ws" / "runs" / "cli-run", TINY_TRAINING)
+    app = Workspace.from_env()
+    list(classify(result.model_path, [made["kom"][0]], catalogue=app.catalogue, source="cli"))
+
+    (dataset,) = app.catalogue.datasets()
+    assert (dataset["name"], dataset["classes"]) == ("cli", ["han", "kom"]) and dataset["counts"]["train"]["han"]
+    (run,) = app.catalogue.runs()
+    assert (run["name"], run["dataset"], run["recipe"]) == ("cli-run", "cli", TINY_TRAINING.recipe)
+    assert run["config"]["epochs"] == 1
+    (classification,) = app.catalogue.classifications()
+    assert classification["model"] == str(result.model_path) and classification["artworks"] == 1
+    assert classification["finished"]
+
+    # Outside any workspace nothing is recorded, and nothing fails.
+    build_dataset(tmp_path / "art", tmp_path / "elsewhere" / "datasets" / "loose", TINY_TILING)
+    assert [entry["name"] for entry in app.catalogue.datasets()] == ["cli"]
 
 
 def test_listings_only_show_complete_folders(tmp_path):
@@ -49,3 +115,28 @@ def test_delete_model_only_deletes_saved_model_files(tmp_path):
             workspace.delete_model(bad)
     workspace.delete_model("final.keras")
     assert sorted(p.name for p in (workspace.root / "models").iterdir()) == ["notes.txt"]
+
+
+def test_describe_model_tells_where_a_model_comes_from(tmp_path):
+    keras = pytest.importorskip("keras")
+    workspace = Workspace.open(tmp_path / "ws")
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    workspace.run_dir("first").mkdir()
+    run_model = save_model(model, workspace.run_dir("first") / "model.keras", {"classes": ["han", "kom"]})
+    final = save_model(model, workspace.model_path("final", ".h5"), {"classes": ["han", "kom"], "synthetic": True})
+    loose = save_model(model, tmp_path / "loose.keras", {"classes": ["han", "kom"]})
+
+    described = workspace.describe_model(run_model)
+    assert (described.label, described.origin, described.run, described.synthetic) == (
+        "runs/first/model.keras", "run", "first", False)
+    described = workspace.describe_model(final, {"synthetic": True})
+    assert (described.label, described.origin, described.run, described.synthetic, described.card) == (
+        "models/final.h5", "finalized", None, True, None)
+    assert workspace.describe_model(loose).origin == "other"
+    assert workspace.describe_model(loose).label == str(loose.resolve())
+    demo = BUILTIN_MODELS / "demo.keras"
+    if demo.is_file():
+        described = workspace.describe_model(demo, {"synthetic": True})
+        assert (described.label, described.origin, described.synthetic) == ("models/demo.keras", "built-in", True)
+        assert described.card == BUILTIN_MODELS / "demo.md"
