@@ -14,8 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcnn.models import list_recipes
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
-RECIPES = ("default", "seed", "vgg2", "vgg3", "vgg16")
 DEFAULT_DECODE_PIXELS = 60_000_000
 
 
@@ -97,8 +98,10 @@ class TilingConfig:
 class TrainConfig:
     """One training run. None means: take the recipe's own value."""
 
-    # Named model recipe: default, seed (the study's one-block VGG), vgg2, vgg3, vgg16.
+    # Registered model recipe (models.list_recipes): default, seed (the study's one-block VGG), vgg2, vgg3, vgg16.
     recipe: str = "default"
+    # Side in pixels of the model's square input; None: the recipe's (tests and quick trials use smaller).
+    input_size: int | None = None
     # Epochs to train.
     epochs: int | None = None
     # Training batch size (the study: 64).
@@ -123,7 +126,10 @@ class TrainConfig:
     mixed_precision: bool = False
 
     def __post_init__(self) -> None:
-        _check(self.recipe in RECIPES, f"recipe must be one of {', '.join(RECIPES)}. Received: recipe={self.recipe!r}")
+        recipes = list_recipes()
+        _check(self.recipe in recipes, f"recipe must be one of {', '.join(recipes)}. Received: recipe={self.recipe!r}")
+        _check(self.input_size is None or self.input_size >= 32,
+               f"input_size must be at least 32. Received: input_size={self.input_size}")
         for name in ("epochs", "batch_size", "test_batch_size", "early_stopping"):
             value = getattr(self, name)
             _check(value is None or value >= 1, f"{name} must be at least 1. Received: {name}={value}")

@@ -11,8 +11,6 @@ many parts as there are folds instead, and each fold tests one part, so each is 
 from __future__ import annotations
 
 import csv
-import io
-import itertools
 import os
 import time
 from dataclasses import dataclass
@@ -26,10 +24,6 @@ from artcnn.config import TrainConfig, to_dict
 from artcnn.evaluation import artwork_probabilities, source_of, summarise, wilson_interval
 
 LEFT_OUT, HELD_OUT = "left out", "held-out part"
-# prior_tiles gives up after this many synthetic artworks per wanted tile without enough non-blank tiles.
-MAX_PRIOR_ARTWORKS_PER_TILE = 5
-# Sides of a synthetic artwork, in tiles: 256-px tiles come from 640-1024 px artworks, as in real collections.
-PRIOR_SIDES = (2.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -130,54 +124,6 @@ def plan_folds(artworks: pd.DataFrame, seed: int = 0) -> list[Fold]:
     return folds
 
 
-def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio: float, *, seed: int = 0,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
-    """The algorithmic-art prior: synthetic kom tiles from artcnn.demo's generative techniques, cut the
-    way the dataset's tiles were, `ratio` of them per real kom tile, written as PNGs into `folder`.
-
-    Each synthetic artwork is drawn at twice its size and reduced (the anti-aliasing of Processing
-    and p5 sketches) and passes through JPEG once, as exported works do, so that neither jagged
-    edges nor missing compression marks them as synthetic. Returns {"kom": [tile files]}.
-    """
-    from PIL import Image
-
-    from artcnn import data
-    from artcnn.demo import PRIOR_TECHNIQUES
-    from artcnn.tiling import cut_tiles
-
-    if ratio < 0:
-        raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
-    info = data.read_dataset(dataset_dir)
-    if "kom" not in info.classes:
-        raise ValueError(f"the algorithmic-art prior adds kom tiles, but dataset {info.path} has no class kom "
-                         f"(classes: {', '.join(info.classes)}).")
-    wanted = round(ratio * int((info.manifest["class"] == "kom").sum()))
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    techniques = sorted(PRIOR_TECHNIQUES)
-    files: list[str] = []
-    for artwork in itertools.count():
-        if len(files) >= wanted:
-            break
-        if artwork > MAX_PRIOR_ARTWORKS_PER_TILE * max(wanted, 1):
-            raise ValueError(f"the generators gave only {len(files)} of {wanted} non-blank tiles; "
-                             f"lower blank_threshold (dataset: {info.tiling.blank_threshold}).")
-        rng = np.random.default_rng([seed, artwork])
-        technique = techniques[artwork % len(techniques)]
-        width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*PRIOR_SIDES, 2))
-        drawn = PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
-        encoded = io.BytesIO()
-        drawn.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-        cut = cut_tiles(Image.open(encoded).convert("RGB"), info.tiling, rng)
-        for tile in cut.tiles[: wanted - len(files)]:
-            path = folder / f"prior_{technique}_{artwork:05d}_x{tile.x}_y{tile.y}.png"
-            Image.fromarray(tile.pixels).save(path, compress_level=1)
-            files.append(str(path))
-        if progress is not None:
-            progress(len(files), wanted)
-    return {"kom": files}
-
-
 def _fit_and_predict(train_files: list[str], train_labels: np.ndarray, test_files: list[str], n_classes: int,
                      config: TrainConfig, report: Callable[[int, int, int], None]) -> np.ndarray:
     """Train `config`'s recipe on the given tiles and return its outputs for the test tiles."""
@@ -187,7 +133,7 @@ def _fit_and_predict(train_files: list[str], train_labels: np.ndarray, test_file
 
     recipe = models.resolve_recipe(config)
     keras.utils.set_random_seed(config.seed)
-    model = models.build_model(recipe, n_classes, weights=config.weights, seed=config.seed)
+    model = models.create_model(recipe, n_classes, weights=config.weights, seed=config.seed)
     pipeline = data.make_pipeline(train_files, train_labels, n_classes, recipe.input_size, recipe.batch_size,
                                   training=True, rotation_deg=recipe.rotation_deg, seed=config.seed,
                                   extra_augment=recipe.extra_augment)

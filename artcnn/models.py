@@ -1,8 +1,11 @@
-"""Named model recipes and `build_model`, which turns a recipe into a compiled Keras model.
+"""The model recipes, each registered once with its builder, defaults and description, and `create_model`.
 
 `seed` is Martin Calvino's one-block VGG exactly; `vgg2`/`vgg3` are the deeper variants of the same
 tutorial family; `vgg16` is transfer learning from ImageNet; `default` is our own compact CNN for
 2 CPU cores. No model contains a Lambda layer, so every saved model loads in Keras's safe mode.
+
+Keras is imported inside the builders only: config validation, the CLI's choices and the pages
+list the recipes without loading TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import dataclasses
 import itertools
 import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import keras
-import numpy as np
+if TYPE_CHECKING:
+    import keras
 
-from artcnn.config import TrainConfig
+    from artcnn.config import TrainConfig
 
 OPTIMIZERS = ("sgd", "adam")
 # The `default` architecture, all in one place for tuning: filters per Conv-BN-ReLU-MaxPool block
@@ -40,7 +43,7 @@ VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 class Recipe:
     """Everything that defines how a model is built and trained, besides the data."""
 
-    # Recipe name (a key of RECIPES).
+    # Recipe name (as registered).
     name: str
     # Side in pixels of the square input; tiles are resized to it by data.preprocess.
     input_size: int
@@ -79,50 +82,80 @@ class Recipe:
                 raise ValueError(f"{name} must be at least 1. Received: {name}={getattr(self, name)}")
 
 
-_STUDY = dict(epochs=20, batch_size=64, test_batch_size=32, optimizer="sgd", learning_rate=0.001, momentum=0.9,
-              rotation_deg=25.0, dropout=True, augment=True, extra_augment=False)
-RECIPES: dict[str, Recipe] = {
-    "default": Recipe("default", input_size=128, epochs=30, batch_size=32, test_batch_size=64, optimizer="adam",
-                      learning_rate=0.001, momentum=0.0, rotation_deg=25.0, dropout=True, augment=True,
-                      extra_augment=True),
-    "seed": Recipe("seed", input_size=200, **_STUDY),
-    "vgg2": Recipe("vgg2", input_size=200, **_STUDY),
-    "vgg3": Recipe("vgg3", input_size=200, **_STUDY),
-    "vgg16": Recipe("vgg16", input_size=224, **{**_STUDY, "epochs": 10, "batch_size": 32}),
-}
+# builder(inputs, recipe, seeds, weights) → the feature tensor that create_model puts the output layer on.
+Builder = Callable[["keras.KerasTensor", Recipe, Iterator[int], "str | None"], "keras.KerasTensor"]
 
 
-def resolve_recipe(config: TrainConfig) -> Recipe:
+@dataclass(frozen=True)
+class RegisteredRecipe:
+    # The recipe's own values, which a TrainConfig's non-None fields override.
+    defaults: Recipe
+    # One line for people choosing a recipe (CLI help, the Train page).
+    description: str
+    builder: Builder
+
+
+_REGISTRY: dict[str, RegisteredRecipe] = {}
+
+
+def register_recipe(name: str, description: str, **defaults: Any) -> Callable[[Builder], Builder]:
+    """Decorator registering `builder` as recipe `name`; `defaults` are the other `Recipe` fields.
+    From then on the name is valid in TrainConfig, offered by the CLI and the Train page."""
+    def register(builder: Builder) -> Builder:
+        if name in _REGISTRY:
+            raise ValueError(f"a recipe named {name!r} is registered already.")
+        _REGISTRY[name] = RegisteredRecipe(Recipe(name=name, **defaults), description, builder)
+        return builder
+    return register
+
+
+def list_recipes() -> list[str]:
+    """Registered recipe names, in registration order (`default` first)."""
+    return list(_REGISTRY)
+
+
+def recipe_descriptions() -> dict[str, str]:
+    """Recipe name → its one-line description, in registration order."""
+    return {name: entry.description for name, entry in _REGISTRY.items()}
+
+
+def get_recipe(name: str) -> Recipe:
+    """A registered recipe's own values."""
+    if name not in _REGISTRY:
+        raise ValueError(f"recipe must be one of {', '.join(_REGISTRY)}. Received: recipe={name!r}")
+    return _REGISTRY[name].defaults
+
+
+def resolve_recipe(config: "TrainConfig") -> Recipe:
     """The config's recipe with the config's choices applied: its non-None numbers, dropout and augment."""
-    recipe = RECIPES[config.recipe]
-    overrides = {name: getattr(config, name) for name in ("epochs", "batch_size", "test_batch_size", "learning_rate")
-                 if getattr(config, name) is not None}
+    overrides = {name: getattr(config, name) for name in ("input_size", "epochs", "batch_size", "test_batch_size",
+                                                          "learning_rate") if getattr(config, name) is not None}
     overrides.update(dropout=config.dropout, augment=config.augment)
     if not config.augment:
         overrides.update(rotation_deg=0.0, extra_augment=False)
-    return dataclasses.replace(recipe, **overrides)
+    return dataclasses.replace(get_recipe(config.recipe), **overrides)
 
 
-def build_model(recipe: Recipe, num_classes: int = 2, *, weights: str | None = None, seed: int = 0) -> keras.Model:
-    """A compiled model for `recipe` taking [batch, input_size, input_size, 3] images in [0, 1].
+def create_model(recipe: Recipe | str, num_classes: int = 2, *, weights: str | None = None, seed: int = 0,
+                 mixed_precision: bool = False) -> "keras.Model":
+    """A compiled model for `recipe` (a Recipe or a registered name) taking [batch, input_size, input_size, 3]
+    images in [0, 1].
 
     Two classes get one sigmoid unit (binary cross-entropy, as in the study), more get a softmax.
     `weights` only matters for vgg16: "imagenet", a local weights file, or None for random.
     `seed` fixes the initial weights of our layers (vgg16's own base follows Keras's global seed).
+    `mixed_precision` computes in bfloat16 (see in_bfloat16).
     """
+    import keras
+
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes}")
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    get_recipe(recipe.name)  # a Recipe built by hand must still name a registered builder
+    builder = _REGISTRY[recipe.name].builder
     seeds = itertools.count(seed)
     inputs = keras.Input((recipe.input_size, recipe.input_size, 3), name="tiles")
-    if recipe.name == "default":
-        features = _compact_features(inputs, recipe, seeds)
-    elif recipe.name in ("seed", "vgg2", "vgg3"):
-        blocks = {"seed": 1, "vgg2": 2, "vgg3": 3}[recipe.name]
-        features = _vgg_features(inputs, blocks, recipe, seeds)
-    elif recipe.name == "vgg16":
-        features = _vgg16_features(inputs, recipe, weights, seeds)
-    else:
-        raise ValueError(f"recipe name must be one of {', '.join(RECIPES)}. Received: name={recipe.name!r}")
+    features = builder(inputs, recipe, seeds, weights)
     binary = num_classes == 2
     outputs = keras.layers.Dense(
         1 if binary else num_classes, activation="sigmoid" if binary else "softmax",
@@ -135,14 +168,47 @@ def build_model(recipe: Recipe, num_classes: int = 2, *, weights: str | None = N
         optimizer = keras.optimizers.Adam(learning_rate=recipe.learning_rate)
     model.compile(optimizer=optimizer, loss="binary_crossentropy" if binary else "categorical_crossentropy",
                   metrics=["accuracy"])
-    return model
+    return in_bfloat16(model) if mixed_precision else model
 
 
-def _he(seeds: Iterator[int]) -> keras.initializers.Initializer:
+def in_bfloat16(model: "keras.Model") -> "keras.Model":
+    """A copy of a compiled model that computes in bfloat16 with float32 weights ("mixed_bfloat16"), with
+    the same weights and compile settings. The output layer stays float32, so probabilities and the loss
+    keep full precision. A saved copy reloads in the same precision.
+    """
+    import keras
+
+    output = model.layers[-1].name
+
+    def clone(layer: "keras.layers.Layer") -> "keras.layers.Layer":
+        config = layer.get_config()
+        if layer.name != output:
+            config["dtype"] = "mixed_bfloat16"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    copy.compile_from_config(model.get_compile_config())
+    return copy
+
+
+def _he(seeds: Iterator[int]) -> "keras.initializers.Initializer":
+    import keras
+
     return keras.initializers.HeUniform(seed=next(seeds))
 
 
-def _compact_features(inputs: keras.KerasTensor, recipe: Recipe, seeds: Iterator[int]) -> keras.KerasTensor:
+_STUDY = dict(epochs=20, batch_size=64, test_batch_size=32, optimizer="sgd", learning_rate=0.001, momentum=0.9,
+              rotation_deg=25.0, dropout=True, augment=True, extra_augment=False)
+
+
+@register_recipe("default", "compact CNN, quick on CPUs", input_size=128, epochs=30, batch_size=32,
+                 test_batch_size=64, optimizer="adam", learning_rate=0.001, momentum=0.0, rotation_deg=25.0,
+                 dropout=True, augment=True, extra_augment=True)
+def _compact_features(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],
+                      weights: str | None) -> "keras.KerasTensor":
+    import keras
+
     x = inputs
     for index, width in enumerate(DEFAULT_WIDTHS, start=1):
         # No bias: batch normalisation's offset does its job.
@@ -157,27 +223,45 @@ def _compact_features(inputs: keras.KerasTensor, recipe: Recipe, seeds: Iterator
     return x
 
 
-def _vgg_features(inputs: keras.KerasTensor, blocks: int, recipe: Recipe, seeds: Iterator[int]) -> keras.KerasTensor:
-    x = inputs
-    for index, (width, rate) in enumerate(zip(VGG_WIDTHS[:blocks], VGG_BLOCK_DROPOUT), start=1):
-        x = keras.layers.Conv2D(width, 3, activation="relu", padding="same", kernel_initializer=_he(seeds),
-                                name=f"block{index}_conv")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
-        if recipe.dropout:
-            x = keras.layers.Dropout(rate, seed=next(seeds), name=f"block{index}_dropout")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    return _dense_head(x, recipe, seeds)
+def _vgg_features(blocks: int) -> Builder:
+    """The VGG tutorial family's builder with `blocks` Conv-MaxPool-Dropout blocks and the dense head."""
+    def build(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],
+              weights: str | None) -> "keras.KerasTensor":
+        import keras
+
+        x = inputs
+        for index, (width, rate) in enumerate(zip(VGG_WIDTHS[:blocks], VGG_BLOCK_DROPOUT), start=1):
+            x = keras.layers.Conv2D(width, 3, activation="relu", padding="same", kernel_initializer=_he(seeds),
+                                    name=f"block{index}_conv")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
+            if recipe.dropout:
+                x = keras.layers.Dropout(rate, seed=next(seeds), name=f"block{index}_dropout")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        return _dense_head(x, recipe, seeds)
+    return build
 
 
-def _dense_head(x: keras.KerasTensor, recipe: Recipe, seeds: Iterator[int]) -> keras.KerasTensor:
+register_recipe("seed", "the study's one-block VGG", input_size=200, **_STUDY)(_vgg_features(1))
+register_recipe("vgg2", "2 VGG blocks", input_size=200, **_STUDY)(_vgg_features(2))
+register_recipe("vgg3", "3 VGG blocks", input_size=200, **_STUDY)(_vgg_features(3))
+
+
+def _dense_head(x: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int]) -> "keras.KerasTensor":
+    import keras
+
     x = keras.layers.Dense(VGG_DENSE_UNITS, activation="relu", kernel_initializer=_he(seeds), name="dense")(x)
     if recipe.dropout:
         x = keras.layers.Dropout(VGG_DENSE_DROPOUT, seed=next(seeds), name="dense_dropout")(x)
     return x
 
 
-def _vgg16_features(inputs: keras.KerasTensor, recipe: Recipe, weights: str | None,
-                    seeds: Iterator[int]) -> keras.KerasTensor:
+@register_recipe("vgg16", "VGG16 transfer learning (ImageNet weights)", input_size=224,
+                 **{**_STUDY, "epochs": 10, "batch_size": 32})
+def _vgg16_features(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],
+                    weights: str | None) -> "keras.KerasTensor":
+    import keras
+    import numpy as np
+
     if weights not in (None, "imagenet") and not os.path.isfile(weights):
         raise ValueError(f"VGG16 weights file not found: {weights}. Pass an existing {VGG16_NOTOP_FILE}-style "
                          "file, weights='imagenet' or weights=None.")

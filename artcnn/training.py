@@ -282,29 +282,8 @@ def _run_description(info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) ->
 def _new_model(recipe: "Recipe", num_classes: int, config: TrainConfig) -> "keras.Model":
     from artcnn import models
 
-    model = models.build_model(recipe, num_classes, weights=config.weights, seed=config.seed)
-    return in_bfloat16(model) if config.mixed_precision else model
-
-
-def in_bfloat16(model: "keras.Model") -> "keras.Model":
-    """A copy of a compiled model that computes in bfloat16 with float32 weights ("mixed_bfloat16"), with
-    the same weights and compile settings. The output layer stays float32, so probabilities and the loss
-    keep full precision. A saved copy reloads in the same precision.
-    """
-    import keras
-
-    output = model.layers[-1].name
-
-    def clone(layer: "keras.layers.Layer") -> "keras.layers.Layer":
-        config = layer.get_config()
-        if layer.name != output:
-            config["dtype"] = "mixed_bfloat16"
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
-    copy.set_weights(model.get_weights())
-    copy.compile_from_config(model.get_compile_config())
-    return copy
+    return models.create_model(recipe, num_classes, weights=config.weights, seed=config.seed,
+                               mixed_precision=config.mixed_precision)
 
 
 def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,

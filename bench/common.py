@@ -133,7 +133,7 @@ def benchmark_model(recipe: str, path: Path, tile_size: int = 256) -> Path:
     path = Path(path)
     if not path.is_file():
         recipe_config = models.resolve_recipe(TrainConfig(recipe=recipe, weights=None))
-        model = models.build_model(recipe_config, 2, seed=0)
+        model = models.create_model(recipe_config, 2, seed=0)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(model, path, {"classes": ["han", "kom"], "input_size": recipe_config.input_size,
                                  "tiling": to_dict(TilingConfig(tile_size=tile_size)), "recipe": recipe, "metrics": {},

@@ -5,7 +5,7 @@
 
 The study fed its one-block VGG with Keras's ImageDataGenerator: every epoch re-reads each PNG
 with Pillow, resizes it to 200×200 (nearest neighbour), rotates it with scipy, one image at a time
-in Python. artcnn's `seed` recipe trains the very same model (models.build_model, same initial
+in Python. artcnn's `seed` recipe trains the very same model (models.create_model, same initial
 weights) from a tf.data pipeline that decodes each tile once, caches it, and resizes and rotates
 in TensorFlow threads. Both fit with per-epoch validation on the test split, as the study did.
 Two more variants put the figures in context: the same artcnn pipeline training in mixed bfloat16
@@ -82,11 +82,11 @@ def _fit(model: Any, train: Any, test: Any, epochs: int, images_per_epoch: int) 
 
 def seed_model(seed: int = 0, bfloat16: bool = False) -> Any:
     """The study's one-block VGG compiled as the study did (artcnn's `seed` recipe); in mixed bfloat16 on request."""
-    from artcnn import models, training
+    from artcnn import models
     from artcnn.config import TrainConfig
 
-    model = models.build_model(models.resolve_recipe(TrainConfig(recipe="seed")), 2, seed=seed)
-    return training.in_bfloat16(model) if bfloat16 else model
+    model = models.create_model(models.resolve_recipe(TrainConfig(recipe="seed")), 2, seed=seed)
+    return models.in_bfloat16(model) if bfloat16 else model
 
 
 def study_fit(dataset: Path, epochs: int, seed: int = 0) -> Fit:

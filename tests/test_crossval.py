@@ -113,19 +113,6 @@ def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior(demo_dataset, tm
     assert {fold["extra_train_tiles"] for fold in result["folds"]} == {8}
 
 
-def test_prior_tiles_are_cut_like_the_dataset(demo_dataset, tmp_path):
-    from PIL import Image
-
-    from artcnn.crossval import prior_tiles
-
-    _, dataset = demo_dataset
-    files = prior_tiles(dataset, tmp_path / "prior", 1.5, seed=2)["kom"]
-    assert len(files) == 24 and len(set(files)) == 24
-    assert all(Image.open(file).size == (32, 32) for file in files)
-    with pytest.raises(ValueError, match="ratio must be at least 0"):
-        prior_tiles(dataset, tmp_path / "prior", -1)
-
-
 def test_every_prior_technique_draws_reproducibly_at_any_size():
     from artcnn.synthetic import KOM_TECHNIQUES, PRIOR_TECHNIQUES
 

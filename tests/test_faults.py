@@ -23,7 +23,7 @@ import badfiles  # noqa: E402
 from badfiles import METADATA, TILE  # noqa: E402
 from builders import write_dataset  # noqa: E402
 
-from artcnn import cli, models, training  # noqa: E402
+from artcnn import cli, training  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402
 from artcnn.config import PredictConfig, TrainConfig  # noqa: E402
 from artcnn.prediction import classify, write_results_csv  # noqa: E402
@@ -31,14 +31,8 @@ from artcnn.storage import load_model, read_metadata, save_model  # noqa: E402
 from artcnn.workspace import Workspace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-ONE_EPOCH = TrainConfig(epochs=1, batch_size=4, test_batch_size=8, weights=None, augment=False)
+ONE_EPOCH = TrainConfig(epochs=1, batch_size=4, test_batch_size=8, weights=None, augment=False, input_size=TILE)
 RUN_FILES = {"config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json"}
-
-
-@pytest.fixture(autouse=True)
-def small_recipes(monkeypatch):
-    for name, recipe in models.RECIPES.items():
-        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(recipe, input_size=TILE))
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +140,7 @@ def test_disk_full_while_training_keeps_the_previous_checkpoint_and_model(datase
     training.train(dataset, run, ONE_EPOCH)
     saved = {name: (run / name).read_bytes() for name in ("checkpoint.keras", "model.keras", "metrics.json")}
     arguments = ["train", str(dataset), str(run), "--epochs", "2", "--batch-size", "4", "--test-batch-size", "8",
-                 "--no-augment", "--weights", "none", "--resume"]
+                 "--no-augment", "--weights", "none", "--input-size", str(TILE), "--resume"]
 
     with disk_full_while_saving():
         assert cli.main(arguments) == 2
@@ -168,7 +162,7 @@ def test_disk_full_while_finalizing_leaves_the_previous_model(dataset, tmp_path,
     before = final.read_bytes()
     with disk_full_while_saving():
         assert cli.main(["finalize", str(dataset), str(final), "--epochs", "1", "--batch-size", "8",
-                         "--no-augment", "--weights", "none"]) == 2
+                         "--no-augment", "--weights", "none", "--input-size", str(TILE)]) == 2
     message = capsys.readouterr().err
     assert f"cannot write {final}: " in message and "File too large" in message
     assert final.read_bytes() == before and listing(tmp_path) == {final.name}

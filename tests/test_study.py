@@ -7,15 +7,10 @@ keras = pytest.importorskip("keras")
 
 from builders import write_dataset  # noqa: E402
 
-from artcnn import models, study, training  # noqa: E402
+from artcnn import study, training  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
 
-ONE_EPOCH = TrainConfig(epochs=1, learning_rate=0.01, seed=3)
-
-
-@pytest.fixture(autouse=True)
-def small_recipes(monkeypatch):
-    monkeypatch.setitem(models.RECIPES, "seed", dataclasses.replace(models.RECIPES["seed"], input_size=32))
+ONE_EPOCH = TrainConfig(epochs=1, learning_rate=0.01, seed=3, input_size=32)
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,7 @@ from artcnn import models, storage, training  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
 
 SMALL = 32
-TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None)
-
-
-@pytest.fixture(autouse=True)
-def small_recipes(monkeypatch):
-    for name, recipe in models.RECIPES.items():
-        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(recipe, input_size=SMALL))
+TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None, input_size=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +104,7 @@ def test_resume_refuses_other_settings(dataset, tmp_path):
 
 def test_three_classes_train(tmp_path):
     dataset = write_dataset(tmp_path / "dataset", classes=("c", "a", "b"), artworks=2, tiles=2)
-    config = TrainConfig(recipe="seed", epochs=1, batch_size=4, weights=None)
+    config = TrainConfig(recipe="seed", epochs=1, batch_size=4, weights=None, input_size=SMALL)
     result = training.train(dataset, tmp_path / "run", config)
     assert result.metrics["classes"] == ["a", "b", "c"] and len(result.metrics["tile_confusion"]) == 3
     model, metadata = storage.load_model(result.model_path)
@@ -118,7 +112,8 @@ def test_three_classes_train(tmp_path):
 
 
 def test_mixed_precision_computes_in_bfloat16_and_reloads_so(dataset, tmp_path):
-    config = TrainConfig(recipe="seed", epochs=1, batch_size=8, weights=None, mixed_precision=True)
+    config = TrainConfig(recipe="seed", epochs=1, batch_size=8, weights=None, mixed_precision=True,
+                         input_size=SMALL)
     result = training.train(dataset, tmp_path / "run", config)
     assert result.state == "finished" and training.read_run(tmp_path / "run")["config"]["train"]["mixed_precision"]
     model, _ = storage.load_model(result.model_path)
@@ -131,8 +126,8 @@ def test_mixed_precision_computes_in_bfloat16_and_reloads_so(dataset, tmp_path):
 
 
 def test_in_bfloat16_keeps_weights_and_compile_settings():
-    model = models.build_model(models.RECIPES["default"], 2, seed=1)
-    copy = training.in_bfloat16(model)
+    model = models.create_model(dataclasses.replace(models.get_recipe("default"), input_size=SMALL), 2, seed=1)
+    copy = models.in_bfloat16(model)
     for original, copied in zip(model.get_weights(), copy.get_weights()):
         np.testing.assert_array_equal(original, copied)
     assert copy.get_compile_config() == model.get_compile_config()
@@ -145,7 +140,7 @@ def test_failure_is_recorded(dataset, tmp_path):
     run = tmp_path / "run"
     missing = tmp_path / "missing.h5"
     with pytest.raises(ValueError, match="weights file not found"):
-        training.train(dataset, run, TrainConfig(recipe="vgg16", epochs=1, weights=str(missing)))
+        training.train(dataset, run, TrainConfig(recipe="vgg16", epochs=1, weights=str(missing), input_size=SMALL))
     status = training.read_run(run)["status"]
     assert status["state"] == "failed" and str(missing) in status["error"]
 
