@@ -177,7 +177,7 @@ def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str, ba
     files, labels = data.labels_for(info, split)
     if not files:
         raise ValueError(f"dataset {folder} has no tiles in split {split!r} to calibrate on.")
-    rows = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    rows = data.split_rows(info, split)
     pipeline = data.make_pipeline(files, labels, len(classes), model.input_shape[1], batch_size, training=False,
                                   cache=False)
     emit(progress, "calibrating", 0, len(files), f"scoring {len(files)} tiles of split {split}")

@@ -42,11 +42,16 @@ def read_dataset(dataset_dir: str | os.PathLike) -> DatasetInfo:
                        manifest=read_manifest(description))
 
 
-def labels_for(info: DatasetInfo, split: str) -> tuple[list[str], np.ndarray]:
-    """Tile file paths and class indices of one split: "train", "test" or "all" (train and test)."""
+def split_rows(info: DatasetInfo, split: str) -> pd.DataFrame:
+    """The manifest rows of one split, "train", "test" or "all" (train and test), in manifest order."""
     if split not in SELECTIONS:
         raise ValueError(f"split must be one of {', '.join(SELECTIONS)}. Received: split={split!r}")
-    rows = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    return info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+
+
+def labels_for(info: DatasetInfo, split: str) -> tuple[list[str], np.ndarray]:
+    """Tile file paths and class indices of `split_rows(info, split)`, in the same order."""
+    rows = split_rows(info, split)
     index_of = {name: index for index, name in enumerate(info.classes)}
     files = [str(info.path / tile) for tile in rows["tile"]]
     return files, rows["class"].map(index_of).to_numpy(dtype=np.int64)

@@ -212,8 +212,7 @@ def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "tes
                          f"{len(info.classes)} classes ({', '.join(info.classes)}).")
     if metadata is not None:
         _check_fits_dataset(metadata, info, name)
-    # The same rows, in the same order, as labels_for's files.
-    manifest = info.manifest if split == "all" else info.manifest[info.manifest["split"] == split]
+    manifest = data.split_rows(info, split)
     # A model that takes any size (input_shape None) gets the tiles as they are, as in prediction.
     input_size = model.input_shape[1] or info.tiling.tile_size
     pipeline = data.make_pipeline(files, labels, len(info.classes), input_size, batch_size,

@@ -24,7 +24,7 @@ keras = pytest.importorskip("keras")
 import badfiles  # noqa: E402
 from badfiles import METADATA, ODD_MODES, TILE, p_kom  # noqa: E402
 
-from artcnn import cli, models, training  # noqa: E402
+from artcnn import cli, training  # noqa: E402
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig, validate_name  # noqa: E402
 from artcnn.images import ArtworkError, load_artwork  # noqa: E402
 from artcnn.prediction import classify  # noqa: E402
@@ -48,12 +48,6 @@ BAD = {
     "nothing.tif": ["empty file"],
 }
 ODD_SIZES = {"dot.png", "strip.png", "panorama.png"}
-
-
-@pytest.fixture(autouse=True)
-def small_recipes(monkeypatch):
-    for name, recipe in models.RECIPES.items():
-        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(recipe, input_size=TILE))
 
 
 @pytest.fixture(scope="module")
@@ -516,14 +510,14 @@ def test_evaluating_a_model_that_does_not_fit_the_dataset_is_refused(tiny_datase
     any_size = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
         keras.layers.GlobalAveragePooling2D()(inputs)))
     path = save_model(any_size, tmp_path / "any_size.keras", {"classes": ["han", "kom"], "input_size": None})
-    assert cli.main(["evaluate", str(path), str(tiny_dataset)]) == 0
+    assert cli.main(["evaluate", str(path), str(tiny_dataset), "--json"]) == 0
     assert '"n_tiles": 4' in capsys.readouterr().out
 
 
 def test_resuming_with_another_dataset_or_input_size_is_refused(tiny_dataset, tmp_path):
     from builders import write_dataset
 
-    config = TrainConfig(epochs=1, batch_size=4, test_batch_size=4, weights=None, augment=False)
+    config = TrainConfig(epochs=1, batch_size=4, test_batch_size=4, weights=None, augment=False, input_size=TILE)
     run = tmp_path / "run"
     training.train(tiny_dataset, run, config)
     checkpoint = (run / "checkpoint.keras").read_bytes()
