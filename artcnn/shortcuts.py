@@ -71,9 +71,7 @@ class PropertyScore:
 
 @dataclass(frozen=True)
 class Advice:
-    """One thing to do about a shortcut."""
-
-    # What to do and why, in plain words for a terminal and a page alike.
+    # One thing to do about a shortcut, and why, in plain words for a terminal and a page alike.
     text: str
     # For advice to resize: the long side in pixels to scale every artwork to before tiling, which is
     # TilingConfig.long_side (the CLI's --long-side, the Datasets page's "Resize longest side"); else None.
@@ -235,14 +233,12 @@ def _folds(table: pd.DataFrame, seed: int) -> tuple[list[np.ndarray], str]:
 
 
 def _expected_correct(logits: np.ndarray, true: np.ndarray) -> float:
-    """How many rows argmax gets right, a tie among k classes (the true one among them) counting 1/k.
+    """Rows argmax gets right, a tie among k classes that holds the true one counting 1/k.
 
-    A property that is the same for several classes leaves their class-balanced logits equal up to
-    float noise. Left to argmax, that noise picked the left-out source's class in every fold and a
-    constant property "separated" the classes perfectly; given to the training set's largest class,
-    a tie went against the left-out source's class every time and a property that sets one class
-    apart from two others looked useless. Rounded ties carry no information, so they count as a fair
-    guess among the tied classes.
+    A property shared by several classes leaves their class-balanced logits equal up to float noise.
+    Broken by that noise, ties once made a constant property "separate" the classes; given to the
+    training set's largest class, they went against the left-out source every time. Rounded ties carry
+    no information, so they count as a fair guess among the tied classes.
     """
     scores = np.round(logits, 6)
     tied = scores == scores.max(axis=1, keepdims=True)
