@@ -161,7 +161,7 @@ def brightness_model():
     return model
 
 
-def test_calibrate_model_writes_the_band_into_the_model_and_classify_uses_it(tmp_path):
+def test_calibrate_model_writes_the_thresholds_into_the_model_and_classify_uses_them(tmp_path, capsys):
     from artcnn.calibration import calibrate_model
     from artcnn.cli import main
     from artcnn.prediction import classify
@@ -196,3 +196,21 @@ def test_calibrate_model_writes_the_band_into_the_model_and_classify_uses_it(tmp
     assert main(["calibrate", str(model_path), str(tmp_path), "--error-rate", "0.1"]) == 0
     assert read_metadata(model_path)["calibration"]["error_rate"] == 0.1
     assert main(["calibrate", str(model_path), str(tmp_path), "--error-rate", "0.01"]) == 2
+    assert "--error-rate" in capsys.readouterr().err
+
+    # Whole artworks in class folders are classified as `classify` does, each one reported as it is scored;
+    # a model calibrated before class thresholds loses its stale band.
+    save_model(brightness_model(), model_path, {**read_metadata(model_path), "threshold": 0.5, "review_band": [0, 1]})
+    for name, levels in (("han", range(0, 100, 5)), ("kom", range(160, 260, 5))):
+        (tmp_path / "whole" / name).mkdir(parents=True)
+        for level in levels:
+            Image.new("RGB", (40, 40), (min(level, 255),) * 3).save(tmp_path / "whole" / name / f"{level}.png")
+    events = []
+    again = calibrate_model(model_path, tmp_path / "whole", error_rate=0.05, progress=events.append)
+    assert [(event.what, event.done, event.total) for event in events] == [("calibrating", done, 40)
+                                                                           for done in range(1, 41)]
+    assert events[0].message == "0.png" and events[0].payload.label in ("han", "kom", NEEDS_REVIEW)
+    assert again.counts == {"han": 20, "kom": 20}
+    metadata = read_metadata(model_path)
+    assert "threshold" not in metadata and "review_band" not in metadata
+    assert metadata["calibration"]["split"] == "whole artworks"
