@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from artcnn.config import TrainConfig, to_dict
 from artcnn.evaluation import artwork_probabilities, source_of, summarise, wilson_interval
+from artcnn.progress import ProgressCallback, emit, within
 
 LEFT_OUT, HELD_OUT = "left out", "held-out part"
 
@@ -32,21 +34,6 @@ class Fold:
     left_out: str
     # Artworks the fold tests: every artwork of the left-out source and one part of each single-source class.
     test: frozenset[str]
-
-
-@dataclass(frozen=True)
-class CrossvalProgress:
-    """One training progress report inside one fold."""
-
-    # Fold index, from 0, and the number of folds.
-    fold: int
-    folds: int
-    left_out: str
-    epoch: int
-    epochs: int
-    # Batches finished in this epoch, and batches per epoch.
-    batch: int
-    batches: int
 
 
 def read_sources_csv(path: str | os.PathLike) -> dict[str, str]:
@@ -125,27 +112,19 @@ def plan_folds(artworks: pd.DataFrame, seed: int = 0) -> list[Fold]:
 
 
 def _fit_and_predict(train_files: list[str], train_labels: np.ndarray, test_files: list[str], n_classes: int,
-                     config: TrainConfig, report: Callable[[int, int, int], None]) -> np.ndarray:
+                     config: TrainConfig, progress: ProgressCallback | None,
+                     stop: threading.Event | None) -> np.ndarray:
     """Train `config`'s recipe on the given tiles and return its outputs for the test tiles."""
-    import keras
-
-    from artcnn import data, models
+    from artcnn import fitting, models
 
     recipe = models.resolve_recipe(config)
-    keras.utils.set_random_seed(config.seed)
-    model = models.create_model(recipe, n_classes, weights=config.weights, seed=config.seed)
-    pipeline = data.make_pipeline(train_files, train_labels, n_classes, recipe.input_size, recipe.batch_size,
-                                  training=True, rotation_deg=recipe.rotation_deg, seed=config.seed,
-                                  extra_augment=recipe.extra_augment)
-    batches = -(-len(train_files) // recipe.batch_size)
-    state = {"epoch": 0}
-    callback = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs=None: state.update(epoch=epoch),
-        on_train_batch_end=lambda batch, logs=None: report(state["epoch"], batch + 1, batches),
-    )
-    model.fit(pipeline, epochs=recipe.epochs, callbacks=[callback], shuffle=False, verbose=0)
-    test = data.make_pipeline(test_files, np.zeros(len(test_files), dtype=np.int64), n_classes, recipe.input_size,
-                              recipe.test_batch_size, training=False, cache=False)
+    model = fitting.fresh_model(recipe, n_classes, config)
+    pipeline, batches = fitting.tile_pipeline(train_files, train_labels, n_classes, recipe, training=True,
+                                              seed=config.seed)
+    fitting.fit(model, pipeline, batches=batches, epochs=recipe.epochs, progress=progress, stop=stop,
+                early_stopping=config.early_stopping)
+    test, _ = fitting.tile_pipeline(test_files, np.zeros(len(test_files), dtype=np.int64), n_classes, recipe,
+                                    training=False, cache=False)
     return model.predict(test, verbose=0)
 
 
@@ -155,7 +134,8 @@ def cross_validate(
     *,
     sources: Mapping[str, str] | None = None,
     extra_train: Mapping[str, list[str]] | None = None,
-    progress: Callable[[CrossvalProgress], None] | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
 ) -> dict:
     """Leave-one-source-out evaluation of `config`'s recipe on every tile of a dataset folder
     (its own train/test split is ignored), as JSON-ready data.
@@ -167,6 +147,7 @@ def cross_validate(
     """
     from artcnn import data, models
 
+    emit(progress, "training", 0, None, "loading TensorFlow")
     info = data.read_dataset(dataset_dir)
     manifest = info.manifest.reset_index(drop=True)
     names = sorted(manifest["artwork"].unique())
@@ -193,12 +174,9 @@ def cross_validate(
         train_labels = np.concatenate([train_rows["class"].map(index_of).to_numpy(dtype=np.int64),
                                        np.asarray(extra_labels, dtype=np.int64)])
 
-        def report(epoch: int, batch: int, batches: int, fold_index=fold_index, fold=fold) -> None:
-            if progress is not None:
-                progress(CrossvalProgress(fold_index, len(folds), fold.left_out, epoch, recipe.epochs, batch, batches))
-
+        report = within(progress, f"fold {fold_index + 1}/{len(folds)} (left out: {fold.left_out})")
         outputs = _fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
-                                   len(info.classes), config, report)
+                                   len(info.classes), config, report, stop)
         summary = summarise(test_rows, outputs, info.classes)
         artworks = artwork_probabilities(test_rows, outputs, info.classes).assign(
             source=lambda frame: frame["artwork"].map(source_map), fold=fold.left_out)

@@ -13,12 +13,13 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import pandas as pd
 
 from artcnn.config import TrainConfig, to_dict, validate_name
-from artcnn.training import CHECKPOINT, CONFIG, TrainingProgress, read_run, train
+from artcnn.progress import ProgressCallback, within
+from artcnn.training import CHECKPOINT, CONFIG, read_run, train
 
 # The study evaluated every configuration with batches of 32.
 STUDY_TEST_BATCH = 32
@@ -45,19 +46,6 @@ CONFIGURATIONS = (
     StudyConfiguration("dropout+rotation+batch64", "+ batch 64 train / 32 test (the study's model)", 90.42,
                        True, True, 64),
 )
-
-
-@dataclass(frozen=True)
-class StudyProgress:
-    """A training report of one configuration, with where it stands among the four."""
-
-    # Name of the run being trained.
-    run: str
-    # Its configuration's position, from 1.
-    step: int
-    steps: int
-    # None when the configuration is about to start (before TensorFlow has reported anything).
-    training: TrainingProgress | None
 
 
 def study_configs(base: TrainConfig) -> list[TrainConfig]:
@@ -87,14 +75,15 @@ def _finished_as_asked(run_dir: Path, config: TrainConfig) -> bool:
 
 
 def reproduce(dataset_dir: str | os.PathLike, runs_dir: str | os.PathLike, prefix: str, base: TrainConfig, *,
-              progress: Callable[[StudyProgress], None] | None = None,
+              progress: ProgressCallback | None = None,
               stop: threading.Event | None = None) -> pd.DataFrame:
     """Train the four configurations one after another in `runs_dir/<prefix> <name>` and return `study_table`.
 
     A run already finished with the same settings is kept; one with a checkpoint is resumed (more epochs
     are allowed; other changed settings raise ValueError); a run folder without a finished epoch is
     started again. When `stop` is set, the current run stops at its next batch and the later ones
-    are not started.
+    are not started. Each run's Progress events come with "configuration 2/4 (<run name>)" before
+    their message.
     """
     names = run_names(prefix)
     for step, (name, config) in enumerate(zip(names, study_configs(base)), start=1):
@@ -107,11 +96,7 @@ def reproduce(dataset_dir: str | os.PathLike, runs_dir: str | os.PathLike, prefi
         if not resume and run_dir.exists():
             shutil.rmtree(run_dir)  # no epoch finished there, so nothing is lost
 
-        def report(event: TrainingProgress | None, name: str = name, step: int = step) -> None:
-            if progress is not None:
-                progress(StudyProgress(name, step, len(names), event))
-
-        report(None)
+        report = within(progress, f"configuration {step}/{len(names)} ({name})")
         if train(dataset_dir, run_dir, config, progress=report, stop=stop, resume=resume).state != "finished":
             break
     return study_table(runs_dir, prefix)

@@ -2,8 +2,9 @@
 
 Everything a page needs to show a run outlives the process that trains it: config.json,
 status.json, history.csv, checkpoint.keras, model.keras and metrics.json (see
-docs/architecture.md). Keras is imported inside the functions that train, so `read_run` and
-`TrainingProgress` are cheap to import for pages that only list runs.
+docs/architecture.md). Keras is imported inside the functions that train, so `read_run` is cheap
+to import for pages that only list runs. Fitting itself is artcnn.fitting's, shared with finalize
+and cross-validation.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from artcnn import data
+from artcnn import data, fitting
 from artcnn.config import TrainConfig, from_dict, to_dict
+from artcnn.fitting import TrainingStopped
+from artcnn.progress import ProgressCallback, emit
 from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, atomic_write_text, read_metadata, save_model
 from artcnn.workspace import record_run
 
@@ -33,24 +34,6 @@ if TYPE_CHECKING:
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 CONFIG, STATUS, HISTORY, CHECKPOINT, MODEL, METRICS = (
     "config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json")
-
-
-@dataclass(frozen=True)
-class TrainingProgress:
-    """One progress report, sent after every batch and again when an epoch ends."""
-
-    # Epoch index, from 0.
-    epoch: int
-    # Epochs the run will train in all.
-    epochs: int
-    # Batches finished in this epoch, from 1 (equal to `batches` when epoch_end is True).
-    batch: int
-    # Batches per epoch.
-    batches: int
-    # Keras's running logs: loss and accuracy, plus val_loss and val_accuracy when the epoch ends.
-    logs: dict[str, float]
-    # True for the report sent once the epoch (and its validation) is complete.
-    epoch_end: bool
 
 
 @dataclass(frozen=True)
@@ -66,69 +49,8 @@ class RunResult:
     state: str
 
 
-class TrainingStopped(Exception):
-    """The stop event was set. `train` records it as a stopped run; `finalize` raises it."""
-
-
-ProgressCallback = Callable[[TrainingProgress], None]
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class _Monitor:
-    """Progress reports and stop checks during fit, and a hook for each completed epoch."""
-
-    def __init__(self, epochs: int, batches: int, progress: ProgressCallback | None, stop: threading.Event | None,
-                 epoch_done: Callable[[int, dict[str, float], float], None] | None = None) -> None:
-        self.epochs, self.batches = epochs, batches
-        self.progress, self.stop, self.epoch_done = progress, stop, epoch_done
-        self.epoch, self.started = 0, time.monotonic()
-
-    def _check_stop(self) -> None:
-        # Keras 3's model.stop_training would still validate the half-done epoch and report it as
-        # complete, so stopping raises instead; the last complete checkpoint is what remains.
-        if self.stop is not None and self.stop.is_set():
-            raise TrainingStopped("training was stopped")
-
-    def _report(self, batch: int, logs: dict | None, epoch_end: bool) -> dict[str, float]:
-        values = {name: float(value) for name, value in (logs or {}).items()}
-        if self.progress is not None:
-            self.progress(TrainingProgress(self.epoch, self.epochs, batch, self.batches, values, epoch_end))
-        return values
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._check_stop()
-        self.epoch, self.started = epoch, time.monotonic()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._report(batch + 1, logs, epoch_end=False)
-        self._check_stop()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        values = {name: float(value) for name, value in (logs or {}).items()}
-        if self.epoch_done is not None:
-            self.epoch_done(epoch + 1, values, time.monotonic() - self.started)
-        self._report(self.batches, values, epoch_end=True)
-
-    def callback(self) -> "keras.callbacks.Callback":
-        import keras
-
-        return keras.callbacks.LambdaCallback(on_epoch_begin=self.on_epoch_begin,
-                                              on_train_batch_end=self.on_train_batch_end,
-                                              on_epoch_end=self.on_epoch_end)
-
-
-def _pipeline(info: data.DatasetInfo, recipe: "Recipe", split: str, *, training: bool, seed: int) -> tuple[Any, int]:
-    """The split's pipeline and its number of batches (None, 0 for an empty split)."""
-    files, labels = data.labels_for(info, split)
-    if not files:
-        return None, 0
-    batch_size = recipe.batch_size if training else recipe.test_batch_size
-    pipeline = data.make_pipeline(files, labels, len(info.classes), recipe.input_size, batch_size, training=training,
-                                  rotation_deg=recipe.rotation_deg, seed=seed, extra_augment=recipe.extra_augment)
-    return pipeline, math.ceil(len(files) / batch_size)
 
 
 def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str) -> dict:
@@ -229,9 +151,12 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
           resume: bool = False) -> RunResult:
     """Train `config`'s recipe on the dataset's train split, validating on its test split (as the study did),
     writing every run file as it goes. With resume=True, continue the run in `run_dir` from its checkpoint.
+    Emits Progress("training", batches done, epochs × batches, message, fitting.TrainingStep).
     """
     from artcnn import models
 
+    # The first event comes before TensorFlow's import, which takes seconds: a page shows it at once.
+    emit(progress, "training", 0, None, "loading TensorFlow")
     run_dir = Path(run_dir)
     info = data.read_dataset(dataset_dir)
     recipe = models.resolve_recipe(config)
@@ -249,7 +174,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     _write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
         model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
-        metrics, model_path = _finish_run(model, info, recipe, run_dir)
+        metrics, model_path = _finish_run(model, info, recipe, run_dir, progress)
     except TrainingStopped:
         _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         return RunResult(run_dir, history, {}, None, "stopped")
@@ -279,29 +204,26 @@ def _run_description(info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) ->
     return f"{recipe.name} trained on the train split of dataset {info.path.name} (run {run_dir.name})"
 
 
-def _new_model(recipe: "Recipe", num_classes: int, config: TrainConfig) -> "keras.Model":
-    from artcnn import models
-
-    return models.create_model(recipe, num_classes, weights=config.weights, seed=config.seed,
-                               mixed_precision=config.mixed_precision)
-
-
 def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,
              history: list[dict], progress: ProgressCallback | None,
              stop: threading.Event | None) -> "keras.Model":
     """Fit from `initial_epoch`, recording each finished epoch; `history` grows in place as epochs finish."""
     import keras
 
-    # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
-    keras.utils.set_random_seed(config.seed + initial_epoch)
+    files, labels = data.labels_for(info, "train")
+    if not files:
+        raise ValueError(f"dataset {info.path} has no tiles in its train split.")
     if initial_epoch:
+        # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
+        keras.utils.set_random_seed(config.seed + initial_epoch)
         model = keras.saving.load_model(run_dir / CHECKPOINT, safe_mode=True)
     else:
-        model = _new_model(recipe, len(info.classes), config)
-    train_data, batches = _pipeline(info, recipe, "train", training=True, seed=config.seed + initial_epoch)
-    if train_data is None:
-        raise ValueError(f"dataset {info.path} has no tiles in its train split.")
-    validation, _ = _pipeline(info, recipe, "test", training=False, seed=config.seed)
+        model = fitting.fresh_model(recipe, len(info.classes), config)
+    train_data, batches = fitting.tile_pipeline(files, labels, len(info.classes), recipe, training=True,
+                                                seed=config.seed + initial_epoch)
+    test_files, test_labels = data.labels_for(info, "test")
+    validation = fitting.tile_pipeline(test_files, test_labels, len(info.classes), recipe,
+                                       training=False)[0] if test_files else None
     description = _run_description(info, recipe, run_dir)
 
     def record(epoch: int, logs: dict[str, float], seconds: float) -> None:
@@ -310,22 +232,20 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
         save_model(model, run_dir / CHECKPOINT, {**_metadata(info, recipe, {}, description), "epoch": epoch})
         _write_status(run_dir, "running", epoch, recipe.epochs)
 
-    callbacks = [_Monitor(recipe.epochs, batches, progress, stop, record).callback()]
-    if config.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss" if validation is not None else "loss",
-            patience=config.early_stopping, restore_best_weights=True))
-    model.fit(train_data, validation_data=validation, epochs=recipe.epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles, seeded
-    return model
+    return fitting.fit(model, train_data, batches=batches, epochs=recipe.epochs, initial_epoch=initial_epoch,
+                       validation=validation, progress=progress, stop=stop, epoch_done=record,
+                       early_stopping=config.early_stopping)
 
 
-def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) -> tuple[dict, Path]:
+def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", run_dir: Path,
+                progress: ProgressCallback | None) -> tuple[dict, Path]:
     """Evaluate on the test split, then save model.keras (metrics in its metadata) and metrics.json."""
     metrics = {}
     if (info.manifest["split"] == "test").any():
         from artcnn.evaluation import evaluate_model
 
+        # Evaluating a big test split takes a while after the last batch: say so.
+        emit(progress, "evaluating", 0, None, "evaluating on the test split")
         metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size)
     metadata = _metadata(info, recipe, metrics, _run_description(info, recipe, run_dir))
     model_path = save_model(model, run_dir / MODEL, metadata)
@@ -337,9 +257,8 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
              progress: ProgressCallback | None = None, stop: threading.Event | None = None) -> Path:
     """Train a fresh model on train and test together (no held-out data, so no early stopping) for the
     recipe's epochs and save it with its metadata. Raises TrainingStopped, writing nothing, if stopped.
+    Emits Progress("finalizing", ...) as `train` emits "training".
     """
-    import keras
-
     from artcnn import models
 
     model_path = Path(model_path)
@@ -347,16 +266,18 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
         raise ValueError(f"A model file must end in .keras or .h5. Received: model_path={model_path}")
     if not model_path.parent.is_dir():
         raise ValueError(f"the folder for {model_path.name} does not exist: {model_path.parent}")
+    emit(progress, "finalizing", 0, None, "loading TensorFlow")
     info = data.read_dataset(dataset_dir)
     recipe = models.resolve_recipe(config)
-    keras.utils.set_random_seed(config.seed)
-    model = _new_model(recipe, len(info.classes), config)
-    pipeline, batches = _pipeline(info, recipe, "all", training=True, seed=config.seed)
-    if pipeline is None:
+    files, labels = data.labels_for(info, "all")
+    if not files:
         raise ValueError(f"dataset {info.path} has no tiles.")
+    model = fitting.fresh_model(recipe, len(info.classes), config)
+    pipeline, batches = fitting.tile_pipeline(files, labels, len(info.classes), recipe, training=True,
+                                              seed=config.seed)
     try:
-        model.fit(pipeline, epochs=recipe.epochs, callbacks=[_Monitor(recipe.epochs, batches, progress, stop).callback()],
-                  shuffle=False, verbose=0)
+        fitting.fit(model, pipeline, batches=batches, epochs=recipe.epochs, what="finalizing", progress=progress,
+                    stop=stop)
     except TrainingStopped:
         raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
     description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "

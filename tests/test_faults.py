@@ -48,9 +48,9 @@ def listing(folder: Path) -> set[str]:
 
 
 def kill_mid_epoch(command: list[str], env: dict) -> int:
-    """Run `command` with its stderr on a terminal, so its progress bar draws "step/total ... epoch e/E"
+    """Run `command` with its stderr on a terminal, so its progress bar draws "training: step/total · epoch e/E"
     every 0.1 s, and SIGKILL it at the first draw well inside an epoch after the first. Returns that epoch."""
-    bar = re.compile(r"(\d+)/(\d+)\s+\d+s epoch (\d+)/(\d+)")
+    bar = re.compile(r"training: (\d+)/(\d+) · epoch (\d+)/(\d+)")
     main_end, process_end = pty.openpty()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=process_end)
     os.close(process_end)

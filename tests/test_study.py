@@ -42,8 +42,10 @@ def test_reproduce_trains_all_four_then_keeps_them(dataset, tmp_path):
     assert list(table["study %"]) == [76.25, 81.67, 82.25, 90.42]
     assert table["test tiles"].tolist() == [8] * 4 and table["test artworks"].tolist() == [2] * 4
     assert ((table["tiles 95% low"] <= table["tiles %"]) & (table["tiles %"] <= table["tiles 95% high"])).all()
-    assert [event.step for event in events if event.training is None] == [1, 2, 3, 4]
-    assert {event.run for event in events} == set(study.run_names("s"))
+    starts = [event.message for event in events if event.message.endswith("loading TensorFlow")]
+    assert starts == [f"configuration {step}/4 ({name}) · loading TensorFlow"
+                      for step, name in enumerate(study.run_names("s"), start=1)]
+    assert all(event.message.startswith("configuration ") for event in events)
     assert training.read_run(tmp_path / "s plain")["config"]["train"]["dropout"] is False
 
     before = (tmp_path / "s plain" / "model.keras").stat().st_mtime_ns
@@ -57,7 +59,7 @@ def test_a_stopped_study_leaves_later_runs_unstarted_and_resumes(dataset, tmp_pa
     config = dataclasses.replace(ONE_EPOCH, epochs=2)
 
     def stop_after_first_epoch(event):
-        if event.training is not None and event.training.epoch_end:
+        if event.payload is not None and event.payload.epoch_end:
             stop.set()
 
     table = study.reproduce(dataset, tmp_path, "s", config, progress=stop_after_first_epoch, stop=stop)
@@ -67,5 +69,5 @@ def test_a_stopped_study_leaves_later_runs_unstarted_and_resumes(dataset, tmp_pa
     events = []
     table = study.reproduce(dataset, tmp_path, "s", config, progress=events.append)
     assert list(table["state"]) == ["finished"] * 4 and table["epochs"].tolist() == [2] * 4
-    resumed = [event.training for event in events if event.run == "s plain" and event.training is not None]
+    resumed = [event.payload for event in events if "(s plain)" in event.message and event.payload is not None]
     assert {event.epoch for event in resumed} == {1}  # only the second epoch was left to train

@@ -14,8 +14,14 @@ from builders import write_dataset  # noqa: E402
 
 from artcnn import models, storage, training  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
+from artcnn.fitting import TrainingStep  # noqa: E402
 
 SMALL = 32
+
+
+def steps(events) -> list[TrainingStep]:
+    """The TrainingStep payloads of a fit's Progress events."""
+    return [event.payload for event in events if isinstance(event.payload, TrainingStep)]
 TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None, input_size=SMALL)
 
 
@@ -48,10 +54,16 @@ def test_one_epoch_writes_every_run_file(dataset, tmp_path):
     assert metadata["tiling"]["tile_size"] == 32 and metadata["synthetic"] is True
     assert metadata["metrics"]["n_tiles"] == 8 and metadata["dataset_hash"] == "f" * 64 and metadata["created"]
 
-    batch_events = [e for e in events if not e.epoch_end]
-    assert [e.batch for e in batch_events] == [1, 2] and all(e.batches == 2 and e.epochs == 1 for e in events)
+    assert (events[0].what, events[0].message) == ("training", "loading TensorFlow")
+    assert (events[-1].what, events[-1].message) == ("evaluating", "evaluating on the test split")
+    fitted = [event for event in events if isinstance(event.payload, TrainingStep)]
+    assert all(event.what == "training" and event.total == 2 for event in fitted)
+    assert [event.done for event in fitted] == [1, 2, 2]
+    assert fitted[0].message.startswith("epoch 1/1 · batch 1/2 · loss ")
+    batch_events = [e for e in steps(events) if not e.epoch_end]
+    assert [e.batch for e in batch_events] == [1, 2] and all(e.batches == 2 and e.epochs == 1 for e in steps(events))
     assert "loss" in batch_events[0].logs
-    (end,) = [e for e in events if e.epoch_end]
+    (end,) = [e for e in steps(events) if e.epoch_end]
     assert end.epoch == 0 and end.batch == 2 and {"val_loss", "val_accuracy"} <= set(end.logs)
 
     with pytest.raises(ValueError, match="already holds a run \\(state: finished\\)"):
@@ -62,7 +74,7 @@ def test_stop_after_first_epoch_then_resume(dataset, tmp_path):
     run, stop = tmp_path / "run", threading.Event()
 
     def stop_after_first_epoch(event):
-        if event.epoch_end:
+        if isinstance(event.payload, TrainingStep) and event.payload.epoch_end:
             stop.set()
 
     stopped = training.train(dataset, run, TWO_EPOCHS, progress=stop_after_first_epoch, stop=stop)
@@ -79,7 +91,8 @@ def test_stop_after_first_epoch_then_resume(dataset, tmp_path):
     assert resumed.state == "finished"
     assert [row["epoch"] for row in resumed.history] == [1, 2]
     assert resumed.history[0] == record["history"][0]
-    assert {event.epoch for event in events} == {1}
+    assert {event.epoch for event in steps(events)} == {1}
+    assert {event.done for event in events if event.payload} == {3, 4}  # batches of the whole run, 2 a epoch
     assert storage.read_metadata(run / "checkpoint.keras")["epoch"] == 2
     assert int(keras.saving.load_model(run / "checkpoint.keras").optimizer.iterations) == 4
     assert training.read_run(run)["status"]["state"] == "finished"
@@ -97,7 +110,8 @@ def test_stop_mid_epoch_keeps_no_partial_epoch(dataset, tmp_path):
 
 def test_resume_refuses_other_settings(dataset, tmp_path):
     run, stop = tmp_path / "run", threading.Event()
-    training.train(dataset, run, TWO_EPOCHS, progress=lambda event: event.epoch_end and stop.set(), stop=stop)
+    training.train(dataset, run, TWO_EPOCHS, progress=lambda event: event.payload and event.payload.epoch_end and stop.set(),
+                   stop=stop)
     with pytest.raises(ValueError, match="batch_size: run has 8, received 4"):
         training.train(dataset, run, dataclasses.replace(TWO_EPOCHS, batch_size=4), resume=True)
 
@@ -154,7 +168,8 @@ def test_finalize_writes_loadable_model_with_metadata(dataset, tmp_path, suffix)
     assert metadata["classes"] == ["han", "kom"] and metadata["recipe"] == "default"
     assert metadata["metrics"] == {} and "train and test" in metadata["description"]
     # train + test: 24 tiles in batches of 8, for 2 epochs
-    assert [e.epoch for e in events if e.epoch_end] == [0, 1] and events[0].batches == 3
+    assert [e.epoch for e in steps(events) if e.epoch_end] == [0, 1] and steps(events)[0].batches == 3
+    assert {event.what for event in events} == {"finalizing"} and events[-1].done == events[-1].total == 6
 
 
 def test_finalize_stopped_writes_nothing(dataset, tmp_path):

@@ -1,0 +1,143 @@
+"""The one way a model is fitted: tile pipelines, a fresh seeded model, and `fit` with its progress,
+stop and early-stopping callbacks. Training a run, finalizing and every cross-validation fold use it.
+
+Keras is imported inside the functions, so `TrainingStep` and `TrainingStopped` are cheap to import.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from artcnn.progress import ProgressCallback, emit
+
+if TYPE_CHECKING:
+    import keras
+
+    from artcnn.config import TrainConfig
+    from artcnn.models import Recipe
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """Where a fit stands, the `payload` of its Progress events: sent after every batch and again when an
+    epoch ends."""
+
+    # Epoch index, from 0.
+    epoch: int
+    # Epochs the fit trains in all.
+    epochs: int
+    # Batches finished in this epoch, from 1 (equal to `batches` when epoch_end is True).
+    batch: int
+    # Batches per epoch.
+    batches: int
+    # Keras's running logs: loss and accuracy, plus val_loss and val_accuracy when the epoch ends.
+    logs: dict[str, float]
+    # True for the report sent once the epoch (and its validation) is complete.
+    epoch_end: bool
+
+    def message(self) -> str:
+        """`epoch 3/30 · batch 12/40 · loss 0.412 · accuracy 0.750`, epochs counted from 1; the training
+        logs before the validation ones, each loss before its metrics."""
+        order = sorted(self.logs, key=lambda name: (name.startswith("val_"), name.removeprefix("val_") != "loss", name))
+        logs = "".join(f" · {name} {self.logs[name]:.3f}" for name in order)
+        return f"epoch {self.epoch + 1}/{self.epochs} · batch {self.batch}/{self.batches}{logs}"
+
+
+class TrainingStopped(Exception):
+    """The stop event was set. A run records it as stopped; finalize and cross-validation raise it."""
+
+
+# epoch_done(epoch counted from 1, the epoch's logs, its seconds) after each complete epoch.
+EpochDone = Callable[[int, dict[str, float], float], None]
+
+
+class _Monitor:
+    """Progress events and stop checks during fit, and a hook for each completed epoch."""
+
+    def __init__(self, what: str, epochs: int, batches: int, progress: ProgressCallback | None,
+                 stop: threading.Event | None, epoch_done: EpochDone | None) -> None:
+        self.what, self.epochs, self.batches = what, epochs, batches
+        self.progress, self.stop, self.epoch_done = progress, stop, epoch_done
+        self.epoch, self.started = 0, time.monotonic()
+
+    def _check_stop(self) -> None:
+        # Keras 3's model.stop_training would still validate the half-done epoch and report it as
+        # complete, so stopping raises instead; the last complete checkpoint is what remains.
+        if self.stop is not None and self.stop.is_set():
+            raise TrainingStopped("training was stopped")
+
+    def _report(self, batch: int, logs: dict[str, float], epoch_end: bool) -> None:
+        step = TrainingStep(self.epoch, self.epochs, batch, self.batches, logs, epoch_end)
+        emit(self.progress, self.what, self.epoch * self.batches + batch, self.epochs * self.batches,
+             step.message(), step)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._check_stop()
+        self.epoch, self.started = epoch, time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._report(batch + 1, _floats(logs), epoch_end=False)
+        self._check_stop()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = _floats(logs)
+        if self.epoch_done is not None:
+            self.epoch_done(epoch + 1, values, time.monotonic() - self.started)
+        self._report(self.batches, values, epoch_end=True)
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    return {name: float(value) for name, value in (logs or {}).items()}
+
+
+def tile_pipeline(files: Sequence[str], labels: Sequence[int], num_classes: int, recipe: "Recipe", *,
+                  training: bool, seed: int = 0, cache: bool = True) -> tuple[Any, int]:
+    """The recipe's pipeline over tiles and its batches per pass: shuffled and augmented as the recipe
+    says in batches of batch_size when `training`, else in order in batches of test_batch_size."""
+    from artcnn import data
+
+    batch_size = recipe.batch_size if training else recipe.test_batch_size
+    pipeline = data.make_pipeline(files, labels, num_classes, recipe.input_size, batch_size, training=training,
+                                  rotation_deg=recipe.rotation_deg, seed=seed, cache=cache,
+                                  extra_augment=recipe.extra_augment)
+    return pipeline, math.ceil(len(files) / batch_size)
+
+
+def fresh_model(recipe: "Recipe", num_classes: int, config: "TrainConfig") -> "keras.Model":
+    """A new model of `recipe` with the config's weights, seed and precision, Keras's global seed set first
+    (it drives vgg16's base, dropout and the pipeline's shuffles)."""
+    import keras
+
+    from artcnn import models
+
+    keras.utils.set_random_seed(config.seed)
+    return models.create_model(recipe, num_classes, weights=config.weights, seed=config.seed,
+                               mixed_precision=config.mixed_precision)
+
+
+def fit(model: "keras.Model", train: Any, *, batches: int, epochs: int, initial_epoch: int = 0,
+        validation: Any = None, what: str = "training", progress: ProgressCallback | None = None,
+        stop: threading.Event | None = None, epoch_done: EpochDone | None = None,
+        early_stopping: int | None = None) -> "keras.Model":
+    """Fit `model` on the `train` pipeline (`batches` a pass) from `initial_epoch` to `epochs`, emitting
+    Progress(what, batches done in the whole fit, epochs × batches, message, TrainingStep) after every
+    batch. Raises TrainingStopped at the next batch once `stop` is set. `early_stopping`: patience in
+    epochs on val_loss (loss without validation), restoring the best weights.
+    """
+    import keras
+
+    monitor = _Monitor(what, epochs, batches, progress, stop, epoch_done)
+    callbacks = [keras.callbacks.LambdaCallback(on_epoch_begin=monitor.on_epoch_begin,
+                                                on_train_batch_end=monitor.on_train_batch_end,
+                                                on_epoch_end=monitor.on_epoch_end)]
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss" if validation is not None else "loss",
+                                                       patience=early_stopping, restore_best_weights=True))
+    # The pipeline shuffles, seeded, so Keras must not.
+    model.fit(train, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+              shuffle=False, verbose=0)
+    return model
