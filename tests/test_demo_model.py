@@ -19,17 +19,20 @@ import dataclasses, hashlib, json, sys
 from pathlib import Path
 from artcnn.config import TilingConfig
 from artcnn.demo_model import DEMO_TRAINING, build_demo_model
+from artcnn.progress import Progress
 from artcnn.storage import load_model
 
 tiling = TilingConfig(tile_size=64, tiles_per_artwork=3)
 training = dataclasses.replace(DEMO_TRAINING, epochs=1, batch_size=8, test_batch_size=8)
-digests, metrics = [], None
+digests, metrics, events = [], None, []
 for name in ("first.keras", "second.keras"):
     out = Path(sys.argv[1]) / name
-    metrics = build_demo_model(out, per_class=3, tiling=tiling, training=training)
+    metrics = build_demo_model(out, per_class=3, tiling=tiling, training=training, progress=events.append)
     weights = load_model(out)[0].get_weights()
     digests.append(hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest())
-print(json.dumps({"digests": digests, "metrics": metrics}))
+stages = sorted({event.what for event in events})
+progress_only = all(isinstance(event, Progress) for event in events)
+print(json.dumps({"digests": digests, "metrics": metrics, "stages": stages, "progress_only": progress_only}))
 """
 
 
@@ -40,6 +43,8 @@ def test_demo_model_is_reproducible_small_and_carded(tmp_path):
     report = json.loads(done.stdout.strip().splitlines()[-1])
     first, second = report["digests"]
     assert first == second, "the same command must give the same weights"
+    # Every stage reports through the one progress event type.
+    assert report["progress_only"] and {"demo", "tiling", "training", "finalizing"} <= set(report["stages"])
 
     model = tmp_path / "first.keras"
     assert model.stat().st_size < 2_000_000
