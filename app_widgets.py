@@ -18,7 +18,7 @@ from artcnn.config import IMAGE_SUFFIXES
 from artcnn.images import ArtworkError, is_image_path
 from artcnn.progress import Progress, ProgressCallback
 from artcnn.storage import read_metadata
-from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model
+from artcnn.workspace import Workspace, best_model
 
 ACCEPTED_UPLOADS = ", ".join((*IMAGE_SUFFIXES, ".zip"))
 
@@ -26,7 +26,7 @@ ACCEPTED_UPLOADS = ", ".join((*IMAGE_SUFFIXES, ".zip"))
 def show_progress(bar, label: str, event: Progress | None) -> None:
     """Any task's `Progress` on an st.progress element: the bar from its fraction, the text from its text()."""
     if event is None:
-        bar.progress(0.0, text=f"{label}: starting (loading TensorFlow)…")
+        bar.progress(0.0, text=f"{label} · starting…")
     else:
         bar.progress(event.fraction or 0.0, text=f"{label} · {event.text()}")
 
@@ -83,12 +83,36 @@ def show_skipped(skipped: Sequence[dict], what: str = "files") -> None:
         st.dataframe(pd.DataFrame(list(skipped), columns=["file", "reason"]), hide_index=True)
 
 
-def model_label(workspace: Workspace, path: Path) -> str:
-    """A short, unique name for a model file: relative to the workspace or to the app's models/."""
-    for root in (workspace.root, BUILTIN_MODELS.parent):
-        if path.is_relative_to(root):
-            return str(path.relative_to(root))
-    return str(path)
+def show_dataset(dataset) -> None:
+    """A dataset.Dataset: how it was cut, its tiles and artworks per split and class, a few tiles of each
+    class, and the files it left out."""
+    if dataset.synthetic:
+        st.warning("This dataset is made of SYNTHETIC demo artworks (generated, not real art).")
+    tiling = dataset.tiling
+    placed = "on a grid" if tiling.grid else f"{tiling.tiles_per_artwork} at random per artwork"
+    st.caption(f"Created {dataset.created or '?'} from `{dataset.source or '?'}` · {tiling.tile_size}-px tiles "
+               f"{placed}, test fraction {tiling.test_fraction}, seed {tiling.seed} · "
+               f"{dataset.blank_tiles_skipped} blank tiles skipped")
+    st.dataframe(pd.DataFrame({f"{split} {kind}": values[split] for kind, values in
+                               (("tiles", dataset.counts), ("artworks", dataset.artworks)) for split in values}
+                              ).rename_axis("class"))
+    for name in dataset.classes:
+        tiles = sorted(dataset.path.glob(f"*/{name}/*.png"))[:8]
+        st.markdown(f"**{name}**: a few tiles")
+        if tiles:
+            st.image([str(tile) for tile in tiles], width=96)
+    show_skipped(dataset.skipped, "files")
+
+
+def show_shortcut_report(report) -> None:
+    """shortcuts.check_shortcuts's findings and advice, in the Datasets page's terms."""
+    if report.warns:
+        st.warning("\n- ".join(report.findings) + "\n\n**What to do**\n" + "".join(
+            f"\n- {item.text}" + (f" Here: set *Resize longest side* to {item.long_side} and build the dataset "
+                                  "again." if item.long_side else "") for item in report.advice))
+    else:
+        st.success(f"No shortcut: file properties alone reach {report.accuracy['value']:.0%} "
+                   f"against {report.chance:.0%} by always answering the largest class.")
 
 
 def model_picker(workspace: Workspace, label: str = "Model") -> Path | None:
@@ -98,7 +122,7 @@ def model_picker(workspace: Workspace, label: str = "Model") -> Path | None:
         try:
             choices.append((path, read_metadata(path)))
         except (ValueError, OSError) as error:
-            st.warning(f"Model {model_label(workspace, path)} cannot be read and is not listed: {error}")
+            st.warning(f"Model {workspace.describe_model(path).label} cannot be read and is not listed: {error}")
     if not choices:
         st.info("There is no model yet: train one on the Train page.")
         return None
@@ -109,7 +133,7 @@ def model_picker(workspace: Workspace, label: str = "Model") -> Path | None:
         notes = [f"test artwork accuracy {accuracy:.0%}" if accuracy is not None else "no test metrics"]
         if metadata.get("synthetic"):
             notes.append("trained on SYNTHETIC demo data")
-        return f"{model_label(workspace, path)} ({'; '.join(notes)})"
+        return f"{workspace.describe_model(path).label} ({'; '.join(notes)})"
 
     position = st.selectbox(label, range(len(choices)), index=best_model([m for _, m in choices]),
                             format_func=describe)
@@ -244,6 +268,105 @@ def report_ended_jobs(jobs, names: list[str]) -> None:
             st.error(f"{name} failed: {job.error}")
         elif job is not None and isinstance(job.result, Path):
             st.success(f"Saved {job.result.name}: choose it on the Classify page, download it on the Models page.")
+
+
+# The Train page's settings, kept in st.session_state under these keys, one per TrainConfig field shown.
+TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size": "train_batch",
+                 "test_batch_size": "train_test_batch", "learning_rate": "train_lr", "dropout": "train_dropout",
+                 "augment": "train_augment", "seed": "train_seed", "weights": "train_weights"}
+
+
+def training_form() -> None:
+    """The widgets of a TrainConfig, each starting at the config's default; None numbers mean the recipe's."""
+    from artcnn.config import TrainConfig
+    from artcnn.models import recipe_descriptions
+
+    defaults, notes, key = TrainConfig(), recipe_descriptions(), TRAINING_FORM
+    recipe = st.selectbox("Recipe", list(notes), index=list(notes).index(defaults.recipe), key=key["recipe"],
+                          format_func=lambda name: f"{name}: {notes[name]}")
+    numbers = st.columns(4)
+    numbers[0].number_input("Epochs", 1, 500, defaults.epochs, key=key["epochs"], placeholder="recipe's")
+    numbers[1].number_input("Batch size", 1, 1024, defaults.batch_size, key=key["batch_size"], placeholder="recipe's")
+    numbers[2].number_input("Test batch size", 1, 1024, defaults.test_batch_size, key=key["test_batch_size"],
+                            placeholder="recipe's")
+    numbers[3].number_input("Learning rate", 1e-6, 1.0, defaults.learning_rate, step=1e-4, format="%.5f",
+                            key=key["learning_rate"], placeholder="recipe's")
+    switches = st.columns(3)
+    switches[0].checkbox("Dropout", defaults.dropout, key=key["dropout"],
+                         help="The study's first switch: the recipe's dropout layers.")
+    switches[1].checkbox("Rotation augmentation", defaults.augment, key=key["augment"],
+                         help="The study's second switch: the recipe's random rotations of the training tiles.")
+    switches[2].number_input("Seed", 0, 2**31 - 1, defaults.seed, key=key["seed"])
+    if recipe == "vgg16":
+        st.text_input("VGG16 weights", defaults.weights or "none", key=key["weights"], help="A weights file on the "
+                      "server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
+
+
+def training_form_config():
+    """The TrainConfig that training_form's widgets hold; a setting not shown (VGG16 weights for another
+    recipe) keeps its default."""
+    from artcnn.config import TrainConfig
+
+    given = {field: st.session_state[key] for field, key in TRAINING_FORM.items() if key in st.session_state}
+    if isinstance(given.get("weights"), str):
+        weights = given["weights"].strip()
+        given["weights"] = None if weights == "none" else weights or TrainConfig().weights
+    return TrainConfig(**{**given, "seed": int(given.get("seed", TrainConfig().seed))})
+
+
+def model_entries(workspace: Workspace, jobs) -> dict[str, dict]:
+    """Every run and every other model file, by the label the Models page lists it under, with what its
+    table and details show; a model file that cannot be read is named in a warning and left out."""
+    from artcnn import training
+    from artcnn.dataset import read_description
+
+    entries: dict[str, dict] = {}
+    for name in workspace.run_names():
+        record = training.read_run(workspace.run_dir(name))
+        try:
+            synthetic = read_description(record["config"]["dataset"]).synthetic
+        except ValueError:  # the dataset was deleted since; the run's model still says
+            synthetic = False
+        entries[f"run · {name}"] = {
+            "name": name, "kind": "run", "path": record["model_path"], "record": record, "card": None,
+            "running": jobs.training(name) is not None, "state": run_state(jobs, name, record["status"]),
+            "recipe": record["config"]["recipe"]["name"], "dataset": Path(record["config"]["dataset"]).name,
+            "epochs": len(record["history"]), "metrics": record["metrics"] or {}, "synthetic": synthetic}
+    for path in workspace.model_files():
+        if workspace.describe_model(path).origin == "run":
+            continue  # listed with its run
+        try:
+            metadata = read_metadata(path)
+        except (ValueError, OSError) as error:
+            st.warning(f"Model {workspace.describe_model(path).label} cannot be read and is not listed: {error}")
+            continue
+        info = workspace.describe_model(path, metadata)
+        builtin = info.origin == "built-in"
+        entries[f"{'built-in' if builtin else 'model'} · {path.name}"] = {
+            "name": path.name, "kind": "built-in model" if builtin else "saved model", "path": path, "record": None,
+            "card": info.card, "recipe": metadata.get("recipe"), "dataset": metadata.get("description", ""),
+            "state": "saved", "epochs": None, "metrics": metadata.get("metrics") or {}, "synthetic": info.synthetic,
+            "running": False}
+    return entries
+
+
+def accuracy_text(metrics: dict, level: str) -> str:
+    """A test accuracy with its 95% interval, e.g. "91.2% (85%–95%)"; empty without metrics."""
+    value = metrics.get(f"{level}_accuracy")
+    return f"{value['value']:.1%} ({value['low']:.0%}–{value['high']:.0%})" if value else ""
+
+
+def run_comparison(entry: dict) -> pd.DataFrame:
+    """One run's settings and results as a column, to set beside another run's."""
+    record = entry["record"]
+    recipe, train, metrics = record["config"]["recipe"], record["config"]["train"], entry["metrics"]
+    return pd.DataFrame({"": [
+        recipe["name"], entry["dataset"], entry["state"], entry["epochs"], recipe["learning_rate"],
+        f"{recipe['batch_size']}/{recipe['test_batch_size']}", train["dropout"], train["augment"],
+        accuracy_text(metrics, "tile"), accuracy_text(metrics, "artwork"), metrics.get("roc_auc"),
+        sum(row["seconds"] or 0 for row in record["history"]),
+    ]}, index=["recipe", "data", "state", "epochs", "learning rate", "batch", "dropout", "augmentation",
+               "test tiles (95%)", "test artworks (95%)", "ROC AUC", "training seconds"]).astype(str)
 
 
 def show_study_tables(workspace: Workspace) -> None:

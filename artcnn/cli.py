@@ -70,10 +70,14 @@ class TerminalBar:
 
 
 def fit_words(line: str, width: int) -> str:
-    """`line` cut to `width` characters at a space, never inside a word like "val_loss=0.690"."""
+    """`line` cut to `width` characters between two of its " · " fields (or words), never inside one:
+    "val_loss 0.690" is kept whole or left out."""
     if len(line) <= width:
         return line
-    cut = line[:width - 1].rsplit(" ", 1)[0]
+    cut = line[:width - 2]
+    for separator in (" · ", " "):
+        if separator in cut:
+            return cut.rsplit(separator, 1)[0] + " …"
     return cut + "…"
 
 
@@ -126,6 +130,11 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
                                            f"file, or none (random); default {defaults.weights}")
     command.add_argument("--mixed-precision", action="store_const", const=True,
                          help="compute in bfloat16 (faster on CPUs with bfloat16 instructions)")
+    command.add_argument("--prior-ratio", type=float,
+                         help="the algorithmic-art prior: add synthetic tiles from our generators, this many per "
+                              f"tile of --prior-class (e.g. 0.5; default {defaults.prior_ratio:g}, none)")
+    command.add_argument("--prior-class", help=f"the class the prior's tiles are added to (default "
+                                               f"{defaults.prior_class})")
     if validation:
         command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
         command.add_argument("--early-stopping", type=int, metavar="PATIENCE",
@@ -263,45 +272,26 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_crossval(args: argparse.Namespace) -> int:
-    import tempfile
+    from artcnn.config import CrossvalConfig
+    from artcnn.crossval import format_table, run_crossval
 
-    from artcnn.crossval import cross_validate, format_table, read_sources_csv
-    from artcnn.storage import atomic_write_json
-
-    data = Path(args.data)
-    sources = read_sources_csv(args.sources_csv) if args.sources_csv else None
-    with tempfile.TemporaryDirectory(prefix="artcnn-crossval-") as scratch:
-        dataset = data
-        if not (data / "dataset.json").is_file():
-            from artcnn.tiling import build_dataset
-
-            dataset = Path(args.work) if args.work else Path(scratch) / "tiles"
-            tiling = TilingConfig(tile_size=args.tile_size, tiles_per_artwork=args.tiles_per_artwork,
-                                  blank_threshold=args.blank_threshold, test_fraction=0.0, seed=args.seed,
-                                  long_side=args.long_side)
-            with TerminalBar() as bar:
-                build_dataset(data, dataset, tiling, progress=bar.update)
-        extra = {}
-        if args.prior_ratio:
-            from artcnn.crossval import prior_tiles
-
-            with TerminalBar() as bar:
-                extra = prior_tiles(dataset, Path(scratch) / "prior", args.prior_ratio, seed=args.seed,
-                                    progress=bar.update)
-        with TerminalBar() as bar:
-            result = cross_validate(dataset, _train_config(args), sources=sources, extra_train=extra,
-                                    progress=bar.update)
-    print(f"leave-one-source-out, recipe {result['recipe']['name']}, {result['recipe']['epochs']} epochs; "
-          "artwork-level accuracy per source:")
+    tiling = TilingConfig(tile_size=args.tile_size, tiles_per_artwork=args.tiles_per_artwork,
+                          blank_threshold=args.blank_threshold, long_side=args.long_side,
+                          seed=_train_config(args).seed)
+    config = CrossvalConfig(train=_train_config(args), tiling=tiling, max_folds=args.max_folds,
+                            sources_csv=args.sources_csv)
+    with TerminalBar() as bar:
+        result = run_crossval(Path(args.data), config, work=args.work, out=args.out, progress=bar.update)
+    print(f"leave-one-source-out, recipe {result['recipe']['name']}, {result['recipe']['epochs']} epochs, "
+          f"{len(result['folds'])} folds; artwork-level accuracy per source:")
     print(format_table(result))
     if args.out:
-        atomic_write_json(Path(args.out), result)
         print(f"details (every fold, every artwork's out-of-fold probabilities) in {args.out}")
     return 0
 
 
 def cmd_shortcuts(args: argparse.Namespace) -> int:
-    from artcnn.crossval import read_sources_csv
+    from artcnn.folds import read_sources_csv
     from artcnn.shortcuts import check_shortcuts
 
     with TerminalBar() as bar:
@@ -453,8 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     crossval.add_argument("data", help="artworks (one sub-folder per class) or a dataset folder")
     crossval.add_argument("--sources-csv", help="CSV with columns file, source (default: filename prefix before _)")
     _add_training_flags(crossval, validation=False)
-    crossval.add_argument("--prior-ratio", type=float, default=0.0,
-                          help="add synthetic kom tiles from our generators, this many per real kom tile (e.g. 0.5)")
+    crossval.add_argument("--max-folds", type=int, help="group the left-out sources into at most this many folds "
+                                                        "(default: one fold per source)")
     crossval.add_argument("--tile-size", type=int, default=defaults.tile_size)
     crossval.add_argument("--tiles-per-artwork", type=int, default=defaults.tiles_per_artwork)
     crossval.add_argument("--blank-threshold", type=float, default=defaults.blank_threshold)

@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
-from app_widgets import (ACCEPTED_UPLOADS, file_thumbnail, model_label, model_picker, results_csv, save_uploads,
-                         show_skipped, stored_results)
+from app_widgets import (ACCEPTED_UPLOADS, file_thumbnail, model_picker, progress_callback, results_csv,
+                         save_uploads, show_skipped, stored_results)
 from artcnn.config import PredictConfig
 from artcnn.images import ArtworkError, iter_image_files, load_artwork
 from artcnn.prediction import NEEDS_REVIEW, results_to_frame
@@ -33,7 +33,7 @@ low_confidence = st.slider("Low confidence: a verdict whose probability is below
 
 
 def classify_collection(inputs: list[Path], source: str) -> int | None:
-    """Classify with a progress bar, storing every result in the catalogue the moment it exists."""
+    """Classify with a progress bar; classify records every result in the catalogue the moment it exists."""
     from artcnn.prediction import classify
 
     total = sum(1 for _ in iter_image_files(inputs))
@@ -42,13 +42,12 @@ def classify_collection(inputs: list[Path], source: str) -> int | None:
         return None
     with st.spinner("Loading the model…"):
         model, metadata = app_state.model_and_metadata(model_path)
-    classification = catalogue.start_classification(model_label(workspace, model_path), metadata["classes"], source)
-    bar = st.progress(0.0, text=f"Classifying {total} artworks")
-    for position, result in enumerate(classify((model, metadata), inputs, PredictConfig(low_confidence=low_confidence))):
-        catalogue.add_result(classification, position, result)
-        bar.progress((position + 1) / total, text=f"{position + 1}/{total} · {Path(result.file).name}")
-    catalogue.finish_classification(classification)
-    return classification
+    stream = classify((model, metadata), inputs, PredictConfig(low_confidence=low_confidence),
+                      progress=progress_callback(f"Classifying {total} artworks", total), catalogue=catalogue,
+                      model_name=workspace.describe_model(model_path).label, source=source)
+    for _ in stream:  # the results are read back from the catalogue below
+        pass
+    return stream.record
 
 
 if st.button("Classify", type="primary", disabled=model_path is None):

@@ -6,28 +6,29 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from app_widgets import ACCEPTED_UPLOADS, progress_callback, save_uploads, show_skipped
+from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show_dataset, show_shortcut_report,
+                         show_skipped)
 from artcnn.config import TilingConfig, validate_name
-from artcnn.shortcuts import check_shortcuts
 from artcnn.dataset import read_description
-from artcnn.tiling import build_dataset
+from artcnn.shortcuts import check_shortcuts
+from artcnn.tiling import build_dataset, check_classes
 
 workspace = app_state.workspace()
 st.title("Datasets")
 
 st.subheader("Build a dataset")
 name = st.text_input("Dataset name", value="my-dataset")
-class_names = [part.strip() for part in st.text_input(
+class_names = list(dict.fromkeys(part.strip() for part in st.text_input(
     "Classes (two or more, comma-separated)", value="han, kom",
     help="Each class becomes a label the model learns; han = made by hand, kom = made by code.").split(",")
-    if part.strip()]
+    if part.strip()))
 problems = []
 for value, what in [(name, "dataset name"), *((cls, "class name") for cls in class_names)]:
     try:
-        validate_name(value, what)
+        validate_name(value, what)  # before any upload is written under these names
     except ValueError as error:
         problems.append(str(error))
-if len(set(class_names)) < 2 or len(set(class_names)) < len(class_names):
+if len(class_names) < 2:
     problems.append(f"Name two or more different classes. Received: {', '.join(class_names) or 'none'}")
 for problem in problems:
     st.error(problem)
@@ -63,18 +64,17 @@ if st.button("Build dataset", type="primary", disabled=bool(problems)):
                               test_fraction=test_fraction, seed=int(seed), long_side=int(long_side) or None)
         if target.exists() and not overwrite:
             raise FileExistsError(f"A dataset named {name!r} exists. Choose another name or tick 'Replace'.")
+        check_classes({cls: files or [] for cls, files in uploads.items()}, "the uploads")
         source = workspace.upload_dir(name)
         # A fresh copy of this build's uploads only: files left from an earlier build would join silently.
         shutil.rmtree(source, ignore_errors=True)
         upload_skipped = [entry for cls, files in uploads.items()
                           for entry in save_uploads(files or [], source / cls)]
-        report = build_dataset(source, target, config, progress_callback("Tiling"), overwrite=overwrite)
+        build_dataset(source, target, config, progress_callback("Tiling"), overwrite=overwrite)
     except (ValueError, OSError) as error:
         st.error(str(error))
     else:
-        workspace.catalogue.record_dataset(name, report.classes, report.counts, len(upload_skipped + report.skipped))
         st.session_state["dataset_shown"] = name
-        st.session_state["upload_skipped"] = upload_skipped
         st.success(f"Dataset `{name}` built.")
         show_skipped(upload_skipped, "uploaded files or zip members")
 
@@ -87,42 +87,18 @@ shown = st.session_state.get("dataset_shown")
 chosen = st.selectbox("Dataset", names, index=names.index(shown) if shown in names else 0)
 folder = workspace.dataset_dir(chosen)
 try:
-    report = read_description(folder).to_json()
+    show_dataset(read_description(folder))
 except ValueError as error:
     st.error(str(error))
     st.stop()
-if report.get("synthetic"):
-    st.warning("This dataset is made of SYNTHETIC demo artworks (generated, not real art).")
-tiling = report.get("tiling", {})
-placed = "on a grid" if tiling.get("grid") else f"{tiling.get('tiles_per_artwork')} at random per artwork"
-st.caption(f"Created {report.get('created', '?')} from `{report.get('source', '?')}` · {tiling.get('tile_size')}-px "
-           f"tiles {placed}, test fraction {tiling.get('test_fraction')}, seed {tiling.get('seed')} · "
-           f"{report.get('blank_tiles_skipped', 0)} blank tiles skipped")
-table = pd.DataFrame({f"{split} {kind}": values[split] for kind, values in
-                      (("tiles", report.get("counts", {})), ("artworks", report.get("artworks", {})))
-                      for split in values})
-st.dataframe(table.rename_axis("class"))
-for cls in report.get("classes", []):
-    tiles = sorted(folder.glob(f"*/{cls}/*.png"))[:8]
-    st.markdown(f"**{cls}**: a few tiles")
-    if tiles:
-        st.image([str(tile) for tile in tiles], width=96)
-show_skipped(report.get("skipped", []), "files")
 if st.button("Check for shortcuts", help="Do file properties alone (size, format, colour, blank share) separate "
              "the classes? A model would learn those instead of how the art was made."):
     try:
         st.session_state[f"shortcuts-{chosen}"] = check_shortcuts(folder, progress=progress_callback("Reading"))
     except ValueError as error:
         st.error(str(error))
-shortcuts = st.session_state.get(f"shortcuts-{chosen}")
-if shortcuts is not None:
-    if shortcuts.warns:
-        st.warning("\n- ".join(shortcuts.findings) + "\n\n**What to do**\n" + "".join(
-            f"\n- {item.text}" + (f" Here: set *Resize longest side* to {item.long_side} and build the dataset "
-                                  "again." if item.long_side else "") for item in shortcuts.advice))
-    else:
-        st.success(f"No shortcut: file properties alone reach {shortcuts.accuracy['value']:.0%} "
-                   f"against {shortcuts.chance:.0%} by always answering the largest class.")
+if f"shortcuts-{chosen}" in st.session_state:
+    show_shortcut_report(st.session_state[f"shortcuts-{chosen}"])
 with st.popover(f"Delete dataset {chosen}"):
     st.write(f"This removes `{folder}` and its tiles. Runs trained on it keep their models.")
     if st.button("Delete for good", type="primary"):

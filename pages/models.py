@@ -7,61 +7,22 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from app_widgets import model_label, run_state, show_curves, show_metrics, show_study_tables
-from artcnn import training
-from artcnn.storage import MODEL_SUFFIXES, model_file_bytes, read_metadata
-from artcnn.dataset import read_description
+from app_widgets import accuracy_text, model_entries, run_comparison, show_curves, show_metrics, show_study_tables
+from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
 
 workspace, jobs = app_state.workspace(), app_state.jobs()
 st.title("Models")
 
-
-def dataset_is_synthetic(dataset_dir: str) -> bool:
-    try:
-        return read_description(dataset_dir).synthetic
-    except ValueError:  # the dataset was deleted since; the run's model still says
-        return False
-
-
-entries: dict[str, dict] = {}  # label → what the table and the details show
-for name in workspace.run_names():
-    record = training.read_run(workspace.run_dir(name))
-    entries[f"run · {name}"] = {
-        "name": name, "kind": "run", "path": record["model_path"], "record": record,
-        "running": jobs.training(name) is not None, "state": run_state(jobs, name, record["status"]),
-        "recipe": record["config"]["recipe"]["name"], "dataset": Path(record["config"]["dataset"]).name,
-        "epochs": len(record["history"]), "metrics": record["metrics"] or {},
-        "synthetic": dataset_is_synthetic(record["config"]["dataset"]),
-    }
-for path in workspace.model_files():
-    if path.parent.parent == workspace.root / "runs":
-        continue  # listed with its run
-    try:
-        metadata = read_metadata(path)
-    except (ValueError, OSError) as error:
-        st.warning(f"Model {model_label(workspace, path)} cannot be read and is not listed: {error}")
-        continue
-    builtin = path.parent != workspace.root / "models"
-    entries[f"{'built-in' if builtin else 'model'} · {path.name}"] = {
-        "name": path.name, "kind": "built-in model" if builtin else "saved model", "path": path, "record": None,
-        "recipe": metadata.get("recipe"), "dataset": metadata.get("description", ""), "state": "saved",
-        "epochs": None, "metrics": metadata.get("metrics") or {}, "synthetic": bool(metadata.get("synthetic")),
-        "running": False,
-    }
+entries = model_entries(workspace, jobs)
 if not entries:
     st.info("No runs or models yet: train one on the Train page.")
     st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
-
-def accuracy(entry: dict, level: str) -> str:
-    value = entry["metrics"].get(f"{level}_accuracy")
-    return f"{value['value']:.1%} ({value['low']:.0%}–{value['high']:.0%})" if value else ""
-
-
 st.dataframe(pd.DataFrame([{
     "name": entry["name"], "kind": entry["kind"], "state": entry["state"], "recipe": entry["recipe"],
-    "test artworks (95%)": accuracy(entry, "artwork"), "test tiles (95%)": accuracy(entry, "tile"),
+    "test artworks (95%)": accuracy_text(entry["metrics"], "artwork"),
+    "test tiles (95%)": accuracy_text(entry["metrics"], "tile"),
     "epochs": entry["epochs"], "synthetic data": "SYNTHETIC" if entry["synthetic"] else "", "data": entry["dataset"],
 } for entry in entries.values()]), hide_index=True)
 
@@ -80,6 +41,9 @@ if entry["record"]:
     show_curves(entry["record"]["history"], key="models_curves")
 elif entry["dataset"]:
     st.markdown(entry["dataset"])
+if entry["card"]:
+    with st.expander(f"Model card ({entry['card'].name})"):
+        st.markdown(entry["card"].read_text(encoding="utf-8"))
 show_metrics(entry["metrics"])
 
 if entry["path"] is not None:
@@ -106,15 +70,7 @@ if len(runs) >= 2:
     sides = st.columns(2)
     for side, default in zip(sides, (0, 1)):
         chosen = entries[side.selectbox("Run", runs, index=default, key=f"models_compare{default}")]
-        record = chosen["record"]
-        recipe, train = record["config"]["recipe"], record["config"]["train"]
-        side.dataframe(pd.DataFrame({"": [
-            recipe["name"], chosen["dataset"], chosen["state"], chosen["epochs"], recipe["learning_rate"],
-            f"{recipe['batch_size']}/{recipe['test_batch_size']}", train["dropout"], train["augment"],
-            accuracy(chosen, "tile"), accuracy(chosen, "artwork"), chosen["metrics"].get("roc_auc"),
-            sum(row["seconds"] or 0 for row in record["history"]),
-        ]}, index=["recipe", "data", "state", "epochs", "learning rate", "batch", "dropout", "rotation",
-                   "test tiles (95%)", "test artworks (95%)", "ROC AUC", "training seconds"]).astype(str))
+        side.dataframe(run_comparison(chosen))
         with side:
-            show_curves(record["history"], key=f"models_compare_curves{default}")
+            show_curves(chosen["record"]["history"], key=f"models_compare_curves{default}")
 show_study_tables(workspace)

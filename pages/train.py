@@ -8,24 +8,15 @@ import streamlit as st
 
 import app_state
 from app_widgets import (report_ended_jobs, run_state, show_curves, show_metrics, show_misclassified,
-                         show_running_jobs, show_study_tables)
+                         show_running_jobs, show_study_tables, training_form, training_form_config)
 from artcnn import study, training
-from artcnn.config import TrainConfig, from_dict, to_dict
-from artcnn.models import recipe_descriptions
+from artcnn.config import TrainConfig, from_dict
 from artcnn.dataset import read_description
 
 workspace, jobs, state = app_state.workspace(), app_state.jobs(), st.session_state
 # A fresh default run name: the time it was offered.
 RUN_NAME = "run {:%Y-%m-%d %H.%M.%S}"
 st.title("Train")
-
-
-def form_config() -> TrainConfig:
-    weights = (state.get("train_weights") or "imagenet").strip()
-    return TrainConfig(recipe=state.train_recipe, epochs=state.train_epochs, batch_size=state.train_batch,
-                       test_batch_size=state.train_test_batch, learning_rate=state.train_lr,
-                       dropout=state.train_dropout, augment=state.train_augment, seed=int(state.train_seed),
-                       weights=None if weights == "none" else weights)
 
 
 def launching(start):
@@ -47,13 +38,11 @@ def launching(start):
 @launching
 def start(reproduce_study: bool):
     """A run of the settings above, or the study's four configurations with them (the run name as prefix)."""
-    name, dataset, config = state.train_name.strip(), state.train_dataset, form_config()
-    dataset_dir = workspace.dataset_dir(dataset)
-    names, configs = (study.run_names(name), study.study_configs(config)) if reproduce_study else ([name], [config])
+    name, config = state.train_name.strip(), training_form_config()
+    dataset_dir = workspace.dataset_dir(state.train_dataset)
+    names = tuple(study.run_names(name)) if reproduce_study else (name,)
     if not reproduce_study and (workspace.run_dir(name) / training.CONFIG).exists():
         raise ValueError(f"A run named {name!r} exists already: choose another run name.")
-    for run_name, run_config in zip(names, configs):
-        workspace.catalogue.record_run(run_name, dataset, run_config.recipe, to_dict(run_config))
     if reproduce_study:
         return f"study {name}", lambda report, stop: study.reproduce(
             dataset_dir, workspace.root / "runs", name, config, progress=report, stop=stop), names
@@ -84,22 +73,7 @@ else:
     state.setdefault("train_name", RUN_NAME.format(datetime.now()))
     st.selectbox("Dataset", datasets, key="train_dataset", format_func=lambda name: name + (
         " (SYNTHETIC demo data)" if read_description(workspace.dataset_dir(name)).synthetic else ""))
-    notes = recipe_descriptions()
-    recipe = st.selectbox("Recipe", list(notes), key="train_recipe", format_func=lambda r: f"{r}: {notes[r]}")
-    numbers = st.columns(4)
-    numbers[0].number_input("Epochs", 1, 500, None, key="train_epochs", placeholder="recipe's")
-    numbers[1].number_input("Batch size", 1, 1024, None, key="train_batch", placeholder="recipe's")
-    numbers[2].number_input("Test batch size", 1, 1024, None, key="train_test_batch", placeholder="recipe's")
-    numbers[3].number_input("Learning rate", 1e-6, 1.0, None, step=1e-4, format="%.5f", key="train_lr",
-                            placeholder="recipe's")
-    switches = st.columns(3)
-    switches[0].checkbox("Dropout", True, key="train_dropout", help="The study's first switch: its dropout layers.")
-    switches[1].checkbox("Rotation augmentation", True, key="train_augment",
-                         help="The study's second switch: random rotations of the training tiles (25°).")
-    switches[2].number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
-    if recipe == "vgg16":
-        st.text_input("VGG16 weights", "imagenet", key="train_weights", help="A weights file on the server (…"
-                      "_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
+    training_form()
     st.text_input("Run name", key="train_name", help="Also the prefix of the study's four runs.")
     buttons = st.columns([1, 3])
     buttons[0].button("Start training", type="primary", on_click=start, args=(False,))
