@@ -124,6 +124,11 @@ class TrainConfig:
     # Compute in bfloat16 with float32 weights (Keras "mixed_bfloat16"; the output layer stays float32).
     # Faster on CPUs with bfloat16 instructions (AVX512-BF16, AMX); numbers differ slightly from float32.
     mixed_precision: bool = False
+    # The algorithmic-art prior: synthetic tiles from artcnn.prior's generative techniques added to the
+    # training tiles, this many per tile of prior_class in the dataset; 0 adds none.
+    prior_ratio: float = 0.0
+    # The class the prior's synthetic tiles are added to; it must be one of the dataset's classes.
+    prior_class: str = "kom"
 
     def __post_init__(self) -> None:
         recipes = list_recipes()
@@ -137,6 +142,27 @@ class TrainConfig:
             self.learning_rate is None or self.learning_rate > 0,
             f"learning_rate must be positive. Received: learning_rate={self.learning_rate}",
         )
+        _check(self.prior_ratio >= 0, f"prior_ratio must be at least 0. Received: prior_ratio={self.prior_ratio}")
+        _check(bool(self.prior_class), f"prior_class must name a class. Received: prior_class={self.prior_class!r}")
+
+
+@dataclass(frozen=True)
+class CrossvalConfig:
+    """A leave-sources-out evaluation (artcnn.crossval): tiling of a collection, training of each fold, folds."""
+
+    # Training of every fold, the algorithmic-art prior included.
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # How a folder of artworks is tiled first (a dataset folder is used as it is). Every tile is used
+    # by some fold, so the split's test_fraction is ignored.
+    tiling: TilingConfig = field(default_factory=TilingConfig)
+    # At most this many folds, each leaving out a group of sources; None: one fold per source.
+    max_folds: int | None = None
+    # CSV with columns file (or artwork) and source; None: each file's name prefix before "_".
+    sources_csv: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.max_folds is None or self.max_folds >= 2,
+               f"max_folds must be at least 2. Received: max_folds={self.max_folds}")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from artcnn.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
     from artcnn.config import TrainConfig
     from artcnn.models import Recipe
@@ -105,6 +106,30 @@ def tile_pipeline(files: Sequence[str], labels: Sequence[int], num_classes: int,
                                   rotation_deg=recipe.rotation_deg, seed=seed, cache=cache,
                                   extra_augment=recipe.extra_augment)
     return pipeline, math.ceil(len(files) / batch_size)
+
+
+def check_prior(classes: Sequence[str], config: "TrainConfig", dataset: Any) -> None:
+    """Refuse a prior for a class the dataset does not have, before any work is done."""
+    if config.prior_ratio and config.prior_class not in classes:
+        raise ValueError(f"the algorithmic-art prior adds tiles to class {config.prior_class}, but dataset {dataset} "
+                         f"has no such class (classes: {', '.join(classes)}). Received: "
+                         f"prior_class={config.prior_class!r}")
+
+
+def prior_training_tiles(dataset_dir: Any, classes: Sequence[str], config: "TrainConfig", folder: Any,
+                         progress: ProgressCallback | None) -> tuple[list[str], "np.ndarray"]:
+    """The algorithmic-art prior's tiles for `config` written into `folder` (none when prior_ratio is 0),
+    with their class index, to add to a fit's training tiles."""
+    import numpy as np
+
+    check_prior(classes, config, dataset_dir)
+    if not config.prior_ratio:
+        return [], np.zeros(0, dtype=np.int64)
+    from artcnn.prior import prior_tiles
+
+    files = prior_tiles(dataset_dir, folder, config.prior_ratio, target_class=config.prior_class, seed=config.seed,
+                        progress=progress)[config.prior_class]
+    return files, np.full(len(files), list(classes).index(config.prior_class), dtype=np.int64)
 
 
 def fresh_model(recipe: "Recipe", num_classes: int, config: "TrainConfig") -> "keras.Model":

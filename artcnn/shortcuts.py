@@ -22,9 +22,9 @@ import pandas as pd
 from PIL import Image
 
 from artcnn.config import ImageLimits
-from artcnn.crossval import assign_sources, plan_folds
 from artcnn.dataset import is_dataset, read_description, read_manifest
 from artcnn.evaluation import wilson_interval
+from artcnn.folds import assign_sources, plan_folds
 from artcnn.images import ArtworkError, load_artwork
 from artcnn.progress import ProgressCallback, emit
 
@@ -223,7 +223,7 @@ def _folds(table: pd.DataFrame, seed: int) -> tuple[list[np.ndarray], str]:
     try:
         folds = plan_folds(table[["artwork", "class", "source"]], seed)
         return ([table["artwork"].isin(fold.test).to_numpy() for fold in folds],
-                f"each source left out in turn: {', '.join(fold.left_out for fold in folds)}")
+                f"each source left out in turn: {', '.join(fold.name for fold in folds)}")
     except ValueError:
         order = np.random.default_rng(seed).permutation(len(table))
         count = min(FALLBACK_FOLDS, len(table))

@@ -1,67 +1,13 @@
+import dataclasses
 import json
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from builders import write_sourced_artworks
-from artcnn.crossval import HELD_OUT, LEFT_OUT, assign_sources, plan_folds, read_sources_csv
-
-
-def table(sources: dict[str, list[str]], per_source: int = 4) -> pd.DataFrame:
-    """class → sources, each with `per_source` artworks named <class>/<source>_<n>.png."""
-    rows = [{"artwork": f"{name}/{source}_{n}.png", "class": name, "source": source}
-            for name, names in sources.items() for source in names for n in range(per_source)]
-    return pd.DataFrame(rows)
-
-
-def test_each_source_of_a_multi_source_class_is_left_out_once():
-    artworks = table({"han": ["ink"], "kom": ["alpha", "beta", "gamma"]}, per_source=6)
-    folds = plan_folds(artworks, seed=1)
-
-    assert [fold.left_out for fold in folds] == ["alpha", "beta", "gamma"]
-    for fold in folds:
-        tested = artworks[artworks["artwork"].isin(fold.test)]
-        # The left-out source is tested whole, the other kom sources not at all.
-        assert set(tested.loc[tested["class"] == "kom", "source"]) == {fold.left_out}
-        assert (tested["source"] == fold.left_out).sum() == 6
-        assert (tested["source"] == "ink").sum() == 2
-    # The single-source class is split: every ink artwork is tested in exactly one fold.
-    ink = artworks.loc[artworks["source"] == "ink", "artwork"]
-    assert sorted(name for fold in folds for name in fold.test if name in set(ink)) == sorted(ink)
-
-
-def test_plan_folds_is_seeded_and_independent_of_row_order():
-    artworks = table({"han": ["ink"], "kom": ["alpha", "beta"]}, per_source=10)
-    assert plan_folds(artworks, 3) == plan_folds(artworks.iloc[::-1], 3)
-    assert plan_folds(artworks, 3) != plan_folds(artworks, 4)
-
-
-def test_two_multi_source_classes_leave_out_each_source():
-    folds = plan_folds(table({"han": ["ink", "oil"], "kom": ["alpha", "beta"]}))
-    assert [fold.left_out for fold in folds] == ["ink", "oil", "alpha", "beta"]
-    assert all(len(fold.test) == 4 for fold in folds)
-
-
-def test_plan_folds_explains_what_it_cannot_do():
-    with pytest.raises(ValueError, match="needs a class with at least two sources.*han: ink; kom: alpha"):
-        plan_folds(table({"han": ["ink"], "kom": ["alpha"]}))
-    mixed = table({"han": ["ink"], "kom": ["alpha", "beta"]})
-    mixed.loc[0, "source"] = "alpha"
-    with pytest.raises(ValueError, match="source.s. alpha have artworks in more than one class"):
-        plan_folds(mixed)
-
-
-def test_sources_come_from_a_csv_by_path_or_file_name(tmp_path):
-    csv = tmp_path / "sources.csv"
-    csv.write_text("File,Source\nart/kom/x_1.png,alice\ny_2.png,bob\n", encoding="utf-8")
-    sources = read_sources_csv(csv)
-    assigned = assign_sources(["art/kom/x_1.png", "elsewhere/y_2.png", "art/han/kandinsky_3.jpg"], sources)
-    assert assigned == {"art/kom/x_1.png": "alice", "elsewhere/y_2.png": "bob", "art/han/kandinsky_3.jpg": "kandinsky"}
-
-    (tmp_path / "bad.csv").write_text("name,artist\na.png,x\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="needs a column `file` .or `artwork`. and a column `source`"):
-        read_sources_csv(tmp_path / "bad.csv")
+from artcnn.crossval import HELD_OUT, LEFT_OUT
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +29,7 @@ def test_cross_validate_scores_every_artwork_once_out_of_fold(demo_dataset):
 
     _, dataset = demo_dataset
     events = []
-    result = cross_validate(dataset, TrainConfig(epochs=1, batch_size=8), progress=events.append)
+    result = cross_validate(dataset, TrainConfig(epochs=1, batch_size=8, input_size=32), progress=events.append)
 
     assert {source: (row["class"], row["role"], row["total"]) for source, row in result["sources"].items()} == {
         "alpha": ("kom", LEFT_OUT, 4), "beta": ("kom", LEFT_OUT, 4), "ink": ("han", HELD_OUT, 8)}
@@ -106,12 +52,36 @@ def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior(demo_dataset, tm
     root, _ = demo_dataset
     out = tmp_path / "crossval.json"
     assert main(["crossval", str(root / "art"), "--epochs", "1", "--batch-size", "8", "--tile-size", "32",
-                 "--tiles-per-artwork", "2", "--prior-ratio", "0.5", "--out", str(out)]) == 0
+                 "--tiles-per-artwork", "2", "--prior-ratio", "0.5", "--input-size", "32", "--mixed-precision",
+                 "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "alpha" in printed and "left out" in printed and "held-out part" in printed
     result = json.loads(out.read_text())
     # Half a synthetic tile per real kom tile (8 kom artworks × 2 tiles).
     assert {fold["extra_train_tiles"] for fold in result["folds"]} == {8}
+    assert result["train"]["prior_ratio"] == 0.5 and result["train"]["mixed_precision"] is True
+
+
+def test_the_stage_groups_folds_and_refuses_a_prior_for_a_missing_class(demo_dataset, tmp_path):
+    from artcnn.config import CrossvalConfig, TilingConfig, TrainConfig
+    from artcnn.crossval import run_crossval
+    from artcnn.fitting import TrainingStopped
+
+    root, dataset = demo_dataset
+    train = TrainConfig(epochs=1, batch_size=8, input_size=32)
+    with pytest.raises(ValueError, match="prior adds tiles to class oil, but dataset .* has no such class"):
+        run_crossval(dataset, CrossvalConfig(train=dataclasses.replace(train, prior_ratio=1.0, prior_class="oil")))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TrainingStopped):
+        run_crossval(dataset, CrossvalConfig(train=train), stop=stop)
+    sources = tmp_path / "sources.csv"
+    sources.write_text("file,source\n" + "".join(f"{name},{'ink' if 'han' in name else 'pooled'}\n"
+                                                 for name in map(str, (root / "art").rglob("*.png"))))
+    with pytest.raises(ValueError, match="needs a class with at least two sources"):
+        run_crossval(root / "art", CrossvalConfig(train=train, tiling=TilingConfig(tile_size=32, tiles_per_artwork=2),
+                                                  sources_csv=str(sources)), work=tmp_path / "tiles")
+    assert (tmp_path / "tiles" / "dataset.json").is_file()  # tiled into `work`, kept for next time
 
 
 def test_every_prior_technique_draws_reproducibly_at_any_size():
