@@ -76,7 +76,8 @@ def add_run(root: Path, name: str, dataset: Path, config: TrainConfig, stop_afte
     stop = threading.Event()
 
     def progress(event):
-        if stop_after_epoch is not None and event.epoch_end and event.epoch + 1 >= stop_after_epoch:
+        step = event.payload  # a fitting.TrainingStep, or None for the events around the fit
+        if stop_after_epoch is not None and step is not None and step.epoch_end and step.epoch + 1 >= stop_after_epoch:
             stop.set()
 
     training.train(dataset, root / "runs" / name, config, progress=progress, stop=stop)
