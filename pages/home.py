@@ -36,15 +36,13 @@ if st.button("Rebuild the synthetic demo dataset" if demo_ready else "Start with
     from artcnn.demo import build_demo_dataset
 
     try:
-        report = build_demo_dataset(workspace.upload_dir("demo"), workspace.dataset_dir("demo"),
-                                    progress=progress_callback("Tiling the synthetic demo"), overwrite=True)
+        built = build_demo_dataset(workspace.upload_dir("demo"), workspace.dataset_dir("demo"),
+                                   progress=progress_callback("The synthetic demo"), overwrite=True)
     except (ValueError, OSError) as error:
         st.error(f"The demo dataset could not be built: {error}")
     else:
-        catalogue.record_dataset("demo", report.classes, report.counts, len(report.skipped))
-        tiles = sum(n for per_class in report.counts.values() for n in per_class.values())
-        st.session_state["home_built"] = (f"Dataset `demo` is ready: {tiles} tiles of synthetic artworks "
-                                          f"({', '.join(report.classes)}).")
+        st.session_state["home_built"] = (f"Dataset `demo` is ready: {built.tiles} tiles of synthetic artworks "
+                                          f"({', '.join(built.classes)}).")
         st.rerun()  # the counters and the list above were drawn before the dataset existed
 if "home_built" in st.session_state:
     st.success(st.session_state.pop("home_built"))

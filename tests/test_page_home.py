@@ -34,6 +34,7 @@ def test_demo_button_builds_the_synthetic_demo_dataset(empty_workspace):
     assert set(info.manifest["split"]) == {"train", "test"}
     assert [d["name"] for d in empty_workspace.catalogue.datasets()] == ["demo"]
     assert "Dataset `demo` is ready" in _text(at)
+    assert at.metric[0].label == "Datasets" and at.metric[0].value == "1", "the counter drawn after the build"
     assert any(link.label.startswith("Next: train") for link in at.get("page_link"))
     # Once built, the button rebuilds from the same collection instead of failing on the existing folder.
     at.run()
