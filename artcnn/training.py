@@ -13,11 +13,14 @@ import csv
 import io
 import json
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from artcnn import data, fitting
 from artcnn.config import TrainConfig, from_dict, to_dict
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 CONFIG, STATUS, HISTORY, CHECKPOINT, MODEL, METRICS = (
     "config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json")
+# The algorithmic-art prior's tiles of a run with TrainConfig.prior_ratio above 0 (a folder).
+PRIOR = "prior"
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     emit(progress, "training", 0, None, "loading TensorFlow")
     run_dir = Path(run_dir)
     info = data.read_dataset(dataset_dir)
+    fitting.check_prior(info.classes, config, info.path)
     recipe = models.resolve_recipe(config)
     record = {
         "train": to_dict(config), "recipe": to_dict(recipe), "dataset": str(Path(dataset_dir).resolve()),
@@ -174,7 +180,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     _write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
         model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
-        metrics, model_path = _finish_run(model, info, recipe, run_dir, progress)
+        metrics, model_path = _finish_run(model, info, recipe, config, run_dir, progress)
     except TrainingStopped:
         _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         return RunResult(run_dir, history, {}, None, "stopped")
@@ -200,8 +206,16 @@ def _epochs_done(history: list[dict]) -> int:
     return history[-1]["epoch"] if history else 0
 
 
-def _run_description(info: data.DatasetInfo, recipe: "Recipe", run_dir: Path) -> str:
-    return f"{recipe.name} trained on the train split of dataset {info.path.name} (run {run_dir.name})"
+def _run_description(info: data.DatasetInfo, config: TrainConfig, run_dir: Path) -> str:
+    return (f"{config.recipe} trained on the train split of dataset {info.path.name}{_with_prior(config)} "
+            f"(run {run_dir.name})")
+
+
+def _with_prior(config: TrainConfig) -> str:
+    if not config.prior_ratio:
+        return ""
+    return (f" with the algorithmic-art prior ({config.prior_ratio:g} synthetic {config.prior_class} tile per "
+            f"{config.prior_class} tile)")
 
 
 def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,
@@ -213,6 +227,8 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
     files, labels = data.labels_for(info, "train")
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles in its train split.")
+    prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, run_dir / PRIOR, progress)
+    files, labels = files + prior_files, np.concatenate([labels, prior_labels])
     if initial_epoch:
         # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
         keras.utils.set_random_seed(config.seed + initial_epoch)
@@ -224,7 +240,7 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
     test_files, test_labels = data.labels_for(info, "test")
     validation = fitting.tile_pipeline(test_files, test_labels, len(info.classes), recipe,
                                        training=False)[0] if test_files else None
-    description = _run_description(info, recipe, run_dir)
+    description = _run_description(info, config, run_dir)
 
     def record(epoch: int, logs: dict[str, float], seconds: float) -> None:
         history.append({"epoch": epoch, **logs, "seconds": round(seconds, 3)})
@@ -237,7 +253,7 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
                        early_stopping=config.early_stopping)
 
 
-def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", run_dir: Path,
+def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path,
                 progress: ProgressCallback | None) -> tuple[dict, Path]:
     """Evaluate on the test split, then save model.keras (metrics in its metadata) and metrics.json."""
     metrics = {}
@@ -247,7 +263,7 @@ def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", 
         # Evaluating a big test split takes a while after the last batch: say so.
         emit(progress, "evaluating", 0, None, "evaluating on the test split")
         metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size)
-    metadata = _metadata(info, recipe, metrics, _run_description(info, recipe, run_dir))
+    metadata = _metadata(info, recipe, metrics, _run_description(info, config, run_dir))
     model_path = save_model(model, run_dir / MODEL, metadata)
     atomic_write_json(run_dir / METRICS, metrics)
     return metrics, model_path
@@ -272,16 +288,19 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     files, labels = data.labels_for(info, "all")
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles.")
-    model = fitting.fresh_model(recipe, len(info.classes), config)
-    pipeline, batches = fitting.tile_pipeline(files, labels, len(info.classes), recipe, training=True,
-                                              seed=config.seed)
-    try:
-        fitting.fit(model, pipeline, batches=batches, epochs=recipe.epochs, what="finalizing", progress=progress,
-                    stop=stop)
-    except TrainingStopped:
-        raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
+    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
+        prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
+        model = fitting.fresh_model(recipe, len(info.classes), config)
+        pipeline, batches = fitting.tile_pipeline(files + prior_files, np.concatenate([labels, prior_labels]),
+                                                  len(info.classes), recipe, training=True, seed=config.seed)
+        try:
+            fitting.fit(model, pipeline, batches=batches, epochs=recipe.epochs, what="finalizing",
+                        progress=progress, stop=stop)
+        except TrainingStopped:
+            raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
     description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "
-                   f"{info.path.name}; no tiles were held out, so it has no test metrics of its own")
+                   f"{info.path.name}{_with_prior(config)}; no tiles were held out, so it has no test metrics "
+                   "of its own")
     return save_model(model, model_path, _metadata(info, recipe, {}, description))
 
 

@@ -201,3 +201,26 @@ def test_trains_on_a_dataset_built_from_the_demo_collection(tmp_path):
     result = training.train(tmp_path / "dataset", tmp_path / "run", dataclasses.replace(TWO_EPOCHS, epochs=1))
     assert result.state == "finished" and result.metrics["n_artworks"] == 4
     assert storage.read_metadata(result.model_path)["synthetic"] is True
+
+
+def test_the_prior_joins_the_training_tiles_of_train_and_finalize(dataset, tmp_path):
+    config = dataclasses.replace(TWO_EPOCHS, epochs=1, prior_ratio=0.5)
+    events = []
+    result = training.train(dataset, tmp_path / "run", config, progress=events.append)
+    # Half a synthetic tile per kom tile of the dataset (12): 16 real + 6 synthetic training tiles, batches of 8.
+    assert len(list((tmp_path / "run" / "prior").glob("*.png"))) == 6
+    assert {step.batches for step in steps(events)} == {3}
+    assert any(event.what == "prior" for event in events)
+    assert "with the algorithmic-art prior (0.5 synthetic kom tile per kom tile)" in \
+        storage.read_metadata(result.model_path)["description"]
+
+    events = []
+    path = training.finalize(dataset, tmp_path / "final.keras", dataclasses.replace(config, prior_class="han"),
+                             progress=events.append)
+    assert {step.batches for step in steps(events)} == {4}  # 24 real + 6 synthetic han tiles
+    assert "0.5 synthetic han tile per han tile" in storage.read_metadata(path)["description"]
+
+    with pytest.raises(ValueError, match="prior adds tiles to class oil, but dataset .* has no such class "
+                                         r"\(classes: han, kom\)"):
+        training.train(dataset, tmp_path / "other", dataclasses.replace(config, prior_class="oil"))
+    assert not (tmp_path / "other").exists()
