@@ -173,6 +173,25 @@ def results_csv(results: Sequence, classes: list[str], model: str) -> bytes:
         return path.read_bytes()
 
 
+def show_result_picture(result, classes: list[str]) -> None:
+    """One classified artwork with its tiles' probabilities drawn over it, or why it cannot be shown."""
+    from artcnn.images import load_artwork
+    from artcnn.overlay import draw_tile_probabilities
+
+    st.subheader(Path(result.file).name)
+    if result.error:
+        st.error(f"{result.file} could not be classified: {result.error}")
+        return
+    try:
+        picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes)
+    except (ArtworkError, ValueError, OSError) as error:
+        st.warning(f"The artwork cannot be shown with its tiles any more: {error}")
+        return
+    verdict = ", ".join(f"{name} {p:.0%}" for name, p in result.probabilities.items())
+    st.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each tinted in its likelier "
+                              "class's colour, stronger when surer")
+
+
 # --- Train and Models pages: background jobs, run curves and test metrics ---------------------------
 
 

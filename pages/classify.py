@@ -8,9 +8,9 @@ import streamlit as st
 
 import app_state
 from app_widgets import (ACCEPTED_UPLOADS, file_thumbnail, model_picker, progress_callback, results_csv,
-                         save_uploads, show_skipped, stored_results)
+                         save_uploads, show_result_picture, show_skipped, stored_results)
 from artcnn.config import PredictConfig
-from artcnn.images import ArtworkError, iter_image_files, load_artwork
+from artcnn.images import iter_image_files
 from artcnn.prediction import NEEDS_REVIEW, results_to_frame
 
 # Rows of a table that get a thumbnail: each is an image read, so a huge collection shows the first ones.
@@ -83,11 +83,8 @@ verdicts = frame["label"].fillna("unreadable")
 left, right = st.columns(2)
 present = [label for label in [*classes, NEEDS_REVIEW, "unreadable"] if label in set(verdicts)]
 keep = left.multiselect("Show verdicts", present, default=present)
-only_unsure = right.checkbox(f"Only low confidence (below {low_confidence:.0%}) or needing review")
-mask = verdicts.isin(keep)
-if only_unsure:
-    mask &= (frame["confidence"] < low_confidence) | (frame["label"] == NEEDS_REVIEW)
-shown = frame[mask].copy()
+only_review = right.checkbox("Only those to review (low confidence, or no single class)")
+shown = frame[verdicts.isin(keep) & (frame["review"].eq(True) | (not only_review))].copy()
 shown.insert(0, "thumbnail", [file_thumbnail(file) if n < MAX_THUMBNAILS else None
                               for n, file in enumerate(shown["file"])])
 st.caption(f"{len(shown)} of {len(frame)} artworks · click a column to sort, a row to see its tiles")
@@ -109,18 +106,4 @@ st.download_button(f"Download these {len(shown)} results as CSV",
                    file_name=f"artcnn-classification-{chosen}.csv", mime="text/csv")
 
 if event.selection.rows:
-    result = results[shown.index[event.selection.rows[0]]]
-    st.subheader(Path(result.file).name)
-    if result.error:
-        st.error(f"{result.file} could not be classified: {result.error}")
-    else:
-        from artcnn.overlay import draw_tile_probabilities
-
-        try:
-            picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes)
-        except (ArtworkError, ValueError, OSError) as error:
-            st.warning(f"The artwork cannot be shown with its tiles any more: {error}")
-        else:
-            verdict = ", ".join(f"{name} {p:.0%}" for name, p in result.probabilities.items())
-            st.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each tinted "
-                                      "in its likelier class's colour, stronger when surer")
+    show_result_picture(results[shown.index[event.selection.rows[0]]], classes)

@@ -1,6 +1,7 @@
 """The Classify page through streamlit's AppTest, with the shipped demo model."""
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import streamlit
@@ -96,3 +97,14 @@ def test_a_folder_on_the_server_is_classified_in_place(empty_workspace, tmp_path
     (stored,) = empty_workspace.catalogue.classifications()
     assert stored["source"] == str(tmp_path / "collection") and stored["artworks"] == 2
     assert sorted(at.dataframe[-1].value["artwork"]) == sorted(path.name for paths in made.values() for path in paths)
+
+
+def test_only_those_to_review_keeps_the_results_classify_marked(populated_workspace):
+    (classification,) = populated_workspace.catalogue.classifications()
+    marked = [Path(row["file"]).name for row in populated_workspace.catalogue.results(classification["id"])
+              if row["review"]]
+    at = open_page(PAGE)
+    assert len(at.dataframe[-1].value) == 4
+    next(box for box in at.checkbox if box.label.startswith("Only those to review")).check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert sorted(at.dataframe[-1].value["artwork"]) == sorted(marked)

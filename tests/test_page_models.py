@@ -7,7 +7,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from app_pages import markdown, open_page  # noqa: E402
-from builders import add_demo_dataset, add_run  # noqa: E402
+from builders import add_demo_dataset, add_run, write_dataset  # noqa: E402
 
 from artcnn import storage  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402
@@ -85,3 +85,16 @@ def test_a_download_in_the_other_format_keeps_the_metadata(workspace, tmp_path):
     assert storage.model_file_bytes(run / "model.keras", ".keras") == (run / "model.keras").read_bytes()
     with pytest.raises(ValueError, match="suffix must be .keras or .h5"):
         storage.model_file_bytes(run / "model.keras", ".pt")
+
+
+def test_a_three_class_run_shows_every_class(workspace):
+    dataset = write_dataset(workspace / "datasets" / "three", classes=("han", "kom", "photo"))
+    add_run(workspace, "three", dataset, TrainConfig(epochs=1, input_size=32, batch_size=4, weights=None))
+    at = open_page("pages/models.py")
+    at.selectbox(key="models_pick").set_value("run · three").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "(han, kom, photo)" in markdown(at)
+    confusions = [frame.value for frame in at.dataframe if "predicted photo" in frame.value.columns]
+    assert len(confusions) == 2  # tiles and artworks
+    assert all(list(frame.index) == ["true han", "true kom", "true photo"] for frame in confusions)
+    assert confusions[1].to_numpy().sum() == 3  # one test artwork a class

@@ -12,7 +12,7 @@ from artcnn import training
 from artcnn.catalogue import Catalogue
 from artcnn.config import TrainConfig
 from app_pages import markdown, open_page
-from builders import add_demo_dataset, add_run
+from builders import add_demo_dataset, add_run, write_dataset
 
 # Plenty of time for one tiny epoch on two busy cores, including TensorFlow's first import.
 JOB_DEADLINE = 240
@@ -129,3 +129,16 @@ def test_reproduces_the_study_as_one_table(workspace, monkeypatch):
     table = next(frame.value for frame in at.dataframe if "study %" in frame.value.columns)
     assert table["study %"].tolist() == [76.25, 81.67, 82.25, 90.42]
     assert table["state"].tolist() == ["finished"] * 4 and table["tiles %"].notna().all()
+
+
+def test_a_finished_three_class_run_shows_its_results_for_every_class(workspace):
+    dataset = write_dataset(workspace / "datasets" / "three", classes=("han", "kom", "photo"))
+    add_run(workspace, "three", dataset, TrainConfig(epochs=1, input_size=32, batch_size=4, weights=None))
+    at = open_page("pages/train.py")
+    at.selectbox(key="train_view").set_value("three").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "**three**: finished, epoch 1 of 1" in markdown(at)
+    confusion = next(frame.value for frame in at.dataframe if "predicted photo" in frame.value.columns)
+    assert list(confusion.columns) == ["predicted han", "predicted kom", "predicted photo"]
+    wrong = training.read_run(workspace / "runs" / "three")["metrics"]["misclassified"]
+    assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
