@@ -9,76 +9,12 @@ import argparse
 import dataclasses
 import inspect
 import json
-import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig
-from artcnn.progress import Progress
-
-
-class TerminalBar:
-    """Any task's `Progress` as one line on stderr, redrawn in place and fitted to the terminal's width;
-    when stderr is not a terminal (a log file), only each task's last line is written. Use it in a
-    `with` block, so a line is ended even when the task stops half-way."""
-
-    def __init__(self, stream=None):
-        # Looked up per bar, not bound at import: sys.stderr may be replaced later (tests, notebooks).
-        self.stream = stream or sys.stderr
-        self.interactive = self.stream.isatty()
-        self.started = self.last_draw = time.monotonic()
-        self.line: str | None = None  # drawn (terminal) or waiting to be written (log file)
-        self.what: str | None = None
-        # The task whose last event was drawn: a repeat of that event (an epoch's end after its last
-        # batch, with the test loss) redraws the same line instead of starting a new one.
-        self.finished: tuple | None = None
-
-    def update(self, event: Progress) -> None:
-        now = time.monotonic()
-        finished = event.fraction is not None and event.done >= event.total
-        if self.line is not None and (event.what != self.what or (self.finished and not (
-                finished and self.finished == (event.done, event.total)))):
-            self.close()
-        if event.what != self.what:
-            self.started, self.what = now, event.what
-        if not finished and (not self.interactive or now - self.last_draw < 0.1):
-            return
-        self.last_draw = now
-        fraction = event.fraction
-        bar = "" if fraction is None else f"[{'#' * int(30 * fraction)}{'.' * (30 - int(30 * fraction))}] "
-        width = shutil.get_terminal_size().columns - 1 if self.interactive else 1_000
-        self.line = fit_words(f"{bar}{now - self.started:4.0f}s {event.text()}", width)
-        self.finished = (event.done, event.total) if finished else None
-        if self.interactive:
-            self.stream.write("\r" + self.line.ljust(width))
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the current line: on a terminal it stays as drawn, in a log file it is written now."""
-        if self.line is not None:
-            self.stream.write("\n" if self.interactive else self.line + "\n")
-            self.stream.flush()
-        self.line = self.what = self.finished = None
-
-    def __enter__(self) -> "TerminalBar":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-def fit_words(line: str, width: int) -> str:
-    """`line` cut to `width` characters between two of its " · " fields (or words), never inside one:
-    "val_loss 0.690" is kept whole or left out."""
-    if len(line) <= width:
-        return line
-    cut = line[:width - 2]
-    for separator in (" · ", " "):
-        if separator in cut:
-            return cut.rsplit(separator, 1)[0] + " …"
-    return cut + "…"
+from artcnn.terminal import TerminalBar, headline, metrics_summary
 
 
 def _tiling_config(args: argparse.Namespace) -> TilingConfig:
@@ -156,6 +92,18 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**_given_training(args))
 
 
+def _resume_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's own settings from its config.json (flags given must match them; --epochs may extend it)."""
+    from artcnn.models import resolve_recipe
+    from artcnn.training import read_run, resume_config
+
+    config = resume_config(Path(args.run_dir), _given_training(args))
+    recorded, wanted = read_run(Path(args.run_dir))["config"]["recipe"]["epochs"], resolve_recipe(config).epochs
+    extending = f"; extending it from {recorded} to {wanted} epochs" if wanted != recorded else ""
+    print(f"resuming {args.run_dir} with the settings it was started with (its config.json){extending}")
+    return config
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from artcnn.demo import make_demo_collection
 
@@ -170,7 +118,7 @@ def cmd_build_demo_model(args: argparse.Namespace) -> int:
 
     with TerminalBar() as bar:
         metrics = build_demo_model(Path(args.out), progress=bar.update)
-    print(f"held-out run on the synthetic demo, {_headline(metrics)}")
+    print(f"held-out run on the synthetic demo, {headline(metrics)}")
     print(f"demo model saved to {args.out}, its card to {Path(args.out).with_suffix('.md')}")
     return 0
 
@@ -194,22 +142,15 @@ def cmd_tile(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from artcnn.training import train
 
+    config = _resume_config(args) if args.resume else _train_config(args)
     with TerminalBar() as bar:
-        result = train(Path(args.dataset), Path(args.run_dir), _train_config(args), progress=bar.update,
-                       resume=args.resume)
+        result = train(Path(args.dataset), Path(args.run_dir), config, progress=bar.update, resume=args.resume)
     if result.state != "finished":
         print(f"training {result.state} after {len(result.history)} epochs; continue with --resume", file=sys.stderr)
         return 1
-    print(_headline(result.metrics))
+    print(headline(result.metrics))
     print(f"model saved to {result.model_path}")
     return 0
-
-
-def _headline(metrics: dict, split: str = "test") -> str:
-    tile, art = metrics["tile_accuracy"], metrics["artwork_accuracy"]
-    return (f"{split} accuracy: tiles {tile['value']:.1%} (95% CI {tile['low']:.1%}-{tile['high']:.1%}, "
-            f"n={metrics['n_tiles']}), artworks {art['value']:.1%} "
-            f"(95% CI {art['low']:.1%}-{art['high']:.1%}, n={metrics['n_artworks']})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -219,25 +160,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
     metrics = evaluate_model(model, Path(args.dataset), split=args.split, batch_size=args.batch_size,
                              metadata=metadata, name=args.model)
-    print(json.dumps(metrics, indent=2) if args.json else _summary(metrics, args.split))
+    print(json.dumps(metrics, indent=2) if args.json else metrics_summary(metrics, args.split))
     return 0
-
-
-def _summary(metrics: dict, split: str) -> str:
-    """The headline figures and the artwork confusion matrix, a screenful at most (`--json` has everything)."""
-    classes, auc = metrics["classes"], metrics["roc_auc"]
-    width = max(len(name) for name in classes) + 2
-    rows = [f"{'true ' + name:>{width + 5}}" + "".join(f"{count:>{width}}" for count in counts)
-            for name, counts in zip(classes, metrics["artwork_confusion"])]
-    wrong = len(metrics["misclassified"])
-    return "\n".join([
-        _headline(metrics, "train and test" if split == "all" else split),
-        f"ROC AUC (artworks): {'undefined (one class only)' if auc is None else f'{auc:.3f}'}",
-        "artworks by true class (rows) and predicted class (columns):",
-        " " * (width + 5) + "".join(f"{name:>{width}}" for name in classes),
-        *rows,
-        f"{wrong} artworks misclassified" + (" (listed with --json)" if wrong else ""),
-    ])
 
 
 def cmd_finalize(args: argparse.Namespace) -> int:

@@ -1,9 +1,7 @@
 """`python -m artcnn` at the edges: limit flags, exit codes and messages, and the README's Limits
 section kept true to the code's defaults."""
 
-import io
 import json
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -14,7 +12,6 @@ import pytest
 
 from artcnn import cli
 from artcnn.config import DEFAULT_DECODE_PIXELS, ImageLimits, PredictConfig, TilingConfig
-from artcnn.progress import Progress
 from artcnn.uploads import UploadLimits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,36 +78,6 @@ def test_readme_limits_name_flags_the_cli_has():
         for name in names.split(", "):
             known = {option for action in commands[name]._actions for option in action.option_strings}  # noqa: SLF001
             assert flag in known, (name, flag)
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_the_terminal_bar_fits_the_width_without_cutting_a_field(monkeypatch):
-    monkeypatch.setattr(cli.shutil, "get_terminal_size", lambda: os.terminal_size((100, 24)))
-    fields = ["epoch 1/3", "batch 30/30", "loss 0.6931", "accuracy 0.5000", "val_loss 0.6904", "val_accuracy 0.5250"]
-    stream = Terminal()
-    with cli.TerminalBar(stream) as bar:
-        bar.update(Progress("training", 30, 30, " · ".join(fields)))
-    drawn = stream.getvalue().rsplit("\r", 1)[1].rstrip()
-    assert len(drawn) <= 99 and drawn.endswith(" …") and "training: 30/30" in drawn
-    shown = drawn.removesuffix(" …").split(" · ")[1:]
-    assert shown and shown == fields[:len(shown)]
-
-
-def test_in_a_log_file_each_task_writes_its_last_line_once():
-    stream = io.StringIO()
-    with cli.TerminalBar(stream) as bar:
-        for done in range(1, 5):
-            bar.update(Progress("training", done, 4, "epoch 1/1 loss=0.7"))
-        bar.update(Progress("training", 4, 4, "epoch 1/1 loss=0.7 val_loss=0.69"))  # the epoch's end, with its test
-        bar.update(Progress("classifying", 1, None, "a.png"))
-        bar.update(Progress("classifying", 2, 2, "b.png"))
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and "4/4" in lines[0] and lines[0].endswith("val_loss=0.69")
-    assert lines[1].endswith("classifying: 2/2 · b.png")
 
 
 def test_evaluate_prints_a_summary_or_with_json_every_figure(populated_workspace, capsys):
