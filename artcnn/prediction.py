@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,8 @@ class ArtworkResult:
     # Worth a person's look: the label is "needs review", or its probability is below
     # PredictConfig.low_confidence. False for an unreadable file (its `error` says why).
     review: bool = False
+    # Columns from where the artwork came from (a IIIF canvas, a collection record), carried to the CSV.
+    details: dict[str, str] = field(default_factory=dict)
 
 
 class Classification(Iterator[ArtworkResult]):
@@ -204,12 +206,16 @@ def classify(
     else:
         model_name = model_name or str(model)
         model, metadata = load_model(model)
-    tiling = from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
-    results = _classify_stream(model, metadata, inputs, tiling, config, progress, stop)
+    results = _classify_stream(model, metadata, inputs, model_tiling(metadata), config, progress, stop)
     if catalogue is None:
         return Classification(results, None)
     record = catalogue.start_classification(model_name or "model", list(metadata["classes"]), source)
     return Classification(_recorded(results, catalogue, record, stop), record)
+
+
+def model_tiling(metadata: dict) -> TilingConfig:
+    """How a model's artworks are cut into tiles, from its metadata (the defaults for a model without)."""
+    return from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
 
 
 def _recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: int,
@@ -286,21 +292,22 @@ def _row(result: ArtworkResult, classes: list[str]) -> dict:
         # An unreadable file has no verdict to review: its `error` is what to look at.
         "review": None if result.error else result.review,
         "error": result.error,
+        **result.details,
     }
 
 
 def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike, classes: list[str],
-                      model_name: str) -> int:
+                      model_name: str, details: Sequence[str] = ()) -> int:
     """Write results as they arrive, one flushed row each, so a crash keeps every finished row.
 
     Columns: file, sha256, width, height, tiles, p_<class>... (one for each of `classes`), label, confidence,
-    review (True/False), model, error. An empty cell is a value the row does not have: no probabilities or
+    review (True/False), model, error, then the `details` columns (ArtworkResult.details). An empty cell is a value the row does not have: no probabilities or
     verdict for an unreadable file, no error for a readable one. Returns the number of rows written.
     """
-    columns = [*_fields(classes), "model", "error"]
+    columns = [*result_columns(classes), *details]
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         handle.flush()
         for result in results:
@@ -312,6 +319,12 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
     return rows
 
 
-def results_to_frame(results: Iterable[ArtworkResult], classes: list[str]) -> pd.DataFrame:
+def result_columns(classes: list[str]) -> list[str]:
+    """The results CSV's own columns, before any details."""
+    return [*_fields(classes), "model", "error"]
+
+
+def results_to_frame(results: Iterable[ArtworkResult], classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
     """Results as a table with the CSV's columns (without `model`)."""
-    return pd.DataFrame([_row(result, classes) for result in results], columns=[*_fields(classes), "error"])
+    return pd.DataFrame([_row(result, classes) for result in results],
+                        columns=[*_fields(classes), "error", *details])
