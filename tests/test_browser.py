@@ -38,10 +38,11 @@ def app(tmp_path):
     """The app served by `streamlit run` with its own workspace: (url, workspace). The server is killed after."""
     workspace, port = tmp_path / "workspace", free_port()
     with open(tmp_path / "server.log", "w") as log:
+        # No file watcher: an edited source file would put a "File change, Rerun?" prompt over the page.
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.headless", "true"], cwd=APP_DIR, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "ARTCNN_WORKSPACE": str(workspace)})
+             "--server.headless", "true", "--server.fileWatcherType", "none"], cwd=APP_DIR, stdout=log,
+            stderr=subprocess.STDOUT, env={**os.environ, "ARTCNN_WORKSPACE": str(workspace)})
         try:
             url, deadline = f"http://localhost:{port}", time.monotonic() + SERVER_START
             while True:
@@ -102,6 +103,10 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     expect(page.get_by_role("heading", name="artcnn", exact=True)).to_be_visible(timeout=SERVER_START * 1000)
     page.get_by_role("button", name="Start with the synthetic demo").click()
     expect(page.get_by_text("Dataset demo is ready")).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Datasets")).to_contain_text("1")  # counted after the build
+    # Page links carry Material icons (drawn from the icon font), not emoji that Chromium may lack glyphs for.
+    expect(page.get_by_test_id("stPageLink").filter(has_text="Next: train").get_by_test_id("stIconMaterial")
+           ).to_have_text("model_training")
     page.screenshot(path=shots / "01-home-demo.png")
 
     go_to(page, "Datasets", "Datasets")
@@ -117,7 +122,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
         field.press("Enter")
     expect(page.get_by_role("textbox", name="Run name", exact=True)).to_have_value("browser run")
     page.get_by_role("button", name="Start training").click()
-    progress = page.get_by_test_id("stProgress").filter(has_text="browser run:")
+    progress = page.get_by_test_id("stProgress").filter(has_text="browser run · ")
     expect(progress).to_be_visible()
     page.screenshot(path=shots / "03-train-started.png")
 
