@@ -19,7 +19,7 @@ import pandas as pd
 
 from artcnn.config import TrainConfig, to_dict, validate_name
 from artcnn.progress import ProgressCallback, within
-from artcnn.training import CHECKPOINT, CONFIG, read_run, train
+from artcnn.training import CHECKPOINT, CONFIG, read_run, resume_config, train
 
 # The study evaluated every configuration with batches of 32.
 STUDY_TEST_BATCH = 32
@@ -93,7 +93,10 @@ def reproduce(dataset_dir: str | os.PathLike, runs_dir: str | os.PathLike, prefi
         if stop is not None and stop.is_set():
             break
         resume = (run_dir / CHECKPOINT).is_file()
-        if not resume and run_dir.exists():
+        if resume:
+            # Every setting of the configuration is given: resume_config refuses any the run was not started with.
+            config = resume_config(run_dir, to_dict(config))
+        elif run_dir.exists():
             shutil.rmtree(run_dir)  # no epoch finished there, so nothing is lost
 
         report = within(progress, f"configuration {step}/{len(names)} ({name})")

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -194,12 +194,30 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     return RunResult(run_dir, history, metrics, model_path, "finished")
 
 
-def resume_run(run_dir: str | os.PathLike, *, progress: ProgressCallback | None = None,
+def resume_config(run_dir: str | os.PathLike, given: Mapping[str, Any] | None = None) -> TrainConfig:
+    """The settings a resumed run trains on: every TrainConfig field as the run's config.json recorded it,
+    whatever today's defaults are. `given` holds the fields a person set explicitly (a CLI flag, say):
+    each must equal the recorded value, except epochs, which may be raised to extend the run.
+    """
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(to_dict(TrainConfig())))
+    if unknown:
+        raise ValueError(f"not training settings: {', '.join(unknown)}. Received: given={given}")
+    saved = to_dict(from_dict(TrainConfig, read_run(run_dir)["config"].get("train") or {}))
+    differences = [f"{name}: run has {saved[name]!r}, received {value!r}" for name, value in given.items()
+                   if name != "epochs" and value != saved[name]]
+    if differences:
+        raise ValueError(f"run {run_dir} was started with other settings, and a resumed run keeps its own (only "
+                         f"epochs may change, to extend it). Differences: {'; '.join(differences)}")
+    return from_dict(TrainConfig, {**saved, **given})
+
+
+def resume_run(run_dir: str | os.PathLike, *, epochs: int | None = None, progress: ProgressCallback | None = None,
                stop: threading.Event | None = None) -> RunResult:
-    """`train` with resume=True, on the dataset and with the settings recorded in the run's config.json."""
-    saved = read_run(run_dir)["config"]
-    return train(saved["dataset"], run_dir, from_dict(TrainConfig, saved["train"]), progress=progress, stop=stop,
-                 resume=True)
+    """`train` with resume=True on the dataset and with every setting recorded in the run's config.json;
+    `epochs` extends the run."""
+    config = resume_config(run_dir, {} if epochs is None else {"epochs": epochs})
+    return train(read_run(run_dir)["config"]["dataset"], run_dir, config, progress=progress, stop=stop, resume=True)
 
 
 def _epochs_done(history: list[dict]) -> int:

@@ -96,13 +96,38 @@ def test_training_killed_mid_epoch_resumes_from_its_last_complete_epoch(tmp_path
     load_model(run / "checkpoint.keras")
     finished_epochs = record["history"]
 
-    resumed = subprocess.run([*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    # Issue 16: resumed without flags, the run keeps its own settings (3 epochs, batches of 2, no augmentation)
+    # instead of the command line's defaults (the recipe's 30 epochs, batches of 32, augmentation).
+    started_with = record["config"]["train"]
+    resumed = subprocess.run([sys.executable, "-m", "artcnn", "train", str(dataset), str(run), "--resume"], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "with the settings it was started with" in resumed.stdout and "extending" not in resumed.stdout
     record = training.read_run(run)
+    assert record["config"]["train"] == started_with and record["config"]["recipe"]["batch_size"] == 2
     assert [row["epoch"] for row in record["history"]] == [1, 2, 3]
     assert record["history"][:done] == finished_epochs
     assert record["status"]["state"] == "finished" and record["model_path"] == run / "model.keras"
     assert listing(run) == RUN_FILES
+
+
+def test_resume_refuses_a_flag_that_differs_and_extends_with_epochs(dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    training.train(dataset, run, ONE_EPOCH)
+    resume = ["train", str(dataset), str(run), "--resume"]
+
+    assert cli.main([*resume, "--learning-rate", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "a resumed run keeps its own" in err and "learning_rate: run has None, received 0.5" in err
+    assert cli.main([*resume, "--no-augment", "--batch-size", "8"]) == 2
+    assert "batch_size: run has 4, received 8" in capsys.readouterr().err
+
+    # Flags equal to the run's own are accepted; --epochs extends it.
+    assert cli.main([*resume, "--epochs", "2", "--batch-size", "4", "--no-augment"]) == 0
+    assert "extending it from 1 to 2 epochs" in capsys.readouterr().out
+    record = training.read_run(run)
+    assert [row["epoch"] for row in record["history"]] == [1, 2]
+    assert record["config"]["train"] == {**dataclasses.asdict(ONE_EPOCH), "epochs": 2}
 
 
 # --- full disk, folder that cannot be written ---------------------------------------------------------

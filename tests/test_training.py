@@ -110,10 +110,23 @@ def test_stop_mid_epoch_keeps_no_partial_epoch(dataset, tmp_path):
 
 def test_resume_refuses_other_settings(dataset, tmp_path):
     run, stop = tmp_path / "run", threading.Event()
-    training.train(dataset, run, TWO_EPOCHS, progress=lambda event: event.payload and event.payload.epoch_end and stop.set(),
+    started = dataclasses.replace(TWO_EPOCHS, learning_rate=0.01, dropout=False, prior_ratio=0.5)
+    training.train(dataset, run, started, progress=lambda event: event.payload and event.payload.epoch_end and stop.set(),
                    stop=stop)
     with pytest.raises(ValueError, match="batch_size: run has 8, received 4"):
-        training.train(dataset, run, dataclasses.replace(TWO_EPOCHS, batch_size=4), resume=True)
+        training.train(dataset, run, dataclasses.replace(started, batch_size=4), resume=True)
+
+    # Issue 16: resuming takes every setting from the run, whatever TrainConfig's defaults are.
+    assert training.resume_config(run) == started
+    assert training.resume_config(run, {"epochs": 3, "dropout": False}) == dataclasses.replace(started, epochs=3)
+    with pytest.raises(ValueError, match="keeps its own.*learning_rate: run has 0.01, received 0.5; "
+                                         "prior_ratio: run has 0.5, received 0.0"):
+        training.resume_config(run, {"learning_rate": 0.5, "prior_ratio": 0.0})
+    with pytest.raises(ValueError, match="not training settings: colour"):
+        training.resume_config(run, {"colour": "red"})
+    result = training.resume_run(run)
+    assert result.state == "finished" and [row["epoch"] for row in result.history] == [1, 2]
+    assert training.read_run(run)["config"]["train"] == dataclasses.asdict(started)
 
 
 def test_three_classes_train(tmp_path):
