@@ -316,7 +316,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
                     "reason": f"no tile left: every candidate tile was blank (grey-level std below "
                               f"blank_threshold={config.blank_threshold})",
                 })
-        emit(progress, "tiling", done, len(jobs), str(file))
+        emit(progress, "tiling", done, len(jobs), Path(file).name)
     unusable = [name for name in classes if not usable[name]]
     if unusable:
         their_files = {str(file) for name, file in jobs if name in unusable}
