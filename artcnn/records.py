@@ -14,9 +14,10 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-from artcnn.sources import Artwork
+if TYPE_CHECKING:
+    from artcnn.sources import Artwork
 
 # Record columns named like a results column are carried with this prefix, so neither is lost.
 CLASHING_PREFIX = "record_"
@@ -92,7 +93,7 @@ class RecordMatch:
                 + [f"no artwork for record {key}={value}" for value in self.records_without_artwork])
 
 
-def key_of(artwork: Artwork, key: str) -> str:
+def key_of(artwork: "Artwork", key: str) -> str:
     """The artwork's value for the key: its metadata field of that name, else its name."""
     wanted = normalise_label(key)
     for label, value in artwork.metadata.items():
@@ -101,7 +102,7 @@ def key_of(artwork: Artwork, key: str) -> str:
     return artwork.name
 
 
-def join_records(artworks: Iterable[Artwork], match: RecordMatch) -> Iterator[Artwork]:
+def join_records(artworks: Iterable["Artwork"], match: RecordMatch) -> Iterator["Artwork"]:
     """The artworks with their record's columns added to their details (empty cells without a record);
     `match` records who met whom."""
     empty = dict.fromkeys(match.records.columns, "")

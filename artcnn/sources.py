@@ -9,6 +9,7 @@ in the results as a row with an error, and the others go on.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import threading
 from collections import deque
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
-from artcnn.fetching import Fetcher, FetchError
+from artcnn.fetching import FetchConfig, Fetcher, FetchError
 from artcnn.iiif import Canvas, fetch_image, read_manifest
 from artcnn.images import iter_image_files
-from artcnn.prediction import ArtworkResult
+from artcnn.prediction import ArtworkResult, model_tiling
 from artcnn.progress import ProgressCallback, emit
+from artcnn.records import RecordMatch, Records, join_records
 
 # The columns every IIIF artwork carries, in the results CSV's order.
 IIIF_COLUMNS = ("identifier", "canvas", "canvas_label", "manifest", "manifest_label", "title", "creator", "date",
@@ -137,3 +139,61 @@ def _unavailable(artwork: Artwork) -> ArtworkResult:
     return ArtworkResult(file=artwork.details.get("identifier") or artwork.name, sha256=None, width=None,
                          height=None, tiles=0, probabilities={}, label=None, confidence=None, error=artwork.error,
                          details=artwork.details)
+
+
+class SourcedClassification(Iterator[ArtworkResult]):
+    """The results of `classify_sources` as they stream, in order, with what is known before they come."""
+
+    def __init__(self, results: Iterator[ArtworkResult], total: int, columns: list[str], match: RecordMatch | None):
+        self._results = results
+        # Artworks in all: files found and canvases listed (a manifest that could not be read counts one).
+        self.total = total
+        # The details columns every result carries, in order (IIIF columns, then the records').
+        self.columns = columns
+        # How the artworks met the records (complete once the stream is), None without records.
+        self.match = match
+
+    def __next__(self) -> ArtworkResult:
+        return next(self._results)
+
+
+def classify_sources(
+    model: str | os.PathLike | tuple[Any, dict],
+    inputs: Sequence[str | os.PathLike] = (),
+    manifests: Sequence[str | os.PathLike] = (),
+    config: PredictConfig = PredictConfig(),
+    *,
+    fetch: FetchConfig | None = None,
+    records: Records | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> SourcedClassification:
+    """Classify image files and folders (`inputs`) and every canvas of IIIF manifests (URLs or files),
+    each canvas's image fetched as `fetch` says (default FetchConfig(): the workspace's cache), and
+    join `records` to them: one result per artwork, files first, each with its details columns."""
+    from artcnn.storage import load_model, model_metadata
+
+    if not inputs and not manifests:
+        raise ValueError("Nothing to classify: give image files or folders, or IIIF manifests. "
+                         f"Received: inputs={list(inputs)}, manifests={list(manifests)}")
+    if isinstance(model, tuple):
+        model = (model[0], model_metadata(model[0], model[1]))
+    else:
+        model = load_model(model)
+    files = list(file_artworks(inputs))
+    artworks: Iterable[Artwork] = files
+    columns: list[str] = []
+    total = len(files)
+    if manifests:
+        fetcher = Fetcher(fetch or FetchConfig())
+        canvases = read_canvases(manifests, fetcher, progress)
+        tiled = iiif_artworks(canvases, fetcher, model_tiling(model[1]), config.limits)
+        artworks = itertools.chain(files, tiled)
+        columns, total = list(IIIF_COLUMNS), total + len(canvases)
+    match = None
+    if records is not None:
+        match = RecordMatch(records)
+        artworks = join_records(artworks, match)
+        columns += [column for column in records.columns if column not in columns]
+    return SourcedClassification(classify_artworks(model, artworks, config, total=total, progress=progress,
+                                                   stop=stop), total, columns, match)
