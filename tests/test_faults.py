@@ -331,8 +331,10 @@ def test_cli_classify_interrupted_keeps_the_rows_written_so_far(collection, tmp_
     out_csv = tmp_path / "results.csv"
     reported = []
 
-    def interrupt_at_the_fourth(self, done, total, detail=""):
-        reported.append(detail)
+    def interrupt_at_the_fourth(self, event):
+        if event.payload is None:  # not an artwork's result
+            return
+        reported.append(Path(event.payload.file).name)
         if len(reported) == 4:
             raise KeyboardInterrupt
 
