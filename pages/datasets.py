@@ -2,7 +2,6 @@
 
 import shutil
 
-import pandas as pd
 import streamlit as st
 
 import app_state
