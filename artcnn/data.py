@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 # Extra augmentation strengths (share of the [0, 1] range) for recipes with extra_augment.
 CONTRAST_FACTOR = 0.1
 BRIGHTNESS_FACTOR = 0.1
+# Degradation augmentation (recipes with degrade): how often each of its two steps applies, the
+# smallest share of the side a tile is shrunk to before it is enlarged back (a thumbnail blown up
+# to tile size) and the JPEG quality range of a re-encoding. A work's verdict must not depend on
+# the resolution or the compression its file happens to have.
+DEGRADE_CHANCE = 0.5
+DEGRADE_MIN_SCALE = 0.2
+DEGRADE_JPEG_QUALITY = (30, 95)
 # What labels_for takes: a split of the dataset, or both.
 SELECTIONS = (*SPLITS, "all")
 
@@ -93,6 +100,27 @@ def _augmenter(rotation_deg: float, extra_augment: bool, seed: int) -> Any | Non
     return keras.Sequential(layers) if layers else None
 
 
+def _degrade(image: "tf.Tensor", label: "tf.Tensor", seed: "tf.Tensor") -> tuple["tf.Tensor", "tf.Tensor"]:
+    """A uint8 tile as a smaller or more compressed file would give it: each step with DEGRADE_CHANCE,
+    drawn from the stateless `seed` pair so that a seeded pipeline degrades the same way every run."""
+    import tensorflow as tf
+
+    draws = tf.random.stateless_uniform((4,), seed)
+    size = tf.shape(image)[:2]
+
+    def shrink() -> tf.Tensor:
+        scale = DEGRADE_MIN_SCALE + (1.0 - DEGRADE_MIN_SCALE) * draws[1]
+        small = tf.maximum(tf.cast(tf.cast(size, tf.float32) * scale, tf.int32), 4)
+        reduced = tf.image.resize(image, small, method="area")
+        return tf.cast(tf.clip_by_value(tf.round(tf.image.resize(reduced, size, method="bilinear")), 0, 255), tf.uint8)
+
+    image = tf.cond(draws[0] < DEGRADE_CHANCE, shrink, lambda: image)
+    low, high = DEGRADE_JPEG_QUALITY
+    quality = low + tf.cast(draws[3] * (high - low + 1), tf.int32)
+    image = tf.cond(draws[2] < DEGRADE_CHANCE, lambda: tf.image.adjust_jpeg_quality(image, quality), lambda: image)
+    return tf.ensure_shape(image, [None, None, 3]), label
+
+
 def make_pipeline(
     files: Sequence[str],
     labels: Sequence[int],
@@ -105,12 +133,14 @@ def make_pipeline(
     seed: int = 0,
     cache: bool = True,
     extra_augment: bool = False,
+    degrade: bool = False,
 ) -> "tf.data.Dataset":
     """Batches of (images in [0, 1], labels) from PNG tiles.
 
     Labels are float32 0/1 scalars for two classes (one sigmoid unit) and one-hot rows for more
     (softmax). With training=True the tiles are reshuffled every epoch (reproducibly from `seed`)
-    and augmented; otherwise they come in the given order, unchanged.
+    and augmented; otherwise they come in the given order, unchanged. `degrade` (training only) shrinks
+    and re-enlarges some tiles and re-encodes some as JPEG at a random quality.
     """
     import tensorflow as tf
 
@@ -146,6 +176,11 @@ def make_pipeline(
         dataset = dataset.cache()
     if training:
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    if training and degrade:
+        # A seed pair per tile, new each epoch, so the degradation varies between epochs yet repeats per seed.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            lambda pair, tile_seed: _degrade(*pair, tile_seed), num_parallel_calls=autotune)
     dataset = dataset.map(prepare, num_parallel_calls=autotune).batch(batch_size)
     augmenter = _augmenter(rotation_deg, extra_augment, seed) if training else None
     if augmenter is not None:

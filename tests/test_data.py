@@ -114,6 +114,22 @@ def test_augmentation_only_when_training(dataset):
     assert 0.0 <= varied.min() and varied.max() <= 1.0
 
 
+def test_degrade_shrinks_or_recompresses_some_training_tiles_only(dataset):
+    files, labels = data.labels_for(dataset, "train")
+    originals = data.preprocess(decoded(files), TILE).numpy()
+    degraded, targets = images_and_targets(data.make_pipeline(files, labels, 2, TILE, 16, training=True, seed=2,
+                                                              degrade=True))
+    order, distance = order_of(degraded, originals)
+    np.testing.assert_array_equal(targets, labels[order])
+    # With two independent steps at even odds, some of 16 tiles are left alone and some are changed.
+    assert (distance < 1e-6).any() and (distance > 1e-4).any()
+    assert 0.0 <= degraded.min() and degraded.max() <= 1.0
+    again, _ = images_and_targets(data.make_pipeline(files, labels, 2, TILE, 16, training=True, seed=2, degrade=True))
+    np.testing.assert_array_equal(again, degraded)
+    evaluated, _ = images_and_targets(data.make_pipeline(files, labels, 2, TILE, 16, training=False, degrade=True))
+    np.testing.assert_allclose(evaluated, originals, atol=1e-6)
+
+
 def test_reshuffles_each_epoch_reproducibly(dataset):
     files, labels = data.labels_for(dataset, "train")
     originals = data.preprocess(decoded(files), TILE).numpy()
