@@ -104,7 +104,7 @@ def tile_pipeline(files: Sequence[str], labels: Sequence[int], num_classes: int,
     batch_size = recipe.batch_size if training else recipe.test_batch_size
     pipeline = data.make_pipeline(files, labels, num_classes, recipe.input_size, batch_size, training=training,
                                   rotation_deg=recipe.rotation_deg, seed=seed, cache=cache,
-                                  extra_augment=recipe.extra_augment)
+                                  extra_augment=recipe.extra_augment, degrade=recipe.degrade)
     return pipeline, math.ceil(len(files) / batch_size)
 
 

@@ -63,10 +63,13 @@ class Recipe:
     rotation_deg: float
     # Whether the architecture's dropout layers are present.
     dropout: bool
-    # Whether training augmentation is on at all (False sets rotation_deg 0 and extra_augment False).
+    # Whether training augmentation is on at all (False sets rotation_deg 0, extra_augment and degrade False).
     augment: bool
     # Random flips and small contrast/brightness changes besides rotation.
     extra_augment: bool
+    # Tiles shrunk and re-enlarged, or re-encoded as JPEG, at random (data.make_pipeline's degrade), so
+    # that a thumbnail and a full scan of one work get one verdict.
+    degrade: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -132,7 +135,7 @@ def resolve_recipe(config: "TrainConfig") -> Recipe:
                                                           "learning_rate") if getattr(config, name) is not None}
     overrides.update(dropout=config.dropout, augment=config.augment)
     if not config.augment:
-        overrides.update(rotation_deg=0.0, extra_augment=False)
+        overrides.update(rotation_deg=0.0, extra_augment=False, degrade=False)
     return dataclasses.replace(get_recipe(config.recipe), **overrides)
 
 
