@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from app_widgets import accuracy_text, model_entries, run_comparison, show_curves, show_metrics, show_study_tables
+from app_runs import accuracy_text, model_entries, run_comparison, show_curves, show_metrics, show_study_tables
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
 
 workspace, jobs = app_state.workspace(), app_state.jobs()

@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
-from app_widgets import (report_ended_jobs, run_state, show_curves, show_metrics, show_misclassified,
-                         show_running_jobs, show_study_tables, training_form, training_form_config)
+from app_runs import (report_ended_jobs, run_state, show_curves, show_metrics, show_misclassified, show_running_jobs,
+                      show_study_tables, training_form, training_form_config)
 from artcnn import study, training
 from artcnn.config import TrainConfig, from_dict
 from artcnn.dataset import read_description
