@@ -6,13 +6,13 @@ Every command only turns flags into a config and calls one stage function.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
 from artcnn.cli_training import add_training_commands
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.terminal import TerminalBar, headline, metrics_summary
@@ -92,25 +92,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from artcnn.images import iter_image_files
-    from artcnn.prediction import classify, write_results_csv
-    from artcnn.storage import load_model
-
-    model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
-    total = sum(1 for _ in iter_image_files(args.inputs)) if not args.no_count else None
-    config = PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
-                           limits=_image_limits(args))
-    errors: list = []
-    with TerminalBar() as bar:
-        # classify streams and cannot know the total; the count made here fills the bar.
-        results = classify((model, metadata), args.inputs, config,
-                           progress=lambda event: bar.update(dataclasses.replace(event, total=total)))
-        rows = write_results_csv(_collect_errors(results, errors), Path(args.out), metadata["classes"],
-                                 Path(args.model).name)
-    for result in errors:
-        print(f"skipped {result.file}: {result.error}", file=sys.stderr)
-    print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
-    return 0
+    return run_classify(args, PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
+                                            limits=_image_limits(args)))
 
 
 def cmd_shortcuts(args: argparse.Namespace) -> int:
@@ -153,14 +136,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"{name}: threshold p({name}) >= {calibration.thresholds[name]:.4f}; {count} calibration artworks, "
               f"{calibration.review_share[name]:.0%} to review, {calibration.error_share[name]:.1%} labelled wrong")
     return 0
-
-
-def _collect_errors(results, errors: list):
-    """Pass results through, keeping the failed ones to report after the run."""
-    for result in results:
-        if result.error:
-            errors.append(result)
-        yield result
 
 
 def _default_of(function, parameter: str):
@@ -232,9 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_evaluate)
 
     classify = commands.add_parser("classify", help="classify whole artworks; writes a CSV",
-                                   description="Classify artworks (files and/or folders) with MODEL.")
+                                   description="Classify artworks (files and/or folders, IIIF manifests) with MODEL.")
     classify.add_argument("model", help=".keras or .h5 model file")
-    classify.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
+    classify.add_argument("inputs", nargs="*", help="image files and/or folders (searched recursively)")
     classify.add_argument("--out", required=True, help="CSV file to write")
     predict_defaults = PredictConfig()
     classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size,
@@ -244,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_limit_flags(classify)
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")
+    add_collection_flags(classify)
     classify.set_defaults(handler=cmd_classify)
+    add_export_command(commands)
 
     shortcuts = commands.add_parser(
         "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",
