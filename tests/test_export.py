@@ -8,13 +8,14 @@ from PIL import Image
 keras = pytest.importorskip("keras")
 
 from artcnn import export as exporting  # noqa: E402
+from artcnn.cli import main  # noqa: E402
 from artcnn.config import TilingConfig, to_dict  # noqa: E402
 from artcnn.export import export_model, score_saved_model, score_tflite  # noqa: E402
+from artcnn.images import load_artwork  # noqa: E402
 from artcnn.models import create_model, get_recipe  # noqa: E402
 from artcnn.prediction import classify  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
 from artcnn.tiling import cut_tiles  # noqa: E402
-from artcnn.images import load_artwork  # noqa: E402
 
 # Tiles of 48 px shrunk to the model's 32 px input, so the resize inside the export is exercised.
 TILING = TilingConfig(tile_size=48, blank_threshold=0.0)
@@ -55,7 +56,7 @@ def test_exported_models_score_tiles_as_artcnn_classifies(tiny_model, artwork, t
         np.testing.assert_allclose(scores.mean(axis=0), [expected["han"], expected["kom"]], atol=1e-4)
 
 
-def test_an_export_that_scores_differently_is_refused_and_not_written(tmp_path, monkeypatch):
+def test_an_export_that_scores_differently_is_refused_and_not_written(tmp_path, monkeypatch, capsys):
     inputs = keras.Input((32, 32, 3))
     dense = keras.layers.Dense(1, activation="sigmoid")
     model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
@@ -67,6 +68,18 @@ def test_an_export_that_scores_differently_is_refused_and_not_written(tmp_path, 
     with pytest.raises(ValueError, match="differently from .*bright.keras.*over the tolerance of 0.001"):
         export_model(path, tmp_path / "out")
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["bright.keras"]
+    # The command fails with the same words and a non-zero status.
+    assert main(["export", str(path), str(tmp_path / "out")]) == 2
+    assert "over the tolerance of 0.001" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_export_command_writes_the_models_and_their_metadata(tiny_model, artwork, tmp_path, capsys):
+    assert main(["export", str(tiny_model), str(tmp_path / "out"), "--check-images", str(artwork)]) == 0
+    assert "the largest difference from the original is" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["artcnn-export.json", "model.tflite",
+                                                                    "saved_model"]
+    check = json.loads((tmp_path / "out" / "artcnn-export.json").read_text())["check"]
+    assert check["tiles"] > 12 and max(check["max_difference"].values()) <= 1e-3
 
 
 def test_an_existing_folder_is_not_overwritten(tiny_model, tmp_path):
