@@ -109,9 +109,10 @@ def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Ca
 def _epoch_logger(name: str, usage: _Usage, log: Callable[[str], None]) -> Callable:
     def report(event) -> None:
         usage.sample()
-        if event.epoch_end:
-            values = " ".join(f"{key}={value:.4f}" for key, value in sorted(event.logs.items()))
-            log(f"  {name} epoch {event.epoch + 1}/{event.epochs} {values}")
+        step = event.payload  # artcnn.fitting.TrainingStep during the fit, None before and after
+        if getattr(step, "epoch_end", False):
+            values = " ".join(f"{key}={value:.4f}" for key, value in sorted(step.logs.items()))
+            log(f"  {name} epoch {step.epoch + 1}/{step.epochs} {values}")
     return report
 
 
@@ -122,12 +123,15 @@ def train_study(dataset: Path, runs: Path, base: TrainConfig, usage: _Usage, log
     loggers: dict[str, Callable] = {}
 
     def progress(event) -> None:
-        if event.training is None:
-            log(f"{event.run}: training ({event.step}/{event.steps}) ...")
-            usage.start(runs / event.run)
-            loggers[event.run] = _epoch_logger(event.run, usage, log)
+        # study.reproduce prefixes each run's events with "configuration 2/4 (<run name>)".
+        where = event.message.split(" · ")[0]
+        run = where[where.index("(") + 1:-1]
+        if event.message.endswith("loading TensorFlow"):  # a run's first event
+            log(f"{run}: training ({where.split()[1]}) ...")
+            usage.start(runs / run)
+            loggers[run] = _epoch_logger(run, usage, log)
         else:
-            loggers[event.run](event.training)
+            loggers[run](event)
 
     study.reproduce(dataset, runs, PREFIX, base, progress=progress)
     usage.finish()

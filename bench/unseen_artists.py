@@ -14,9 +14,9 @@ settings. The last line printed is `default_worst_left_out_accuracy: <value>`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -36,7 +36,7 @@ class Variant:
     description: str
     # The recipe and its settings.
     train: TrainConfig
-    # Synthetic kom tiles from artcnn.demo's generators per real kom tile (crossval.prior_tiles); 0 for none.
+    # Synthetic kom tiles from artcnn.prior per real kom tile (TrainConfig.prior_ratio); 0 for none.
     prior_ratio: float = 0.0
 
 
@@ -56,7 +56,7 @@ def _settings(variant: Variant, dataset: Path) -> dict:
 
 def run_variant(name: str, variant: Variant, dataset: Path, out: Path, log: Callable[[str], None]) -> dict:
     """cross_validate's result for `variant`, from out/<name>.json when it was run with the same settings."""
-    from artcnn.crossval import cross_validate, prior_tiles
+    from artcnn.crossval import cross_validate
     from artcnn.storage import atomic_write_json
 
     saved = out / f"{name.replace(' ', '_').replace('+', 'plus')}.json"
@@ -69,13 +69,13 @@ def run_variant(name: str, variant: Variant, dataset: Path, out: Path, log: Call
     log(f"{name}: training ...")
 
     def progress(event) -> None:
-        if event.batch == event.batches:
-            log(f"  {name}: {event.left_out} left out, epoch {event.epoch + 1}/{event.epochs}")
+        step = event.payload  # artcnn.fitting.TrainingStep during a fold's fit
+        if getattr(step, "epoch_end", False):
+            # cross_validate prefixes each fold's events with "fold 2/5 (left out: <sources>)".
+            log(f"  {name}: {event.message.split(' · ')[0]}, epoch {step.epoch + 1}/{step.epochs}")
 
-    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
-        extra = prior_tiles(dataset, scratch, variant.prior_ratio, seed=variant.train.seed) if variant.prior_ratio else {}
-        result, wall, cpu = common.measured(
-            lambda: cross_validate(dataset, variant.train, extra_train=extra, progress=progress))
+    config = dataclasses.replace(variant.train, prior_ratio=variant.prior_ratio)
+    result, wall, cpu = common.measured(lambda: cross_validate(dataset, config, progress=progress))
     result["settings"], result["seconds"], result["cpu_seconds"] = settings, round(wall, 1), round(cpu, 1)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(saved, result)
