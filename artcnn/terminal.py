@@ -8,11 +8,13 @@ import time
 
 from artcnn.progress import Progress
 
+# Characters of the bar itself: the rest of the line is for the task's text, which says more.
+BAR_WIDTH = 20
 
 class TerminalBar:
     """Any task's `Progress` as one line on stderr, redrawn in place and fitted to the terminal's width;
-    when stderr is not a terminal (a log file), only each task's last line is written. Use it in a
-    `with` block, so a line is ended even when the task stops half-way."""
+    when stderr is not a terminal (a log file), each task's last line is written once it ends. Use it in
+    a `with` block, so the last line is ended (or written) even when the task stops half-way."""
 
     def __init__(self, stream=None):
         # Looked up per bar, not bound at import: sys.stderr may be replaced later (tests, notebooks).
@@ -21,27 +23,30 @@ class TerminalBar:
         self.started = self.last_draw = time.monotonic()
         self.line: str | None = None  # drawn (terminal) or waiting to be written (log file)
         self.what: str | None = None
-        # The task whose last event was drawn: a repeat of that event (an epoch's end after its last
-        # batch, with the test loss) redraws the same line instead of starting a new one.
+        self.done = 0
+        # (done, total) of a task's last event: the same again (an epoch's end after its last batch, with
+        # the test loss) redraws that line, anything else starts the next task's line.
         self.finished: tuple | None = None
 
     def update(self, event: Progress) -> None:
         now = time.monotonic()
         finished = event.fraction is not None and event.done >= event.total
-        if self.line is not None and (event.what != self.what or (self.finished and not (
-                finished and self.finished == (event.done, event.total)))):
+        repeat = finished and self.finished == (event.done, event.total)
+        # A new task: another kind, a count starting over (the next fold), or anything after a finished one.
+        if event.what != self.what or event.done < self.done or (self.finished and not repeat):
             self.close()
-        if event.what != self.what:
-            self.started, self.what = now, event.what
-        if not finished and (not self.interactive or now - self.last_draw < 0.1):
+            self.started = now
+        self.what, self.done = event.what, event.done
+        if self.interactive and not finished and now - self.last_draw < 0.1:
             return
-        self.last_draw = now
         fraction = event.fraction
-        bar = "" if fraction is None else f"[{'#' * int(30 * fraction)}{'.' * (30 - int(30 * fraction))}] "
+        filled = 0 if fraction is None else int(BAR_WIDTH * fraction)
+        bar = "" if fraction is None else f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
         width = shutil.get_terminal_size().columns - 1 if self.interactive else 1_000
         self.line = fit_words(f"{bar}{now - self.started:4.0f}s {event.text()}", width)
         self.finished = (event.done, event.total) if finished else None
         if self.interactive:
+            self.last_draw = now
             self.stream.write("\r" + self.line.ljust(width))
             self.stream.flush()
 
@@ -51,6 +56,7 @@ class TerminalBar:
             self.stream.write("\n" if self.interactive else self.line + "\n")
             self.stream.flush()
         self.line = self.what = self.finished = None
+        self.done = 0
 
     def __enter__(self) -> "TerminalBar":
         return self

@@ -28,7 +28,7 @@ if from_server:
 else:
     files = st.file_uploader("Artwork files or zips", accept_multiple_files=True, key="classify-upload",
                              help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
-low_confidence = st.slider("Low confidence: a verdict whose probability is below", 0.5, 1.0,
+low_confidence = st.slider("Low confidence: a verdict whose probability is below", 0.0, 1.0,
                            PredictConfig().low_confidence, 0.05)
 
 

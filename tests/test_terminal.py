@@ -33,9 +33,13 @@ def test_in_a_log_file_each_task_writes_its_last_line_once():
         bar.update(Progress("training", 4, 4, "epoch 1/1 loss=0.7 val_loss=0.69"))  # the epoch's end, with its test
         bar.update(Progress("classifying", 1, None, "a.png"))
         bar.update(Progress("classifying", 2, 2, "b.png"))
+        for done in (1, 2):  # a fold that stops early (early stopping), then the next fold from its start
+            bar.update(Progress("training", done, 8, f"fold 1/2 · batch {done}"))
+        bar.update(Progress("training", 1, 8, "fold 2/2 · batch 1"))
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and "4/4" in lines[0] and lines[0].endswith("val_loss=0.69")
+    assert len(lines) == 4 and "4/4" in lines[0] and lines[0].endswith("val_loss=0.69")
     assert lines[1].endswith("classifying: 2/2 · b.png")
+    assert lines[2].endswith("training: 2/8 · fold 1/2 · batch 2") and lines[3].endswith("fold 2/2 · batch 1")
 
 
 def test_the_metrics_summary_has_a_row_and_a_column_per_class():
