@@ -70,9 +70,8 @@ def check_tiles(tiling: TilingConfig, images: Sequence[str | os.PathLike] = (), 
                                    keep_blank=True).tiles]
     rng = np.random.default_rng(seed)
     tiles += list(rng.integers(0, 256, (8, side, side, 3), dtype=np.uint8))
-    ramp = np.linspace(0, 255, side, dtype=np.float32)
-    tiles += [np.stack([ramp[None, :].repeat(side, 0), ramp[:, None].repeat(side, 1), 255 - ramp[None, :].repeat(side, 0)],
-                       axis=-1).astype(np.uint8)]
+    across, down = np.meshgrid(np.linspace(0, 255, side), np.linspace(0, 255, side))
+    tiles += [np.stack([across, down, 255 - across], axis=-1).astype(np.uint8)]
     tiles += [np.full((side, side, 3), value, dtype=np.uint8) for value in (0, 128, 255)]
     return np.stack(tiles)
 

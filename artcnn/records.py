@@ -42,7 +42,8 @@ class Records:
 
 def read_records(path: str | os.PathLike, key: str, reserved: Iterable[str] = ()) -> Records:
     """Read a records CSV keyed by column `key`. A column named like one in `reserved` (the results' own
-    columns, and the IIIF columns when canvases are classified) is renamed record_<name>. A missing key column, an empty or a repeated key is refused."""
+    columns, and the IIIF columns when canvases are classified) is renamed record_<name>. A missing key
+    column, an empty or a repeated key is refused."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"records file not found: {path}")

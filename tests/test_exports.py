@@ -8,7 +8,8 @@ from artcnn.prediction import ArtworkResult
 def result(file: str, label: str | None, p_kom: float | None, error: str | None = None, **details) -> ArtworkResult:
     probabilities = {} if p_kom is None else {"han": 1 - p_kom, "kom": p_kom}
     return ArtworkResult(file=file, sha256=None, width=None, height=None, tiles=0 if error else 4,
-                         probabilities=probabilities, label=label, confidence=None if p_kom is None else max(p_kom, 1 - p_kom),
+                         probabilities=probabilities, label=label,
+                         confidence=None if p_kom is None else max(p_kom, 1 - p_kom),
                          error=error, review=p_kom is not None and 0.3 < p_kom < 0.7, details=details)
 
 
@@ -19,7 +20,8 @@ def canvas(n: int, manifest: str, **more) -> dict:
 
 RESULTS = [
     result("/cache/a", "kom", 0.9, **canvas(1, "https://m.example/one")),
-    result("https://m.example/one/canvas/2", None, None, error="image not fetched: HTTP 404", **canvas(2, "https://m.example/one")),
+    result("https://m.example/one/canvas/2", None, None, error="image not fetched: HTTP 404",
+           **canvas(2, "https://m.example/one")),
     result("/cache/c", "han", 0.4, **canvas(1, "https://m.example/two", accession_number="1921.7")),
     result("/local/d.png", "han", 0.1),
 ]

@@ -86,7 +86,8 @@ def test_text_of_reads_v2_and_v3_values():
 def test_the_size_asked_for_is_what_tiling_needs_not_the_original():
     level1 = ImageService("https://x/iiif/a", 3, 1, 4000, 3000)
     assert needed_size(4000, 3000, TilingConfig(long_side=1000), ImageLimits()) == (1000, 750)
-    assert image_request(level1, TilingConfig(long_side=1000), ImageLimits()) == "https://x/iiif/a/full/1000,/0/default.jpg"
+    assert image_request(level1, TilingConfig(long_side=1000), ImageLimits()) == \
+        "https://x/iiif/a/full/1000,/0/default.jpg"
     # Native resolution is needed when tiles are cut at native size; v3 calls the whole image "max".
     assert image_request(level1, TilingConfig(), ImageLimits()) == "https://x/iiif/a/full/max/0/default.jpg"
     assert image_request(ImageService("b", 2, 2, 40, 30), TilingConfig(), ImageLimits()) == "b/full/full/0/default.jpg"

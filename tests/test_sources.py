@@ -49,7 +49,8 @@ def test_every_canvas_is_an_artwork_with_its_columns_and_errors_in_place(brightn
     results = list(stream)
     assert stream.total == len(results) == 1 + 3 + 1 + 3 and stream.columns == list(IIIF_COLUMNS)
     assert [r.details.get("canvas") for r in results] == [
-        None, *[f"{server.url}/v2/canvas/{n}" for n in (1, 2, 3)], "", *[f"{server.url}/v3/canvas/{n}" for n in (1, 2, 3)]]
+        None, *[f"{server.url}/v2/canvas/{n}" for n in (1, 2, 3)], "",
+        *[f"{server.url}/v3/canvas/{n}" for n in (1, 2, 3)]]
     assert [r.label for r in results] == ["han", "han", None, "kom", None, "kom", None, None]
     errors = [r.error or "" for r in results]
     assert "HTTP 404" in errors[2] and "not a IIIF manifest" in errors[4]
