@@ -37,11 +37,13 @@ CREATE TABLE IF NOT EXISTS results (
     tile_boxes TEXT,
     -- prediction.ArtworkResult.review: 1 when the verdict is worth a person's look
     review INTEGER NOT NULL DEFAULT 0,
+    -- JSON {column: value}: prediction.ArtworkResult.details (a IIIF canvas's, a collection record's columns)
+    details TEXT,
     PRIMARY KEY (classification, position)
 );
 """
 # Columns added since the first catalogues were written: (table, column, definition), added on open.
-_ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"), ("results", "details", "TEXT"))
 
 
 CATALOGUE_FILE = "catalogue.sqlite"
@@ -133,11 +135,11 @@ class Catalogue:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO results (classification, position, file, sha256, width, height, tiles, "
-                "probabilities, label, confidence, error, tile_boxes, review) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "probabilities, label, confidence, error, tile_boxes, review, details) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (classification, position, result.file, result.sha256, result.width, result.height,
                  result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error,
-                 json.dumps(result.tile_boxes), int(result.review)),
+                 json.dumps(result.tile_boxes), int(result.review), json.dumps(result.details)),
             )
 
     def finish_classification(self, classification: int) -> None:
@@ -159,7 +161,8 @@ class Catalogue:
                 "SELECT * FROM results WHERE classification = ? ORDER BY position", (classification,)
             ).fetchall()
         return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}"), "review": bool(row["review"]),
-                 "tile_boxes": [tuple(box) for box in json.loads(row["tile_boxes"] or "[]")]} for row in rows]
+                 "tile_boxes": [tuple(box) for box in json.loads(row["tile_boxes"] or "[]")],
+                 "details": json.loads(row["details"] or "{}")} for row in rows]
 
     def delete_classification(self, classification: int) -> None:
         with self._connect() as db:

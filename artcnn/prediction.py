@@ -210,7 +210,7 @@ def classify(
     if catalogue is None:
         return Classification(results, None)
     record = catalogue.start_classification(model_name or "model", list(metadata["classes"]), source)
-    return Classification(_recorded(results, catalogue, record, stop), record)
+    return Classification(recorded(results, catalogue, record, stop), record)
 
 
 def model_tiling(metadata: dict) -> TilingConfig:
@@ -218,8 +218,10 @@ def model_tiling(metadata: dict) -> TilingConfig:
     return from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
 
 
-def _recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: int,
-              stop: threading.Event | None) -> Iterator[ArtworkResult]:
+def recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: int,
+             stop: threading.Event | None) -> Iterator[ArtworkResult]:
+    """Results passed through, each stored as it comes in classification `record`, which is marked
+    finished at the end unless `stop` ended the run early."""
     for position, result in enumerate(results):
         catalogue.add_result(record, position, result)
         yield result

@@ -16,7 +16,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.fetching import FetchConfig, Fetcher, FetchError
@@ -25,6 +25,9 @@ from artcnn.images import iter_image_files
 from artcnn.prediction import ArtworkResult, model_tiling
 from artcnn.progress import ProgressCallback, emit
 from artcnn.records import RecordMatch, Records, join_records
+
+if TYPE_CHECKING:
+    from artcnn.catalogue import Catalogue
 
 # The columns every IIIF artwork carries, in the results CSV's order.
 IIIF_COLUMNS = ("identifier", "canvas", "canvas_label", "manifest", "manifest_label", "title", "creator", "date",
@@ -144,7 +147,8 @@ def _unavailable(artwork: Artwork) -> ArtworkResult:
 class SourcedClassification(Iterator[ArtworkResult]):
     """The results of `classify_sources` as they stream, in order, with what is known before they come."""
 
-    def __init__(self, results: Iterator[ArtworkResult], total: int, columns: list[str], match: RecordMatch | None):
+    def __init__(self, results: Iterator[ArtworkResult], total: int, columns: list[str], match: RecordMatch | None,
+                 record: int | None):
         self._results = results
         # Artworks in all: files found and canvases listed (a manifest that could not be read counts one).
         self.total = total
@@ -152,6 +156,8 @@ class SourcedClassification(Iterator[ArtworkResult]):
         self.columns = columns
         # How the artworks met the records (complete once the stream is), None without records.
         self.match = match
+        # The classification's id in the catalogue it is recorded in, or None when it is not recorded.
+        self.record = record
 
     def __next__(self) -> ArtworkResult:
         return next(self._results)
@@ -167,10 +173,15 @@ def classify_sources(
     records: Records | None = None,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    catalogue: "Catalogue | None" = None,
+    model_name: str | None = None,
+    source: str = "",
 ) -> SourcedClassification:
     """Classify image files and folders (`inputs`) and every canvas of IIIF manifests (URLs or files),
     each canvas's image fetched as `fetch` says (default FetchConfig(): the workspace's cache), and
-    join `records` to them: one result per artwork, files first, each with its details columns."""
+    join `records` to them: one result per artwork, files first, each with its details columns.
+    Given a `catalogue`, every result (the unavailable ones too) is recorded there as in prediction.classify."""
+    from artcnn.prediction import recorded
     from artcnn.storage import load_model, model_metadata
 
     if not inputs and not manifests:
@@ -179,6 +190,7 @@ def classify_sources(
     if isinstance(model, tuple):
         model = (model[0], model_metadata(model[0], model[1]))
     else:
+        model_name = model_name or str(model)
         model = load_model(model)
     files = list(file_artworks(inputs))
     artworks: Iterable[Artwork] = files
@@ -195,5 +207,9 @@ def classify_sources(
         match = RecordMatch(records)
         artworks = join_records(artworks, match)
         columns += [column for column in records.columns if column not in columns]
-    return SourcedClassification(classify_artworks(model, artworks, config, total=total, progress=progress,
-                                                   stop=stop), total, columns, match)
+    results = classify_artworks(model, artworks, config, total=total, progress=progress, stop=stop)
+    record = None
+    if catalogue is not None:
+        record = catalogue.start_classification(model_name or "model", list(model[1]["classes"]), source)
+        results = recorded(results, catalogue, record, stop)
+    return SourcedClassification(results, total, columns, match, record)

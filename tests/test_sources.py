@@ -79,6 +79,21 @@ def test_records_join_canvases_by_their_metadata_and_files_by_their_stem(brightn
     assert stream.match.artworks_without_record == []
 
 
+def test_a_classification_given_a_catalogue_keeps_every_row_with_its_columns(brightness_model, server, tmp_path):
+    from artcnn.catalogue import open_catalogue
+
+    catalogue = open_catalogue(tmp_path / "catalogue.sqlite")
+    stream = classify_sources(brightness_model, (), [f"{server.url}/v2/manifest.json"], CONFIG,
+                              fetch=fetch_config(tmp_path), catalogue=catalogue, source="a IIIF manifest")
+    results = list(stream)
+    stored = catalogue.results(stream.record)
+    assert [row["details"] for row in stored] == [r.details for r in results]
+    assert [row["error"] for row in stored] == [r.error for r in results] and stored[1]["error"]
+    assert [row["label"] for row in stored] == ["han", None, "kom"]
+    entry = next(e for e in catalogue.classifications() if e["id"] == stream.record)
+    assert entry["finished"] and entry["source"] == "a IIIF manifest" and entry["model"] == str(brightness_model)
+
+
 def test_a_second_run_fetches_nothing_twice(brightness_model, server, tmp_path):
     manifests = [f"{server.url}/v2/manifest.json"]
     first = [r.probabilities for r in classify_sources(brightness_model, (), manifests, CONFIG,
