@@ -14,7 +14,8 @@ BAR_WIDTH = 20
 class TerminalBar:
     """Any task's `Progress` as one line on stderr, redrawn in place and fitted to the terminal's width;
     when stderr is not a terminal (a log file), each task's last line is written once it ends. Use it in
-    a `with` block, so the last line is ended (or written) even when the task stops half-way."""
+    a `with` block, so the last line is ended (or written) when the task returns early, and a log file
+    holds only the error message when it fails."""
 
     def __init__(self, stream=None):
         # Looked up per bar, not bound at import: sys.stderr may be replaced later (tests, notebooks).
@@ -61,7 +62,9 @@ class TerminalBar:
     def __enter__(self) -> "TerminalBar":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, error_type, *exc_info) -> None:
+        if error_type is not None and not self.interactive:
+            self.line = None  # a log file gets the error message alone, not the line of a task that failed
         self.close()
 
 

@@ -12,6 +12,7 @@ from app_runs import (report_ended_jobs, run_state, show_curves, show_metrics, s
 from artcnn import study, training
 from artcnn.config import TrainConfig, from_dict
 from artcnn.dataset import read_description
+from artcnn.storage import MODEL_SUFFIXES
 
 workspace, jobs, state = app_state.workspace(), app_state.jobs(), st.session_state
 # A fresh default run name: the time it was offered.
@@ -114,7 +115,7 @@ def live_panel() -> None:
         show_misclassified(record["metrics"], Path(config["dataset"]))
         with st.expander("Finalize: train the same recipe on all tiles (train and test) into models/"):
             st.text_input("Model name", f"{view} final", key="train_final_name")
-            st.radio("Format", [".keras", ".h5"], horizontal=True, key="train_final_format")
+            st.radio("Format", MODEL_SUFFIXES, horizontal=True, key="train_final_format")
             st.button("Finalize", on_click=finalize, args=(config,))
 
 

@@ -52,3 +52,14 @@ def test_the_metrics_summary_has_a_row_and_a_column_per_class():
     assert lines[3].split() == ["han", "kom", "photo"]
     assert [line.split()[-3:] for line in lines[4:7]] == [["3", "0", "0"], ["1", "2", "0"], ["0", "1", "2"]]
     assert lines[-1] == "2 artworks misclassified (listed with --json)"
+
+
+def test_a_failed_task_leaves_the_log_its_error_alone():
+    stream = io.StringIO()
+    try:
+        with terminal.TerminalBar(stream) as bar:
+            bar.update(Progress("training", 0, None, "loading TensorFlow"))
+            raise ValueError("no dataset")
+    except ValueError:
+        pass
+    assert stream.getvalue() == ""
