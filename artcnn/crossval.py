@@ -58,9 +58,9 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     """
     from artcnn import data, fitting, models
 
-    emit(progress, "training", 0, None, "loading TensorFlow")
     info = data.read_dataset(dataset_dir)
     fitting.check_prior(info.classes, config, info.path)
+    emit(progress, "training", 0, None, "loading TensorFlow")
     manifest = info.manifest.reset_index(drop=True)
     source_map = assign_sources(sorted(manifest["artwork"].unique()), sources)
     table = manifest.drop_duplicates("artwork")[["artwork", "class"]].assign(

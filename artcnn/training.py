@@ -160,12 +160,13 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     """
     from artcnn import models
 
-    # The first event comes before TensorFlow's import, which takes seconds: a page shows it at once.
-    emit(progress, "training", 0, None, "loading TensorFlow")
     run_dir = Path(run_dir)
     info = data.read_dataset(dataset_dir)
     fitting.check_prior(info.classes, config, info.path)
     recipe = models.resolve_recipe(config)
+    # The first event, once the arguments are checked, comes before TensorFlow's import, which takes
+    # seconds: a page shows it at once.
+    emit(progress, "training", 0, None, "loading TensorFlow")
     record = {
         "train": to_dict(config), "recipe": to_dict(recipe), "dataset": str(Path(dataset_dir).resolve()),
         "classes": list(info.classes), "tiling": to_dict(info.tiling), "dataset_hash": info.hash,
@@ -300,12 +301,13 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
         raise ValueError(f"A model file must end in .keras or .h5. Received: model_path={model_path}")
     if not model_path.parent.is_dir():
         raise ValueError(f"the folder for {model_path.name} does not exist: {model_path.parent}")
-    emit(progress, "finalizing", 0, None, "loading TensorFlow")
     info = data.read_dataset(dataset_dir)
+    fitting.check_prior(info.classes, config, info.path)
     recipe = models.resolve_recipe(config)
     files, labels = data.labels_for(info, "all")
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles.")
+    emit(progress, "finalizing", 0, None, "loading TensorFlow")
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
         prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
         model = fitting.fresh_model(recipe, len(info.classes), config)
