@@ -42,3 +42,12 @@ def populated_workspace(tmp_path_factory, monkeypatch):
     root = _populated_under(tmp_path_factory.getbasetemp())
     monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
     return Workspace.open(root)
+
+
+@pytest.fixture
+def iiif_server():
+    """tests/iiif_server.py's local IIIF server (manifests, Image API, broken and slow links) for one test."""
+    from iiif_server import IIIFServer
+
+    with IIIFServer() as server:
+        yield server

@@ -105,6 +105,13 @@ def _scaled(name: str, size: str) -> bytes | None:
     return buffer.getvalue()
 
 
+def fetch_config(tmp_path, **overrides):
+    """A FetchConfig for tests: a short timeout, one retry without pause, a cache in `tmp_path`."""
+    from artcnn.fetching import FetchConfig
+
+    return FetchConfig(**{"timeout": 0.5, "retries": 1, "backoff": 0.0, "cache": tmp_path / "cache", **overrides})
+
+
 class IIIFServer:
     """Use in a `with` block; `url` is its address, `requests` a Counter of paths asked for, `peak` the most
     requests it was answering at once. Every answer waits `delay` seconds first, so that requests overlap."""
@@ -151,6 +158,9 @@ class IIIFServer:
             return 200, "application/json", json.dumps(_v2_manifest(base)).encode()
         if path == "/v3/manifest.json":
             return 200, "application/json", json.dumps(_v3_manifest(base)).encode()
+        if path == "/flaky.json":
+            # Busy on the first request, fine after: what a retry is for.
+            return (503, "text/plain", b"busy") if self.count(path) == 1 else (200, "application/json", b"{}")
         if path in ("/not-iiif.json", "/not-iiif/info.json"):
             return 200, "application/json", b'{"collection": "ours", "objects": []}'
         if path == "/files/light.png":

@@ -1,10 +1,8 @@
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from iiif_server import LIMIT_PIXELS, IIIFServer
+from iiif_server import LIMIT_PIXELS, fetch_config
 
 from artcnn.config import ImageLimits, TilingConfig
-from artcnn.fetching import FetchConfig, Fetcher, FetchError
+from artcnn.fetching import Fetcher, FetchError
 from artcnn.iiif import (
     ImageService,
     image_request,
@@ -20,38 +18,28 @@ TILING = TilingConfig(tile_size=32, long_side=80)
 LIMITS = ImageLimits(max_pixels=LIMIT_PIXELS)
 
 
-@pytest.fixture
-def server():
-    with IIIFServer() as running:
-        yield running
-
-
-def quick(tmp_path, **overrides) -> FetchConfig:
-    return FetchConfig(**{"timeout": 0.5, "retries": 1, "backoff": 0.0, "cache": tmp_path / "cache", **overrides})
-
-
-def test_v2_and_v3_manifests_become_canvases_with_labels_and_metadata(server, tmp_path):
-    fetcher = Fetcher(quick(tmp_path))
-    v2 = read_manifest(f"{server.url}/v2/manifest.json", fetcher)
-    v3 = read_manifest(f"{server.url}/v3/manifest.json", fetcher)
-    assert [canvas.id for canvas in v2] == [f"{server.url}/v2/canvas/{n}" for n in (1, 2, 3)]
+def test_v2_and_v3_manifests_become_canvases_with_labels_and_metadata(iiif_server, tmp_path):
+    fetcher = Fetcher(fetch_config(tmp_path))
+    v2 = read_manifest(f"{iiif_server.url}/v2/manifest.json", fetcher)
+    v3 = read_manifest(f"{iiif_server.url}/v3/manifest.json", fetcher)
+    assert [canvas.id for canvas in v2] == [f"{iiif_server.url}/v2/canvas/{n}" for n in (1, 2, 3)]
     assert {(c.title, c.creator, c.date) for c in v2} == {("Evening Study", "A. Painter", "1921")}
     assert v2[0].manifest_label == "Harvard-like object (v2.1)" and v2[0].label == "recto"
-    assert v2[0].service == f"{server.url}/image2/dark" and v2[2].service is None
-    assert v2[2].image == f"{server.url}/files/light.png"
+    assert v2[0].service == f"{iiif_server.url}/image2/dark" and v2[2].service is None
+    assert v2[2].image == f"{iiif_server.url}/files/light.png"
     assert v2[0].metadata["object number"] == "1921.7"
     assert [(c.title, c.creator, c.date) for c in v3] == [
         ("Bright Thing", "B. Coder", "2019"), ("Slow Thing", "B. Coder", "2019"), ("Huge Thing", "B. Coder", "2019")]
     assert v3[0].label == "canvas 1" and v3[0].manifest_label == "A museum's v3 manifest"
-    assert v3[0].service == f"{server.url}/image3/light"
+    assert v3[0].service == f"{iiif_server.url}/image3/light"
 
 
-def test_a_manifest_file_is_read_like_a_url(server, tmp_path):
-    fetcher = Fetcher(quick(tmp_path))
+def test_a_manifest_file_is_read_like_a_url(iiif_server, tmp_path):
+    fetcher = Fetcher(fetch_config(tmp_path))
     saved = tmp_path / "manifest.json"
-    saved.write_bytes(fetcher.read(f"{server.url}/v3/manifest.json"))
+    saved.write_bytes(fetcher.read(f"{iiif_server.url}/v3/manifest.json"))
     assert [c.id for c in read_manifest(saved, fetcher)] == [c.id for c in read_manifest(
-        f"{server.url}/v3/manifest.json", fetcher)]
+        f"{iiif_server.url}/v3/manifest.json", fetcher)]
 
 
 @pytest.mark.parametrize("document, reason", [
@@ -65,12 +53,12 @@ def test_documents_that_are_not_manifests_are_refused_in_words(document, reason)
         parse_manifest(document, "x.json")
 
 
-def test_unreadable_manifests_are_one_canvas_with_an_error(server, tmp_path):
-    fetcher = Fetcher(quick(tmp_path))
+def test_unreadable_manifests_are_one_canvas_with_an_error(iiif_server, tmp_path):
+    fetcher = Fetcher(fetch_config(tmp_path))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    for source, reason in ((f"{server.url}/not-iiif.json", "not a IIIF manifest"),
-                           (f"{server.url}/gone.json", "HTTP 404"),
+    for source, reason in ((f"{iiif_server.url}/not-iiif.json", "not a IIIF manifest"),
+                           (f"{iiif_server.url}/gone.json", "HTTP 404"),
                            (broken, "not JSON"),
                            (tmp_path / "absent.json", "manifest not read")):
         canvases = read_manifest(source, fetcher)
@@ -101,9 +89,9 @@ def test_the_size_asked_for_is_what_tiling_needs_not_the_original():
         image_request(level0, TilingConfig(), ImageLimits(max_pixels=100_000))
 
 
-def test_canvases_are_fetched_at_the_needed_size_with_errors_in_place(server, tmp_path):
-    fetcher = Fetcher(quick(tmp_path))
-    canvases = read_canvases([f"{server.url}/v2/manifest.json", f"{server.url}/v3/manifest.json"], fetcher)
+def test_canvases_are_fetched_at_the_needed_size_with_errors_in_place(iiif_server, tmp_path):
+    fetcher = Fetcher(fetch_config(tmp_path))
+    canvases = read_canvases([f"{iiif_server.url}/v2/manifest.json", f"{iiif_server.url}/v3/manifest.json"], fetcher)
     artworks = list(iiif_artworks(canvases, fetcher, TILING, LIMITS))
     assert [a.details["canvas"] for a in artworks] == [c.id for c in canvases]
     errors = [a.error for a in artworks]
@@ -112,51 +100,25 @@ def test_canvases_are_fetched_at_the_needed_size_with_errors_in_place(server, tm
     assert "no answer within 0.5 s" in errors[4] and "2 attempts" in errors[4]
     assert "over the limit of 20,000" in errors[5]
     # Level 0 (v2): its listed 80×60; level 1 (v3): a width; a plain image as published.
-    assert artworks[0].details["image_url"] == f"{server.url}/image2/dark/full/80,/0/default.jpg"
-    assert artworks[3].details["image_url"] == f"{server.url}/image3/light/full/60,/0/default.jpg"
-    assert artworks[2].details["image_url"] == f"{server.url}/files/light.png"
-    assert server.count("/full/full/") == 0 and server.count("/full/max/") == 0
+    assert artworks[0].details["image_url"] == f"{iiif_server.url}/image2/dark/full/80,/0/default.jpg"
+    assert artworks[3].details["image_url"] == f"{iiif_server.url}/image3/light/full/60,/0/default.jpg"
+    assert artworks[2].details["image_url"] == f"{iiif_server.url}/files/light.png"
+    assert iiif_server.count("/full/full/") == 0 and iiif_server.count("/full/max/") == 0
     assert all(a.path.is_file() for a in artworks if a.error is None)
 
 
-def test_a_second_run_fetches_nothing_it_has(server, tmp_path):
-    config = quick(tmp_path)
-    urls = [f"{server.url}/v2/manifest.json", f"{server.url}/v3/manifest.json"]
+def test_a_second_run_fetches_nothing_it_has(iiif_server, tmp_path):
+    config = fetch_config(tmp_path)
+    urls = [f"{iiif_server.url}/v2/manifest.json", f"{iiif_server.url}/v3/manifest.json"]
     first = list(iiif_artworks(read_canvases(urls, Fetcher(config)), Fetcher(config), TILING, LIMITS))
-    fetched = sum(server.requests.values())
+    fetched = sum(iiif_server.requests.values())
     fresh = Fetcher(config)
     again = list(iiif_artworks(read_canvases(urls, fresh), fresh, TILING, LIMITS))
     assert [a.path for a in again] == [a.path for a in first]
     # Only the failures are asked again: the 404 (once, never retried) and the slow one (twice).
-    assert sum(server.requests.values()) - fetched == 1 + 2
+    assert sum(iiif_server.requests.values()) - fetched == 1 + 2
 
 
-def test_only_http_links_are_fetched(tmp_path):
-    with pytest.raises(FetchError, match="only http and https"):
-        Fetcher(quick(tmp_path)).fetch("file:///etc/passwd")
-
-
-def test_an_oversized_response_is_refused(server, tmp_path):
-    with pytest.raises(FetchError, match="over the limit of 100"):
-        Fetcher(quick(tmp_path, max_bytes=100)).fetch(f"{server.url}/v2/manifest.json")
-
-
-def test_info_json_that_is_not_image_api_is_an_error(server, tmp_path):
+def test_info_json_that_is_not_image_api_is_an_error(iiif_server, tmp_path):
     with pytest.raises(FetchError, match="not a IIIF Image API info.json"):
-        read_service(f"{server.url}/not-iiif", Fetcher(quick(tmp_path)))
-
-
-@pytest.mark.parametrize("field, value", [("timeout", 0), ("retries", -1), ("per_host", 0), ("workers", 0)])
-def test_fetch_config_checks_its_fields(field, value, tmp_path):
-    with pytest.raises(ValueError, match=f"Received: {field}={value}"):
-        FetchConfig(**{field: value, "cache": tmp_path})
-
-
-@pytest.mark.parametrize("per_host", [1, 3])
-def test_requests_to_one_host_never_exceed_the_per_host_limit(tmp_path, per_host):
-    with IIIFServer(delay=0.15) as server:
-        fetcher = Fetcher(quick(tmp_path, per_host=per_host, workers=4, timeout=5))
-        urls = [f"{server.url}/files/light.png?copy={n}" for n in range(6)]  # six URLs, none cached
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(fetcher.fetch, urls))
-        assert server.peak == per_host
+        read_service(f"{iiif_server.url}/not-iiif", Fetcher(fetch_config(tmp_path)))

@@ -1,14 +1,10 @@
-import csv
-import json
-
-import numpy as np
+import badfiles
 import pytest
-from iiif_server import LIMIT_PIXELS, IIIFServer, picture
+from iiif_server import LIMIT_PIXELS, fetch_config, picture
 
 keras = pytest.importorskip("keras")
 
 from artcnn.config import ImageLimits, PredictConfig  # noqa: E402
-from artcnn.fetching import FetchConfig  # noqa: E402
 from artcnn.records import read_records  # noqa: E402
 from artcnn.sources import IIIF_COLUMNS, classify_sources  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
@@ -22,55 +18,41 @@ CONFIG = PredictConfig(limits=ImageLimits(max_pixels=LIMIT_PIXELS))
 @pytest.fixture(scope="module")
 def brightness_model(tmp_path_factory):
     """p(kom) rises with a tile's brightness: the dark image is han, the light one kom."""
-    inputs = keras.Input((32, 32, 3))
-    dense = keras.layers.Dense(1, activation="sigmoid")
-    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
-    dense.set_weights([np.full((3, 1), 4.0, dtype=np.float32), np.array([-6.0], dtype=np.float32)])
-    return save_model(model, tmp_path_factory.mktemp("model") / "bright.keras", METADATA)
+    return save_model(badfiles.brightness_model(keras), tmp_path_factory.mktemp("model") / "bright.keras", METADATA)
 
 
-@pytest.fixture
-def server():
-    with IIIFServer() as running:
-        yield running
-
-
-def fetch_config(tmp_path) -> FetchConfig:
-    return FetchConfig(timeout=0.5, retries=1, backoff=0.0, cache=tmp_path / "cache")
-
-
-def test_every_canvas_is_an_artwork_with_its_columns_and_errors_in_place(brightness_model, server, tmp_path):
+def test_every_canvas_is_an_artwork_with_its_columns_and_errors_in_place(brightness_model, iiif_server, tmp_path):
     local = tmp_path / "local_dark.png"
     picture("dark").save(local)
-    manifests = [f"{server.url}/v2/manifest.json", f"{server.url}/not-iiif.json", f"{server.url}/v3/manifest.json"]
+    manifests = [f"{iiif_server.url}/v2/manifest.json", f"{iiif_server.url}/not-iiif.json", f"{iiif_server.url}/v3/manifest.json"]
     events = []
     stream = classify_sources(brightness_model, [local], manifests, CONFIG, fetch=fetch_config(tmp_path),
                               progress=events.append)
     results = list(stream)
     assert stream.total == len(results) == 1 + 3 + 1 + 3 and stream.columns == list(IIIF_COLUMNS)
     assert [r.details.get("canvas") for r in results] == [
-        None, *[f"{server.url}/v2/canvas/{n}" for n in (1, 2, 3)], "",
-        *[f"{server.url}/v3/canvas/{n}" for n in (1, 2, 3)]]
+        None, *[f"{iiif_server.url}/v2/canvas/{n}" for n in (1, 2, 3)], "",
+        *[f"{iiif_server.url}/v3/canvas/{n}" for n in (1, 2, 3)]]
     assert [r.label for r in results] == ["han", "han", None, "kom", None, "kom", None, None]
     errors = [r.error or "" for r in results]
     assert "HTTP 404" in errors[2] and "not a IIIF manifest" in errors[4]
     assert "no answer within" in errors[6] and "over the limit" in errors[7]
     assert results[1].details["title"] == "Evening Study" and results[1].details["creator"] == "A. Painter"
     assert results[5].details["manifest_label"] == "A museum's v3 manifest" and results[5].details["date"] == "2019"
-    assert results[4].details["manifest"] == f"{server.url}/not-iiif.json"
+    assert results[4].details["manifest"] == f"{iiif_server.url}/not-iiif.json"
     # Each result, the unavailable ones too, reaches the progress callback once, counted against the total.
     classified = [e for e in events if e.what == "classifying"]
     assert [e.done for e in classified] == list(range(1, 9)) and {e.total for e in classified} == {8}
     assert [e.payload for e in classified] == results
 
 
-def test_records_join_canvases_by_their_metadata_and_files_by_their_stem(brightness_model, server, tmp_path):
+def test_records_join_canvases_by_their_metadata_and_files_by_their_stem(brightness_model, iiif_server, tmp_path):
     local = tmp_path / "2001.1.png"
     picture("light").save(local)
     (tmp_path / "records.csv").write_text("object_number,department,title\n1921.7,Paintings,Evening\n"
                                           "2001.1,Prints,Light\n1999.9,Drawings,Lost\n", encoding="utf-8")
     records = read_records(tmp_path / "records.csv", "object_number", reserved=IIIF_COLUMNS)
-    stream = classify_sources(brightness_model, [local], [f"{server.url}/v2/manifest.json"], CONFIG,
+    stream = classify_sources(brightness_model, [local], [f"{iiif_server.url}/v2/manifest.json"], CONFIG,
                               fetch=fetch_config(tmp_path), records=records)
     results = list(stream)
     assert stream.columns == [*IIIF_COLUMNS, "object_number", "department", "record_title"]
@@ -79,11 +61,11 @@ def test_records_join_canvases_by_their_metadata_and_files_by_their_stem(brightn
     assert stream.match.artworks_without_record == []
 
 
-def test_a_classification_given_a_catalogue_keeps_every_row_with_its_columns(brightness_model, server, tmp_path):
+def test_a_classification_given_a_catalogue_keeps_every_row_with_its_columns(brightness_model, iiif_server, tmp_path):
     from artcnn.catalogue import open_catalogue
 
     catalogue = open_catalogue(tmp_path / "catalogue.sqlite")
-    stream = classify_sources(brightness_model, (), [f"{server.url}/v2/manifest.json"], CONFIG,
+    stream = classify_sources(brightness_model, (), [f"{iiif_server.url}/v2/manifest.json"], CONFIG,
                               fetch=fetch_config(tmp_path), catalogue=catalogue, source="a IIIF manifest")
     results = list(stream)
     stored = catalogue.results(stream.record)
@@ -94,47 +76,18 @@ def test_a_classification_given_a_catalogue_keeps_every_row_with_its_columns(bri
     assert entry["finished"] and entry["source"] == "a IIIF manifest" and entry["model"] == str(brightness_model)
 
 
-def test_a_second_run_fetches_nothing_twice(brightness_model, server, tmp_path):
-    manifests = [f"{server.url}/v2/manifest.json"]
+def test_a_second_run_fetches_nothing_twice(brightness_model, iiif_server, tmp_path):
+    manifests = [f"{iiif_server.url}/v2/manifest.json"]
     first = [r.probabilities for r in classify_sources(brightness_model, (), manifests, CONFIG,
                                                        fetch=fetch_config(tmp_path))]
-    asked = server.count("")
+    asked = iiif_server.count("")
     second = [r.probabilities for r in classify_sources(brightness_model, (), manifests, CONFIG,
                                                         fetch=fetch_config(tmp_path))]
     assert second == first
-    assert server.count("") - asked == 1  # only the broken link is asked again
-    assert server.count("/image2/missing/info.json") == 2
+    assert iiif_server.count("") - asked == 1  # only the broken link is asked again
+    assert iiif_server.count("/image2/missing/info.json") == 2
 
 
 def test_nothing_to_classify_is_refused(brightness_model):
     with pytest.raises(ValueError, match="Nothing to classify"):
         classify_sources(brightness_model)
-
-
-def test_the_command_line_writes_csv_json_and_annotations(brightness_model, server, tmp_path, capsys):
-    from artcnn.cli import main
-
-    (tmp_path / "records.csv").write_text("accession_number,credit\nrecto,Gift\nnowhere,Purchase\n", encoding="utf-8")
-    out = tmp_path / "results.csv"
-    code = main(["classify", str(brightness_model), "--manifest", f"{server.url}/v2/manifest.json",
-                 f"{server.url}/v3/manifest.json", "--out", str(out), "--json", str(tmp_path / "results.json"),
-                 "--annotations", str(tmp_path / "annotations"), "--metadata", str(tmp_path / "records.csv"),
-                 "--key", "accession_number", "--cache", str(tmp_path / "cache"), "--timeout", "0.5",
-                 "--retries", "0", "--max-pixels", str(LIMIT_PIXELS)])
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
-    with open(out, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == 6 and [row["canvas"] for row in rows][:2] == [f"{server.url}/v2/canvas/1",
-                                                                     f"{server.url}/v2/canvas/2"]
-    assert [row["credit"] for row in rows] == ["Gift", "", "", "", "", ""]
-    assert rows[0]["title"] == "Evening Study" and rows[0]["label"] == "han" and "404" in rows[1]["error"]
-    document = json.loads((tmp_path / "results.json").read_text())
-    assert [a["identifier"] for a in document["artworks"]][:2] == ["recto", f"{server.url}/v2/canvas/2"]
-    pages = sorted((tmp_path / "annotations").glob("*.json"))
-    assert len(pages) == 2
-    items = [item for page in pages for item in json.loads(page.read_text())["items"]]
-    assert sorted(item["target"]["id"] for item in items) == sorted(
-        row["canvas"] for row in rows if row["label"])
-    assert "no artwork for record accession_number=nowhere" in printed.out + printed.err
-    assert "no record in records.csv for artwork verso (broken link)" in printed.out + printed.err
