@@ -57,8 +57,8 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
 
     defaults, descriptions = TrainConfig(), recipe_descriptions()
     command.add_argument("--recipe", choices=list(descriptions),
-                         help=f"default {defaults.recipe}; " + "; ".join(
-                             f"{name}: {text}" for name, text in descriptions.items()))
+                         help="; ".join(f"{name}: {text}" for name, text in descriptions.items())
+                              + f" (default {defaults.recipe})")
     command.add_argument("--input-size", type=int, help="side of the model's input in pixels (default: the recipe's)")
     command.add_argument("--epochs", type=int, help="epochs (default: the recipe's; with --resume: train on to this)")
     command.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
