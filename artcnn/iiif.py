@@ -96,10 +96,10 @@ def parse_manifest(document: Any, source: str) -> list[Canvas]:
     label = text_of(document.get("label"))
     shared = metadata_of(document.get("metadata"))
     if version == 2:
-        sequences = document.get("sequences") or [{}]
-        canvases = sequences[0].get("canvases") or []
+        sequences = _objects(document.get("sequences"))
+        canvases = _objects(sequences[0].get("canvases")) if sequences else []
     else:
-        canvases = [item for item in document.get("items") or [] if isinstance(item, dict)]
+        canvases = _objects(document.get("items"))
     if not canvases:
         raise ValueError("the manifest lists no canvases")
     return [_canvas(canvas, version, source, label, shared) for canvas in canvases]
@@ -118,15 +118,20 @@ def _canvas(canvas: dict, version: int, source: str, manifest_label: str, shared
                   error=None if service or image else "the canvas has no image", **columns)
 
 
+def _objects(value: Any) -> list[dict]:
+    """The JSON objects of a list (a manifest written by hand may hold strings or nulls among them)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _painting_v2(canvas: dict) -> dict | None:
-    images = canvas.get("images") or []
-    resource = images[0].get("resource") if images and isinstance(images[0], dict) else None
+    images = _objects(canvas.get("images"))
+    resource = images[0].get("resource") if images else None
     return resource if isinstance(resource, dict) else None
 
 
 def _painting_v3(canvas: dict) -> dict | None:
-    for page in canvas.get("items") or []:
-        for annotation in page.get("items") or []:
+    for page in _objects(canvas.get("items")):
+        for annotation in _objects(page.get("items")):
             if annotation.get("motivation", "painting") != "painting":
                 continue
             body = annotation.get("body")
@@ -200,16 +205,19 @@ def read_service(base: str, fetcher: Fetcher) -> ImageService:
     content = fetcher.read(url)
     try:
         info = json.loads(content)
-        width, height = int(info["width"]), int(info["height"])
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise FetchError(url, "not a IIIF Image API info.json (not JSON)") from None
+    try:
+        width, height = int(info["width"]), int(info["height"])
+        sizes = tuple((int(size["width"]), int(size["height"])) for size in _objects(info.get("sizes"))
+                      if int(size["width"]) > 0 and int(size["height"]) > 0)
     except (KeyError, TypeError, ValueError):
         raise FetchError(url, "not a IIIF Image API info.json (no width and height)") from None
+    if width < 1 or height < 1:
+        raise FetchError(url, f"the image API says the image is {width}×{height} pixels")
     context = json.dumps(info.get("@context", "")) + str(info.get("type", ""))
     version = 3 if "image/3" in context or "ImageService3" in context else 2
     match = re.search(r"level([012])", json.dumps(info.get("profile", "")))
-    sizes = tuple((int(size["width"]), int(size["height"])) for size in info.get("sizes") or []
-                  if isinstance(size, dict) and "width" in size and "height" in size)
     return ImageService(base, version, int(match.group(1)) if match else 0, width, height, sizes)
 
 

@@ -53,6 +53,17 @@ def test_documents_that_are_not_manifests_are_refused_in_words(document, reason)
         parse_manifest(document, "x.json")
 
 
+def test_junk_among_a_manifests_entries_is_passed_over():
+    v2 = {"@context": "http://iiif.io/api/presentation/2/context.json", "label": "x",
+          "sequences": [{"canvases": [None, "c0", {"@id": "c1", "images": ["junk", {"resource": {"@id": "i.png"}}]},
+                                      {"@id": "c2", "images": [None]}]}]}
+    assert [(c.id, c.image, c.error) for c in parse_manifest(v2, "m.json")] == [
+        ("c1", "i.png", None), ("c2", None, "the canvas has no image")]
+    v3 = {"@context": "http://iiif.io/api/presentation/3/context.json", "type": "Manifest",
+          "items": [{"id": "c1", "items": [None, {"items": ["x", {"body": [{"id": "i.jpg", "type": "Image"}]}]}]}]}
+    assert [(c.id, c.image) for c in parse_manifest(v3, "m.json")] == [("c1", "i.jpg")]
+
+
 def test_unreadable_manifests_are_one_canvas_with_an_error(iiif_server, tmp_path):
     fetcher = Fetcher(fetch_config(tmp_path))
     broken = tmp_path / "broken.json"
