@@ -185,7 +185,8 @@ class IIIFServer:
             return sum(n for path, n in self.requests.items() if fragment in path)
 
     def __enter__(self) -> "IIIFServer":
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # A short poll lets each test's shutdown return at once rather than after half a second.
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
     def __exit__(self, *exc_info) -> None:
