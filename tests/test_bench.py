@@ -24,7 +24,9 @@ from bench import classify_memory, classify_speed, common, reproduce_study, trai
 def small_models(monkeypatch):
     # Tiny inputs keep the study's model (41 M weights at 200 px) small; the study's pipeline resizes to match.
     for name in ("seed", "default"):
-        monkeypatch.setitem(models.RECIPES, name, dataclasses.replace(models.RECIPES[name], input_size=TILE))
+        entry = models._REGISTRY[name]  # noqa: SLF001 - bench scripts build their own TrainConfig
+        monkeypatch.setitem(models._REGISTRY, name, dataclasses.replace(  # noqa: SLF001
+            entry, defaults=dataclasses.replace(entry.defaults, input_size=TILE)))
     monkeypatch.setattr(train_speed, "STUDY_SIZE", (TILE, TILE))
     monkeypatch.setattr(classify_speed, "STUDY_SIZE", (TILE, TILE))
 
@@ -35,7 +37,9 @@ def dataset(tmp_path_factory):
 
 
 def test_flops_of_the_study_model_at_200_px(monkeypatch):
-    monkeypatch.setitem(models.RECIPES, "seed", dataclasses.replace(models.RECIPES["seed"], input_size=200))
+    entry = models._REGISTRY["seed"]  # noqa: SLF001
+    monkeypatch.setitem(models._REGISTRY, "seed", dataclasses.replace(  # noqa: SLF001
+        entry, defaults=dataclasses.replace(entry.defaults, input_size=200)))
     conv = 2 * 200 * 200 * 32 * 3 * 3 * 3
     dense = 2 * (100 * 100 * 32) * 128 + 2 * 128 * 1
     assert train_speed.training_flops_per_image(train_speed.seed_model()) == 3 * (conv + dense)
