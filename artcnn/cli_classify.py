@@ -55,10 +55,8 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     run = new_run(Path(args.model).name, args.model, key=args.key)
     results: list = []
     with TerminalBar() as bar:
-        # The total is known once the files are listed and the manifests read; --no-count leaves it off the bar.
-        progress = (lambda event: bar.update(dataclasses.replace(event, total=None))) if args.no_count else bar.update
         stream = classify_sources((model, metadata), args.inputs, args.manifest, config, fetch=fetch,
-                                  records=records, progress=progress)
+                                  records=records, count_files=not args.no_count, progress=bar.update)
         rows = write_results_csv(_kept(stream, results), Path(args.out), metadata["classes"], run.model,
                                  details=stream.columns)
     errors = [result for result in results if result.error]

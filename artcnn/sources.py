@@ -147,10 +147,11 @@ def _unavailable(artwork: Artwork) -> ArtworkResult:
 class SourcedClassification(Iterator[ArtworkResult]):
     """The results of `classify_sources` as they stream, in order, with what is known before they come."""
 
-    def __init__(self, results: Iterator[ArtworkResult], total: int, columns: list[str], match: RecordMatch | None,
-                 record: int | None):
+    def __init__(self, results: Iterator[ArtworkResult], total: int | None, columns: list[str],
+                 match: RecordMatch | None, record: int | None):
         self._results = results
-        # Artworks in all: files found and canvases listed (a manifest that could not be read counts one).
+        # Artworks in all: files found and canvases listed (a manifest that could not be read counts one);
+        # None when the files were not counted first.
         self.total = total
         # The details columns every result carries, in order (IIIF columns, then the records').
         self.columns = columns
@@ -171,6 +172,7 @@ def classify_sources(
     *,
     fetch: FetchConfig | None = None,
     records: Records | None = None,
+    count_files: bool = True,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     catalogue: "Catalogue | None" = None,
@@ -180,6 +182,7 @@ def classify_sources(
     """Classify image files and folders (`inputs`) and every canvas of IIIF manifests (URLs or files),
     each canvas's image fetched as `fetch` says (default FetchConfig(): the workspace's cache), and
     join `records` to them: one result per artwork, files first, each with its details columns.
+    `count_files=False` starts on the first file at once instead of listing them all for the total.
     Given a `catalogue`, every result (the unavailable ones too) is recorded there as in prediction.classify."""
     from artcnn.prediction import recorded
     from artcnn.storage import load_model, model_metadata
@@ -192,16 +195,19 @@ def classify_sources(
     else:
         model_name = model_name or str(model)
         model = load_model(model)
-    files = list(file_artworks(inputs))
-    artworks: Iterable[Artwork] = files
+    artworks: Iterable[Artwork] = file_artworks(inputs)
+    total = None
+    if count_files:
+        artworks = list(artworks)
+        total = len(artworks)
     columns: list[str] = []
-    total = len(files)
     if manifests:
         fetcher = Fetcher(fetch or FetchConfig())
         canvases = read_canvases(manifests, fetcher, progress)
         tiled = iiif_artworks(canvases, fetcher, model_tiling(model[1]), config.limits)
-        artworks = itertools.chain(files, tiled)
-        columns, total = list(IIIF_COLUMNS), total + len(canvases)
+        artworks = itertools.chain(artworks, tiled)
+        columns = list(IIIF_COLUMNS)
+        total = None if total is None else total + len(canvases)
     match = None
     if records is not None:
         match = RecordMatch(records)

@@ -88,6 +88,15 @@ def test_a_second_run_fetches_nothing_twice(brightness_model, iiif_server, tmp_p
     assert iiif_server.count("/image2/missing/info.json") == 2
 
 
+def test_files_left_uncounted_stream_without_a_total(brightness_model, tmp_path):
+    for name in ("dark", "light"):
+        picture(name).save(tmp_path / f"{name}.png")
+    events = []
+    stream = classify_sources(brightness_model, [tmp_path], config=CONFIG, count_files=False, progress=events.append)
+    assert stream.total is None and [r.label for r in stream] == ["han", "kom"]
+    assert [(e.done, e.total) for e in events] == [(1, None), (2, None)]
+
+
 def test_nothing_to_classify_is_refused(brightness_model):
     with pytest.raises(ValueError, match="Nothing to classify"):
         classify_sources(brightness_model)
