@@ -163,13 +163,14 @@ def stored_results(rows: Iterable[dict]) -> list:
     return [ArtworkResult(**{key: value for key, value in row.items() if key in names}) for row in rows]
 
 
-def results_csv(results: Sequence, classes: list[str], model: str) -> bytes:
-    """The results as prediction.write_results_csv writes them, as bytes for st.download_button."""
+def results_csv(results: Sequence, classes: list[str], model: str, details: Sequence[str] = ()) -> bytes:
+    """The results as prediction.write_results_csv writes them (with the `details` columns), as bytes for
+    st.download_button."""
     from artcnn.prediction import write_results_csv
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "results.csv"
-        write_results_csv(results, path, classes, model)
+        write_results_csv(results, path, classes, model, details=details)
         return path.read_bytes()
 
 

@@ -21,10 +21,13 @@ catalogue = workspace.catalogue
 st.title("Classify")
 
 model_path = model_picker(workspace)
-from_server = st.radio("Artworks", ["Upload files or zips", "A folder on the server"], horizontal=True) != \
-    "Upload files or zips"
-if from_server:
+SOURCES = ("Upload files or zips", "A folder on the server", "IIIF manifests")
+source_kind = st.radio("Artworks", SOURCES, horizontal=True)
+if source_kind == SOURCES[1]:
     folder = st.text_input("Folder on the server (searched recursively)", placeholder="/data/collection")
+elif source_kind == SOURCES[2]:
+    manifest_text = st.text_area("IIIF manifest URLs (v2.1 or v3), one a line: every canvas is classified",
+                                 placeholder="https://iiif.harvardartmuseums.org/manifests/object/299843")
 else:
     files = st.file_uploader("Artwork files or zips", accept_multiple_files=True, key="classify-upload",
                              help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
@@ -32,19 +35,18 @@ low_confidence = st.slider("Low confidence: a verdict whose probability is below
                            PredictConfig().low_confidence, 0.05)
 
 
-def classify_collection(inputs: list[Path], source: str) -> int | None:
-    """Classify with a progress bar; classify records every result in the catalogue the moment it exists."""
-    from artcnn.prediction import classify
+def classify_collection(inputs: list[Path], source: str, manifests: list[str]) -> int | None:
+    """Classify with a progress bar; every result is recorded in the catalogue the moment it exists."""
+    from artcnn.sources import classify_sources
 
-    total = sum(1 for _ in iter_image_files(inputs))
-    if total == 0:
+    if not manifests and not any(True for _ in iter_image_files(inputs)):
         st.error(f"No image files ({ACCEPTED_UPLOADS}) in {source}.")
         return None
     with st.spinner("Loading the model…"):
         model, metadata = app_state.model_and_metadata(model_path)
-    stream = classify((model, metadata), inputs, PredictConfig(low_confidence=low_confidence),
-                      progress=progress_callback(f"Classifying {total} artworks", total), catalogue=catalogue,
-                      model_name=workspace.describe_model(model_path).label, source=source)
+    stream = classify_sources((model, metadata), inputs, manifests, PredictConfig(low_confidence=low_confidence),
+                              progress=progress_callback("Classifying"), catalogue=catalogue,
+                              model_name=workspace.describe_model(model_path).label, source=source)
     for _ in stream:  # the results are read back from the catalogue below
         pass
     return stream.record
@@ -52,7 +54,13 @@ def classify_collection(inputs: list[Path], source: str) -> int | None:
 
 if st.button("Classify", type="primary", disabled=model_path is None):
     try:
-        if from_server:
+        manifests = []
+        if source_kind == SOURCES[2]:
+            manifests = [line.strip() for line in manifest_text.splitlines() if line.strip()]
+            if not manifests:
+                raise ValueError(f"Give one or more IIIF manifest URLs. Received: {manifest_text!r}")
+            inputs, source = [], f"IIIF ({', '.join(manifests)})"
+        elif source_kind == SOURCES[1]:
             if not folder.strip() or not Path(folder).is_dir():
                 raise ValueError(f"Name a folder on the server. Received: {folder!r}")
             inputs, source = [Path(folder)], folder
@@ -60,7 +68,7 @@ if st.button("Classify", type="primary", disabled=model_path is None):
             upload = workspace.upload_dir(f"classify-{datetime.now():%Y%m%d-%H%M%S}")
             show_skipped(save_uploads(files or [], upload), "uploaded files or zip members")
             inputs, source = [upload], f"upload ({len(files or [])} files)"
-        st.session_state["classification"] = classify_collection(inputs, source)
+        st.session_state["classification"] = classify_collection(inputs, source, manifests)
     except (ValueError, OSError) as error:
         st.error(str(error))
 
@@ -77,8 +85,10 @@ chosen = st.selectbox(
                           f"{about[i]['artworks']} artworks" + ("" if about[i]["finished"] else " · interrupted"))
 classes, model_name = about[chosen]["classes"], about[chosen]["model"]
 results = stored_results(catalogue.results(chosen))
-frame = results_to_frame(results, classes)
-frame.insert(0, "artwork", frame["file"].map(lambda file: Path(file).name))
+# A IIIF canvas's or a record's columns, shown and downloaded after the verdicts.
+details = list(dict.fromkeys(key for result in results for key in result.details))
+frame = results_to_frame(results, classes, details)
+frame.insert(0, "artwork", [result.details.get("canvas_label") or Path(result.file).name for result in results])
 verdicts = frame["label"].fillna("unreadable")
 left, right = st.columns(2)
 present = [label for label in [*classes, NEEDS_REVIEW, "unreadable"] if label in set(verdicts)]
@@ -92,7 +102,7 @@ event = st.dataframe(
     shown, hide_index=True, on_select="rerun", selection_mode="single-row",
     key=f"results-{chosen}",
     column_order=["thumbnail", "artwork", "label", *[f"p_{name}" for name in classes], "confidence", "tiles", "error",
-                  "file"],
+                  *details, "file"],
     column_config={
         "thumbnail": st.column_config.ImageColumn("", width="small"),
         "label": st.column_config.TextColumn("verdict"),
@@ -102,7 +112,7 @@ event = st.dataframe(
         "file": st.column_config.TextColumn("path"),
     })
 st.download_button(f"Download these {len(shown)} results as CSV",
-                   results_csv([results[i] for i in shown.index], classes, model_name),
+                   results_csv([results[i] for i in shown.index], classes, model_name, details),
                    file_name=f"artcnn-classification-{chosen}.csv", mime="text/csv")
 
 if event.selection.rows:

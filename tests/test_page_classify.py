@@ -108,3 +108,23 @@ def test_only_those_to_review_keeps_the_results_classify_marked(populated_worksp
     next(box for box in at.checkbox if box.label.startswith("Only those to review")).check().run()
     assert not at.exception, [e.value for e in at.exception]
     assert sorted(at.dataframe[-1].value["artwork"]) == sorted(marked)
+
+
+def test_iiif_manifests_are_classified_canvas_by_canvas(empty_workspace, iiif_server, monkeypatch):
+    served = _downloads(monkeypatch)
+    at = open_page(PAGE)
+    at.radio[0].set_value("IIIF manifests").run()
+    next(button for button in at.button if button.label == "Classify").click().run()
+    assert any("Give one or more IIIF manifest URLs" in error.value for error in at.error)
+    at.text_area[0].set_value(f"{iiif_server.url}/v2/manifest.json\n\n")
+    next(button for button in at.button if button.label == "Classify").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    table = at.dataframe[-1].value
+    assert list(table["artwork"]) == ["recto", "verso (broken link)", "detail (plain image)"]
+    assert set(table["title"]) == {"Evening Study"} and set(table["creator"]) == {"A. Painter"}
+    assert "HTTP 404" in table["error"].iloc[1] and table["label"].notna().tolist() == [True, False, True]
+    csv = pd.read_csv(io.BytesIO(served[-1]["data"]))
+    assert list(csv["canvas"]) == [f"{iiif_server.url}/v2/canvas/{n}" for n in (1, 2, 3)]
+    (stored,) = empty_workspace.catalogue.classifications()
+    assert stored["source"] == f"IIIF ({iiif_server.url}/v2/manifest.json)" and stored["artworks"] == 3
