@@ -9,6 +9,7 @@ kept on disk under the SHA-256 of its URL and a re-run asks the network for noth
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import socket
 import tempfile
@@ -63,9 +64,11 @@ class FetchConfig:
 class FetchError(ValueError):
     """A URL whose content could not be had, with the reason in words."""
 
-    def __init__(self, url: str, reason: str):
+    def __init__(self, url: str, reason: str, transient: bool = False):
         self.url = url
         self.reason = reason
+        # Worth asking again: no answer in time, or the server said it is busy or failed (429, 5xx).
+        self.transient = transient
         super().__init__(f"{url}: {reason}")
 
 
@@ -118,12 +121,11 @@ class Fetcher:
                 with self._host(url):
                     return self._get(url)
             except FetchError as error:
-                retry = error.reason.startswith("no answer") or any(
-                    error.reason.startswith(f"HTTP {status}") for status in RETRIED_STATUSES)
-                if not retry or attempt == attempts - 1:
-                    if attempts > 1 and retry:
-                        raise FetchError(url, f"{error.reason} (after {attempts} attempts)") from None
+                if not error.transient:
                     raise
+                if attempt == attempts - 1:
+                    raise FetchError(url, f"{error.reason} (after {attempts} attempts)" if attempts > 1
+                                     else error.reason, transient=True) from None
             time.sleep(self.config.backoff * 2**attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -137,16 +139,15 @@ class Fetcher:
                     raise FetchError(url, f"the server sends {int(length):,} bytes, over the limit of {limit:,}")
                 content = response.read(limit + 1)
         except urllib.error.HTTPError as error:
-            raise FetchError(url, f"HTTP {error.code} {error.reason}") from None
+            raise FetchError(url, f"HTTP {error.code} {error.reason}", error.code in RETRIED_STATUSES) from None
         except (socket.timeout, TimeoutError):
-            raise FetchError(url, f"no answer within {self.config.timeout:g} s") from None
+            raise FetchError(url, f"no answer within {self.config.timeout:g} s", True) from None
         except urllib.error.URLError as error:
-            reason = error.reason
-            if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise FetchError(url, f"no answer within {self.config.timeout:g} s") from None
-            raise FetchError(url, f"no answer ({reason})") from None
-        except (ConnectionError, OSError) as error:
-            raise FetchError(url, f"no answer ({type(error).__name__}: {error})") from None
+            if isinstance(error.reason, (socket.timeout, TimeoutError)):
+                raise FetchError(url, f"no answer within {self.config.timeout:g} s", True) from None
+            raise FetchError(url, f"no answer ({error.reason})", True) from None
+        except (OSError, http.client.HTTPException) as error:  # a connection reset or cut short mid-answer
+            raise FetchError(url, f"no answer ({type(error).__name__}: {error})", True) from None
         if len(content) > limit:
             raise FetchError(url, f"the response is over the limit of {limit:,} bytes")
         return content
