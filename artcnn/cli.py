@@ -15,6 +15,7 @@ from typing import Sequence
 from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
 from artcnn.cli_training import add_training_commands
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
+from artcnn.images import check_inputs
 from artcnn.terminal import TerminalBar, headline, metrics_summary
 
 
@@ -92,6 +93,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    # Every path named is checked before the model loads: a mistyped folder is an error, not a CSV of one row.
+    check_inputs([args.model, *args.inputs])
     return run_classify(args, PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
                                             limits=_image_limits(args)))
 

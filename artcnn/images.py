@@ -11,7 +11,7 @@ import hashlib
 import os
 import warnings
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -42,11 +42,26 @@ def iter_image_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.is_file() and is_image_path(found) and not is_hidden(found.relative_to(path)):
-                    yield found
+            yield from (found for found in sorted(path.rglob("*")) if _is_artwork_in(found, path))
         else:
             yield path
+
+
+def check_inputs(inputs: Sequence[str | os.PathLike]) -> None:
+    """Refuse, before any work starts, an input that does not exist and a folder holding no image files,
+    with a ValueError naming it as it was given."""
+    for item in inputs:
+        path = Path(item)
+        if not path.exists():
+            raise ValueError(f"{os.fspath(item)} does not exist. Received: input={os.fspath(item)!r}")
+        # Unsorted and stopping at the first image: a huge folder is not listed twice.
+        if path.is_dir() and not any(_is_artwork_in(found, path) for found in path.rglob("*")):
+            raise ValueError(f"{os.fspath(item)} holds no images (looked for {', '.join(IMAGE_SUFFIXES)} in it and "
+                             f"its sub-folders). Received: input={os.fspath(item)!r}")
+
+
+def _is_artwork_in(found: Path, folder: Path) -> bool:
+    return found.is_file() and is_image_path(found) and not is_hidden(found.relative_to(folder))
 
 
 def is_hidden(relative: Path) -> bool:

@@ -25,7 +25,7 @@ import pandas as pd
 from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
 from artcnn.evaluation import class_probabilities
-from artcnn.images import ArtworkError, iter_image_files, load_artwork, sha256_file
+from artcnn.images import ArtworkError, check_inputs, iter_image_files, load_artwork, sha256_file
 from artcnn.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:
@@ -197,9 +197,13 @@ def classify(
     progress. With a `catalogue`, the classification is recorded there under `model_name` (default:
     the model file's path) and `source` (what was classified, in words), each result as it comes,
     and it is marked finished once every input is done; its id is the returned stream's `record`.
+    A list or tuple of inputs is checked before the model is loaded (images.check_inputs: a ValueError
+    for an input that does not exist or a folder without images); an iterator is read as it streams.
     """
     from artcnn.storage import load_model, model_metadata
 
+    if isinstance(inputs, Sequence):
+        check_inputs(inputs)
     if isinstance(model, tuple):
         model, metadata = model
         metadata = model_metadata(model, metadata)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.fetching import FetchConfig, Fetcher, FetchError
 from artcnn.iiif import Canvas, fetch_image, read_manifest
-from artcnn.images import iter_image_files
+from artcnn.images import check_inputs, iter_image_files
 from artcnn.prediction import ArtworkResult, model_tiling
 from artcnn.progress import ProgressCallback, emit
 from artcnn.records import RecordMatch, Records, join_records
@@ -190,6 +190,7 @@ def classify_sources(
     if not inputs and not manifests:
         raise ValueError("Nothing to classify: give image files or folders, or IIIF manifests. "
                          f"Received: inputs={list(inputs)}, manifests={list(manifests)}")
+    check_inputs(inputs)
     if isinstance(model, tuple):
         model = (model[0], model_metadata(model[0], model[1]))
     else:

@@ -47,6 +47,22 @@ def test_a_missing_input_is_named_with_exit_code_2(tmp_path, capsys, arguments):
     assert str(tmp_path / Path(arguments[1]).name) in err
 
 
+@pytest.mark.parametrize("folder, message", [
+    ("my_collection/", "my_collection/ does not exist"),
+    ("empty", "empty holds no images (looked for .jpg, .jpeg, .png,"),
+])
+def test_classify_refuses_a_missing_or_image_less_folder_before_any_work(tmp_path, capsys, monkeypatch, folder,
+                                                                         message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not an artwork")
+
+    assert cli.main(["classify", str(REPO / "models" / "demo.keras"), folder, "--out", "results.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and "Traceback" not in err
+    assert not (tmp_path / "results.csv").exists()
+
+
 def limits_section() -> str:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     return readme.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]

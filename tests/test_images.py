@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from artcnn.config import ImageLimits, TilingConfig
-from artcnn.images import ArtworkError, ensure_min_side, fit_long_side, iter_image_files, load_artwork
+from artcnn.images import (ArtworkError, check_inputs, ensure_min_side, fit_long_side, iter_image_files,
+                           load_artwork)
 from artcnn.tiling import cut_tiles
 
 
@@ -197,3 +198,18 @@ def test_iter_image_files_leaves_out_hidden_and_non_images(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     found = list(iter_image_files([tmp_path]))
     assert found == [tmp_path / "a.png", tmp_path / "b" / "c.JPG"]
+
+
+def test_inputs_are_checked_before_any_work(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no images here")
+    (tmp_path / "notes" / ".hidden.png").write_bytes(b"x")
+    (tmp_path / "art" / "deep").mkdir(parents=True)
+    (tmp_path / "art" / "deep" / "a.png").write_bytes(b"x")
+    (tmp_path / "one.txt").write_text("a file given by name is tried, whatever it holds")
+
+    check_inputs([tmp_path / "art", tmp_path / "one.txt"])
+    with pytest.raises(ValueError, match=r"^my_collection/ does not exist\. Received: input='my_collection/'"):
+        check_inputs([tmp_path / "art", "my_collection/"])
+    with pytest.raises(ValueError, match=r"notes holds no images \(looked for \.jpg, \.jpeg, \.png, "):
+        check_inputs([tmp_path / "notes"])

@@ -102,6 +102,15 @@ def test_results_follow_the_input_order(brightness_model, collection, tmp_path):
     assert [r.error is None for r in results] == [True, True, False, True]
 
 
+def test_a_missing_input_or_a_folder_without_images_is_refused_before_the_model_loads(collection, tmp_path):
+    (tmp_path / "empty").mkdir()
+    never_loaded = tmp_path / "absent.keras"
+    with pytest.raises(ValueError, match="absent_folder does not exist"):
+        classify(never_loaded, [collection, tmp_path / "absent_folder"])
+    with pytest.raises(ValueError, match="empty holds no images"):
+        classify(never_loaded, [tmp_path / "empty"])
+
+
 def test_small_artworks_share_batches(brightness_model, tmp_path, monkeypatch):
     paths = [solid(tmp_path / f"tiny_{i:02d}.png", (20, 20), BLACK if i % 2 else WHITE) for i in range(10)]
     batch_sizes = []
