@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from artcnn.config import IMAGE_SUFFIXES, ImageLimits
 
@@ -102,8 +103,24 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+@dataclass(frozen=True)
+class LoadedArtwork:
+    """An artwork as read, and what reading it changed."""
+
+    image: Image.Image
+    # Width × height of the file's own picture (upright, as its EXIF orientation says), before any reduction.
+    original_size: tuple[int, int]
+    # Plain words when the picture was reduced to stay within ImageLimits.decode_pixels, else "".
+    note: str = ""
+
+
 def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> Image.Image:
     """Open, check, orient and convert one artwork to RGB; raise ArtworkError on any problem."""
+    return read_artwork(path, limits).image
+
+
+def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> LoadedArtwork:
+    """load_artwork's image with the file's own size, and a note when it was reduced to fit the decode limit."""
     path = Path(path)
     if not path.is_file():
         raise ArtworkError(path, "file not found")
@@ -113,7 +130,7 @@ def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as opened:
-                image = _decode(path, opened, limits)
+                image, original = _decode(path, opened, limits)
     except ArtworkError:
         raise
     except UnidentifiedImageError:
@@ -123,10 +140,14 @@ def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     if image.width * image.height > limits.decode_pixels:
         scale = (limits.decode_pixels / (image.width * image.height)) ** 0.5
         image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)
-    return image
+    if image.size == original:
+        return LoadedArtwork(image, original)
+    return LoadedArtwork(image, original, f"reduced from {original[0]}×{original[1]} to {image.width}×{image.height} "
+                                          f"pixels to stay within the decode limit of {limits.decode_pixels:,} pixels")
 
 
-def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> Image.Image:
+def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> tuple[Image.Image, tuple[int, int]]:
+    """The picture, decoded (reduced while decoding when the format allows it), and its own upright size."""
     # The header is checked before any pixel is decoded, so a bomb never gets its memory.
     width, height = image.size
     if width < 1 or height < 1:
@@ -138,12 +159,14 @@ def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> Image.Image:
             f"{limits.max_pixels:,} (possible decompression bomb; raise ImageLimits.max_pixels "
             "to accept it)",
         )
+    # Orientations 5 to 8 turn the picture by a quarter: its upright width is the stored height.
+    upright = (height, width) if image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8) else (width, height)
     if width * height > limits.decode_pixels and image.format == "JPEG":
         scale = (limits.decode_pixels / (width * height)) ** 0.5
         image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
     image.load()
     # exif_transpose returns a new image, so nothing refers to the file once it is closed.
-    return to_rgb(ImageOps.exif_transpose(image))
+    return to_rgb(ImageOps.exif_transpose(image)), upright
 
 
 def fit_long_side(image: Image.Image, long_side: int | None) -> Image.Image:

@@ -25,7 +25,7 @@ import pandas as pd
 from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
 from artcnn.evaluation import class_probabilities
-from artcnn.images import ArtworkError, check_inputs, iter_image_files, load_artwork, sha256_file
+from artcnn.images import ArtworkError, check_inputs, iter_image_files, read_artwork, sha256_file
 from artcnn.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ArtworkResult:
 
     file: str
     sha256: str | None
-    # Size of the image as read (very large scans are reduced on decode, see ImageLimits).
+    # Size of the file's own picture (upright).
     width: int | None
     height: int | None
     tiles: int
@@ -49,13 +49,19 @@ class ArtworkResult:
     # Probability of the label's class (of the likelier class for "needs review").
     confidence: float | None
     error: str | None = None
-    # (x, y, size, per-class probabilities) of each tile, in the coordinates of the image as read (width × height).
+    # (x, y, size, per-class probabilities) of each tile, in the coordinates of the picture used (used_width ×
+    # used_height).
     tile_boxes: list[tuple[int, int, int, list[float]]] = field(default_factory=list)
     # Worth a person's look: the label is "needs review", or its probability is below
     # PredictConfig.low_confidence. False for an unreadable file (its `error` says why).
     review: bool = False
     # Columns from where the artwork came from (a IIIF canvas, a collection record), carried to the CSV.
     details: dict[str, str] = field(default_factory=dict)
+    # Size of the picture the tiles were cut from: width × height unless it was reduced (see `note`).
+    used_width: int | None = None
+    used_height: int | None = None
+    # What reading the file changed, in plain words (a picture reduced to stay within the decode limit), or "".
+    note: str = ""
 
 
 class Classification(Iterator[ArtworkResult]):
@@ -80,6 +86,8 @@ class _Pending:
     sha256: str | None = None
     width: int | None = None
     height: int | None = None
+    used_size: tuple[int, int] | None = None
+    note: str = ""
     boxes: list[tuple[int, int, int]] = field(default_factory=list)
     error: str | None = None
     tile_probabilities: list[np.ndarray] = field(default_factory=list)
@@ -116,7 +124,8 @@ def _read_artwork(index: int, path: Path, tiling: TilingConfig, config: PredictC
 
     pending = _Pending(index=index, file=str(path))
     try:
-        image = load_artwork(path, config.limits)
+        loaded = read_artwork(path, config.limits)
+        image = loaded.image
         pending.sha256 = sha256_file(path)
         cut = cut_tiles(image, tiling, grid=True, max_tiles=config.max_tiles, keep_blank=True)
     except ArtworkError as error:
@@ -125,7 +134,7 @@ def _read_artwork(index: int, path: Path, tiling: TilingConfig, config: PredictC
     except (OSError, ValueError) as error:
         pending.error = f"{type(error).__name__}: {error}"
         return pending, []
-    pending.width, pending.height = image.size
+    (pending.width, pending.height), pending.used_size, pending.note = loaded.original_size, image.size, loaded.note
     pending.boxes = [(tile.x, tile.y, tile.size) for tile in cut.tiles]
     pending.expected = len(cut.tiles)
     return pending, [tile.pixels for tile in cut.tiles]
@@ -168,6 +177,9 @@ def _finish(pending: _Pending, classes: list[str], metadata: dict, low_confidenc
         sha256=pending.sha256,
         width=pending.width,
         height=pending.height,
+        used_width=pending.used_size[0],
+        used_height=pending.used_size[1],
+        note=pending.note,
         tiles=pending.expected,
         probabilities={name: float(value) for name, value in zip(classes, probabilities)},
         label=label,
@@ -277,8 +289,8 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
 
 
 def _fields(classes: list[str]) -> list[str]:
-    return ["file", "sha256", "width", "height", "tiles", *[f"p_{name}" for name in classes], "label", "confidence",
-            "review"]
+    return ["file", "sha256", "width", "height", "used_width", "used_height", "tiles",
+            *[f"p_{name}" for name in classes], "label", "confidence", "review"]
 
 
 def _row(result: ArtworkResult, classes: list[str]) -> dict:
@@ -291,6 +303,8 @@ def _row(result: ArtworkResult, classes: list[str]) -> dict:
         "sha256": result.sha256,
         "width": result.width,
         "height": result.height,
+        "used_width": result.used_width,
+        "used_height": result.used_height,
         "tiles": result.tiles,
         **{f"p_{name}": result.probabilities.get(name) for name in classes},
         "label": result.label,
@@ -298,6 +312,7 @@ def _row(result: ArtworkResult, classes: list[str]) -> dict:
         # An unreadable file has no verdict to review: its `error` is what to look at.
         "review": None if result.error else result.review,
         "error": result.error,
+        "note": result.note,
         **result.details,
     }
 
@@ -306,9 +321,11 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
                       model_name: str, details: Sequence[str] = ()) -> int:
     """Write results as they arrive, one flushed row each, so a crash keeps every finished row.
 
-    Columns: file, sha256, width, height, tiles, p_<class>... (one for each of `classes`), label, confidence,
-    review (True/False), model, error, then the `details` columns (ArtworkResult.details). An empty cell is a value the row does not have: no probabilities or
-    verdict for an unreadable file, no error for a readable one. Returns the number of rows written.
+    Columns: file, sha256, width, height (the file's own size), used_width, used_height (the size classified),
+    tiles, p_<class>... (one for each of `classes`), label, confidence, review (True/False), model, error, note
+    (what reading the file changed, e.g. a reduced picture), then the `details` columns (ArtworkResult.details).
+    An empty cell is a value the row does not have: no probabilities or verdict for an unreadable file, no error
+    for a readable one. Returns the number of rows written.
     """
     columns = [*result_columns(classes), *details]
     rows = 0
@@ -327,10 +344,10 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
 
 def result_columns(classes: list[str]) -> list[str]:
     """The results CSV's own columns, before any details."""
-    return [*_fields(classes), "model", "error"]
+    return [*_fields(classes), "model", "error", "note"]
 
 
 def results_to_frame(results: Iterable[ArtworkResult], classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
     """Results as a table with the CSV's columns (without `model`)."""
     return pd.DataFrame([_row(result, classes) for result in results],
-                        columns=[*_fields(classes), "error", *details])
+                        columns=[*_fields(classes), "error", "note", *details])

@@ -7,7 +7,8 @@ def _result(name, label="kom", error=None, review=False):
     return SimpleNamespace(file=name, sha256="ab" * 32, width=10, height=20, tiles=3,
                            probabilities={"han": 0.2, "kom": 0.8}, label=label, confidence=0.8, error=error,
                            tile_boxes=[] if error else [(0, 0, 5, [0.2, 0.8])], review=review,
-                           details={} if error else {"title": "Dawn"})
+                           details={} if error else {"title": "Dawn"}, used_width=None if error else 5,
+                           used_height=None if error else 10, note="" if error else "reduced from 10×20 to 5×10")
 
 
 def test_results_survive_a_new_connection(tmp_path):
@@ -25,6 +26,8 @@ def test_results_survive_a_new_connection(tmp_path):
     assert rows[0]["tile_boxes"] == [(0, 0, 5, [0.2, 0.8])] and rows[1]["tile_boxes"] == []
     assert rows[1]["error"] == "not an image"
     assert rows[0]["details"] == {"title": "Dawn"} and rows[1]["details"] == {}
+    assert (rows[0]["width"], rows[0]["used_width"], rows[0]["note"]) == (10, 5, "reduced from 10×20 to 5×10")
+    assert (rows[1]["used_width"], rows[1]["note"]) == (None, "")
 
 
 def test_datasets_runs_and_forget(tmp_path):
@@ -61,6 +64,7 @@ def test_a_catalogue_from_before_review_is_upgraded_on_open(tmp_path):
             "INSERT INTO results VALUES (1, 0, 'old.jpg', NULL, 1, 1, 1, '{}', 'han', 0.9, NULL, '[]');")
     catalogue = Catalogue(path)
     assert catalogue.results(1)[0]["review"] is False and catalogue.results(1)[0]["details"] == {}
+    assert catalogue.results(1)[0]["note"] == "" and catalogue.results(1)[0]["used_width"] is None
     run = catalogue.start_classification("m.keras", ["han", "kom"], "upload")
     catalogue.add_result(run, 0, _result("new.jpg", review=True))
     assert catalogue.results(run)[0]["review"] is True

@@ -7,7 +7,7 @@ from PIL import Image
 
 from artcnn.config import ImageLimits, TilingConfig
 from artcnn.images import (ArtworkError, check_inputs, ensure_min_side, fit_long_side, iter_image_files,
-                           load_artwork)
+                           load_artwork, read_artwork)
 from artcnn.tiling import cut_tiles
 
 
@@ -82,6 +82,7 @@ def test_exif_rotated_jpeg_comes_out_upright(tmp_path):
     exif[0x0112] = 6  # Orientation: the viewer must rotate 90° clockwise
     Image.fromarray(stored).save(path, exif=exif, quality=95)
     pixels = _assert_rgb(load_artwork(path), (20, 40))
+    assert read_artwork(path).original_size == (20, 40) and read_artwork(path).note == ""
     # Turned clockwise, the stored top-left corner is the upright top-right corner.
     np.testing.assert_allclose(pixels[2, -3], [255, 0, 0], atol=30)
     np.testing.assert_allclose(pixels[2, 2], [255, 255, 255], atol=30)
@@ -164,6 +165,11 @@ def test_image_above_decode_pixels_is_reduced(tmp_path, suffix):
     assert image.width * image.height <= 10_000
     assert image.width * image.height > 5_000  # reduced to the limit, not far below it
     assert abs(image.width / image.height - 4 / 3) < 0.05
+    loaded = read_artwork(path, ImageLimits(max_pixels=1_000_000, decode_pixels=10_000))
+    assert loaded.image.size == image.size and loaded.original_size == (400, 300)
+    assert loaded.note == (f"reduced from 400×300 to {image.width}×{image.height} pixels to stay within the decode "
+                           "limit of 10,000 pixels")
+    assert read_artwork(path).note == ""
 
 
 @pytest.mark.parametrize("size", [(1, 1), (10, 300), (20000, 200)])

@@ -8,7 +8,7 @@ from PIL import Image
 
 keras = pytest.importorskip("keras")
 
-from artcnn.config import PredictConfig  # noqa: E402
+from artcnn.config import ImageLimits, PredictConfig  # noqa: E402
 from artcnn.images import sha256_file  # noqa: E402
 from artcnn.prediction import (  # noqa: E402
     NEEDS_REVIEW,
@@ -111,6 +111,26 @@ def test_a_missing_input_or_a_folder_without_images_is_refused_before_the_model_
         classify(never_loaded, [tmp_path / "empty"])
 
 
+def test_a_picture_reduced_to_the_decode_limit_keeps_its_own_size_and_says_so(brightness_model, tmp_path):
+    big, small = solid(tmp_path / "big.jpg", (400, 300), WHITE), solid(tmp_path / "small.png", (40, 30), BLACK)
+    limits = ImageLimits(decode_pixels=3_000)
+    big_result, small_result = list(classify((brightness_model, METADATA), [big, small],
+                                             PredictConfig(batch_size=4, limits=limits)))
+
+    used = (big_result.used_width, big_result.used_height)
+    assert (big_result.width, big_result.height) == (400, 300) and used[0] * used[1] <= 3_000 and used[0] < 400
+    assert big_result.note == (f"reduced from 400×300 to {used[0]}×{used[1]} pixels to stay within the decode limit "
+                               "of 3,000 pixels")
+    assert all(x + size <= used[0] and y + size <= used[1] for x, y, size, _ in big_result.tile_boxes)
+    assert (small_result.width, small_result.used_width, small_result.note) == (40, 40, "")
+    out = tmp_path / "results.csv"
+    write_results_csv([big_result, small_result], out, ["han", "kom"], "m")
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["width"], row["used_width"], row["note"]) for row in rows] == [
+        ("400", str(used[0]), big_result.note), ("40", "40", "")]
+
+
 def test_small_artworks_share_batches(brightness_model, tmp_path, monkeypatch):
     paths = [solid(tmp_path / f"tiny_{i:02d}.png", (20, 20), BLACK if i % 2 else WHITE) for i in range(10)]
     batch_sizes = []
@@ -195,8 +215,8 @@ def test_csv_has_one_row_per_artwork_with_all_columns(brightness_model, collecti
     with open(out, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
-                                 "confidence", "review", "model", "error"]
+    assert reader.fieldnames == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
+                                 "p_kom", "label", "confidence", "review", "model", "error", "note"]
     assert written == len(rows) == 5
     assert {row["model"] for row in rows} == {"brightness.keras"}
     assert float(rows[2]["p_kom"]) == pytest.approx(0.5, abs=1e-5)
@@ -227,8 +247,8 @@ def test_csv_keeps_finished_rows_when_the_run_fails(tmp_path, brightness_model, 
 
 def test_results_to_frame(brightness_model, collection):
     frame = results_to_frame(run(brightness_model, [collection]), ["han", "kom"])
-    assert list(frame.columns) == ["file", "sha256", "width", "height", "tiles", "p_han", "p_kom", "label",
-                                   "confidence", "review", "error"]
+    assert list(frame.columns) == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
+                                   "p_kom", "label", "confidence", "review", "error", "note"]
     assert len(frame) == 5 and frame["error"].notna().sum() == 2
 
 
