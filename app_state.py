@@ -13,6 +13,18 @@ from artcnn.jobs import JobManager
 from artcnn.workspace import Workspace
 
 
+def follow_router() -> None:
+    """Every page calls this first. A page opened by its address on a fresh server runs under Streamlit's
+    automatic page list (its multipage v1 mode, chosen because pages/ exists, until streamlit_app.py's
+    st.navigation has run once) without the router: switch that mode off for the server and run again, so
+    the router draws the same page with the app's navigation (a page's id is its url path, the file name)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def workspace() -> Workspace:
     """The workspace named by ARTCNN_WORKSPACE (read on every call, so tests can point elsewhere); the CLI
     records into the same one (Workspace.from_env)."""

@@ -16,6 +16,7 @@ from artcnn.prediction import NEEDS_REVIEW, results_to_frame
 # Rows of a table that get a thumbnail: each is an image read, so a huge collection shows the first ones.
 MAX_THUMBNAILS = 300
 
+app_state.follow_router()
 workspace = app_state.workspace()
 catalogue = workspace.catalogue
 st.title("Classify")

@@ -12,6 +12,7 @@ from artcnn.dataset import read_description
 from artcnn.shortcuts import check_shortcuts
 from artcnn.tiling import build_dataset, check_classes
 
+app_state.follow_router()
 workspace = app_state.workspace()
 st.title("Datasets")
 

@@ -6,6 +6,7 @@ import streamlit as st
 import app_state
 from app_widgets import progress_callback
 
+app_state.follow_router()
 workspace = app_state.workspace()
 catalogue = workspace.catalogue
 

@@ -10,6 +10,7 @@ import app_state
 from app_runs import accuracy_text, model_entries, run_comparison, show_curves, show_metrics, show_study_tables
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
 
+app_state.follow_router()
 workspace, jobs = app_state.workspace(), app_state.jobs()
 st.title("Models")
 

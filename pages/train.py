@@ -14,6 +14,7 @@ from artcnn.config import TrainConfig, from_dict
 from artcnn.dataset import read_description
 from artcnn.storage import MODEL_SUFFIXES
 
+app_state.follow_router()
 workspace, jobs, state = app_state.workspace(), app_state.jobs(), st.session_state
 # A fresh default run name: the time it was offered.
 RUN_NAME = "run {:%Y-%m-%d %H.%M.%S}"
