@@ -42,6 +42,7 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     from artcnn.records import read_records
     from artcnn.sources import IIIF_COLUMNS, classify_sources
     from artcnn.storage import load_model
+    from artcnn.workspace import model_name, synthetic_warning
 
     if bool(args.metadata) != bool(args.key):
         raise ValueError(f"--metadata and --key go together (the records and the column to match them by). "
@@ -52,7 +53,7 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
         reserved = [*result_columns(metadata["classes"]), *(IIIF_COLUMNS if args.manifest else ())]
         records = read_records(args.metadata, args.key, reserved)
     fetch = FetchConfig(timeout=args.timeout, retries=args.retries, per_host=args.per_host, cache=args.cache)
-    run = new_run(Path(args.model).name, args.model, key=args.key)
+    run = new_run(model_name(args.model, metadata), args.model, key=args.key)
     results: list = []
     with TerminalBar() as bar:
         stream = classify_sources((model, metadata), args.inputs, args.manifest, config, fetch=fetch,
@@ -63,6 +64,8 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     for result in errors:
         print(f"skipped {result.file}: {result.error}", file=sys.stderr)
     print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
+    if metadata.get("synthetic"):
+        print(f"warning: {synthetic_warning(run.model)}", file=sys.stderr)
     if stream.match is not None:
         for line in stream.match.lines():
             print(line)

@@ -19,7 +19,7 @@ from typing import Sequence
 from artcnn.catalogue import CATALOGUE_FILE, Catalogue, open_catalogue
 from artcnn.config import TrainConfig, to_dict, validate_name
 from artcnn.dataset import DESCRIPTION_FILE, Dataset
-from artcnn.storage import MODEL_SUFFIXES
+from artcnn.storage import MODEL_SUFFIXES, read_metadata
 
 # Models shipped with the app (e.g. the one trained on the synthetic demo), listed beside the user's.
 BUILTIN_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -29,8 +29,9 @@ FOLDERS = ("datasets", "runs", "models", "uploads")
 
 
 def best_model(metadatas: Sequence[dict]) -> int | None:
-    """Position of the model whose metadata records the highest test artwork accuracy. Models
-    without test metrics (finalized ones) rank after those with; ties go to the first listed."""
+    """Position of the model whose metadata records the highest test artwork accuracy. Models trained
+    on synthetic pictures only rank after the others, and models without test metrics (finalized ones)
+    after those with; ties go to the first listed."""
     if not metadatas:
         return None
 
@@ -38,12 +39,29 @@ def best_model(metadatas: Sequence[dict]) -> int | None:
         value = ((metadatas[index].get("metrics") or {}).get("artwork_accuracy") or {}).get("value")
         return -1.0 if value is None else float(value)
 
-    return max(range(len(metadatas)), key=lambda index: (accuracy(index), -index))
+    return max(range(len(metadatas)), key=lambda index: (not metadatas[index].get("synthetic"), accuracy(index),
+                                                         -index))
+
+
+def model_name(path: str | os.PathLike, metadata: dict | None = None) -> str:
+    """A model in words a curator reads: a run's name for the run's model file, else the file's name without
+    its suffix, with "(synthetic)" after it when its metadata says it was trained on synthetic pictures only."""
+    from artcnn.training import MODEL
+
+    path = Path(path)
+    name = path.parent.resolve().name if path.name == MODEL else path.stem
+    return f"{name} (synthetic)" if (metadata or {}).get("synthetic") else name
 
 
 def root_from_env() -> Path:
     """The workspace folder the app and the CLI use: ARTCNN_WORKSPACE, or ./workspace."""
     return Path(os.environ.get(ENVIRONMENT_VARIABLE, DEFAULT_ROOT)).resolve()
+
+
+def synthetic_warning(name: str) -> str:
+    """What to say beside the results of the model `name` when it was trained on synthetic pictures only."""
+    return (f"The model {name} was trained on synthetic pictures only, never on real art: its verdicts on real "
+            "artworks are not to be trusted. Train a model on your own artworks and classify with it instead.")
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,8 @@ class ModelInfo:
     path: Path
     # Short and unique: relative to the workspace (runs/x/model.keras, models/y.h5) or the app (models/demo.keras).
     label: str
+    # In a curator's words (`model_name`): "first" for runs/first/model.keras, "demo (synthetic)" for the demo.
+    name: str
     # "run" (a run's model.keras), "finalized" (the workspace's models/), "built-in" (shipped with the app)
     # or "other" (a file elsewhere).
     origin: str
@@ -62,6 +82,11 @@ class ModelInfo:
     synthetic: bool
     # A Markdown card beside the model (models/demo.md for models/demo.keras), or None.
     card: Path | None
+
+    @property
+    def warning(self) -> str | None:
+        """What to say above this model's results when it knows synthetic pictures only; None otherwise."""
+        return synthetic_warning(self.name) if self.synthetic else None
 
 
 @dataclass(frozen=True)
@@ -127,19 +152,39 @@ class Workspace:
         return [p for p in runs if p.is_file()] + saved + builtin
 
     def describe_model(self, path: str | os.PathLike, metadata: dict | None = None) -> ModelInfo:
-        """Where the model file `path` comes from; `metadata` (storage.read_metadata) gives the synthetic flag."""
+        """Where the model file `path` comes from; its `metadata` (storage.read_metadata, read here when not
+        given; {} for a file that cannot be read) gives its name and synthetic flag."""
         path = Path(path).resolve()
-        synthetic = bool((metadata or {}).get("synthetic"))
+        if metadata is None:
+            try:
+                metadata = read_metadata(path)
+            except (ValueError, OSError):
+                metadata = {}
+        about = dict(name=model_name(path, metadata), synthetic=bool(metadata.get("synthetic")))
         card = path.with_suffix(".md")
-        card = card if card.is_file() else None
+        about["card"] = card if card.is_file() else None
         if path.parent.parent == self.root / "runs":
-            return ModelInfo(path, str(path.relative_to(self.root)), "run", path.parent.name, synthetic, card)
+            return ModelInfo(path, str(path.relative_to(self.root)), origin="run", run=path.parent.name, **about)
         if path.parent == self.root / "models":
-            return ModelInfo(path, str(path.relative_to(self.root)), "finalized", None, synthetic, card)
+            return ModelInfo(path, str(path.relative_to(self.root)), origin="finalized", run=None, **about)
         if path.parent == BUILTIN_MODELS:
-            return ModelInfo(path, str(path.relative_to(BUILTIN_MODELS.parent)), "built-in", None, synthetic, card)
+            return ModelInfo(path, str(path.relative_to(BUILTIN_MODELS.parent)), origin="built-in", run=None, **about)
         label = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
-        return ModelInfo(path, label, "other", None, synthetic, card)
+        return ModelInfo(path, label, origin="other", run=None, **about)
+
+    def default_model(self) -> Path | None:
+        """The model to preselect: the best (`best_model`) of the user's own finished models (runs and
+        finalized ones, synthetic ones last), else the best built-in one; None when there is none. A file
+        that cannot be read is passed over."""
+        readable: list[tuple[Path, dict]] = []
+        for path in self.model_files():
+            try:
+                readable.append((path, read_metadata(path)))
+            except (ValueError, OSError):
+                continue
+        own = [(path, metadata) for path, metadata in readable if path.parent != BUILTIN_MODELS] or readable
+        best = best_model([metadata for _, metadata in own])
+        return None if best is None else own[best][0]
 
     def delete_dataset(self, name: str) -> None:
         shutil.rmtree(self.dataset_dir(name))

@@ -63,6 +63,17 @@ def test_classify_refuses_a_missing_or_image_less_folder_before_any_work(tmp_pat
     assert not (tmp_path / "results.csv").exists()
 
 
+def test_classify_names_the_demo_model_as_synthetic_in_every_row_and_warns(tmp_path, capsys):
+    pytest.importorskip("keras")
+    badfiles.noise(tmp_path / "art" / "a.png", (160, 140))
+    badfiles.noise(tmp_path / "art" / "b.png", (140, 160), seed=1)
+
+    out = tmp_path / "results.csv"
+    assert cli.main(["classify", str(REPO / "models" / "demo.keras"), str(tmp_path / "art"), "--out", str(out)]) == 0
+    assert set(pd.read_csv(out)["model"]) == {"demo (synthetic)"} and len(pd.read_csv(out)) == 2
+    assert "warning: The model demo (synthetic) was trained on synthetic pictures only" in capsys.readouterr().err
+
+
 def limits_section() -> str:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     return readme.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]

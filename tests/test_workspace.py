@@ -1,10 +1,11 @@
 import threading
+from pathlib import Path
 
 import pytest
 
 from artcnn.catalogue import CATALOGUE_FILE
 from artcnn.storage import save_model
-from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model
+from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model, model_name
 from builders import TINY_TILING, TINY_TRAINING, artworks
 
 
@@ -104,6 +105,9 @@ def test_best_model_has_the_highest_artwork_accuracy():
     assert best_model([{"metrics": {}}, accuracy(0.6), accuracy(0.9), accuracy(0.9)]) == 2
     assert best_model([{}, {"metrics": {}}]) == 0
     assert best_model([]) is None
+    # A model trained on synthetic pictures only comes after every other, whatever its accuracy.
+    assert best_model([{**accuracy(0.99), "synthetic": True}, {"metrics": {}}, accuracy(0.6)]) == 2
+    assert best_model([{**accuracy(0.99), "synthetic": True}, {"metrics": {}}]) == 1
 
 
 def test_delete_model_only_deletes_saved_model_files(tmp_path):
@@ -140,3 +144,47 @@ def test_describe_model_tells_where_a_model_comes_from(tmp_path):
         described = workspace.describe_model(demo, {"synthetic": True})
         assert (described.label, described.origin, described.synthetic) == ("models/demo.keras", "built-in", True)
         assert described.card == BUILTIN_MODELS / "demo.md"
+        # Without metadata given, the file's own is read.
+        assert workspace.describe_model(demo) == described and described.name == "demo (synthetic)"
+        assert described.warning.startswith("The model demo (synthetic) was trained on synthetic pictures only")
+
+
+def test_a_model_is_named_in_a_curators_words(tmp_path):
+    keras = pytest.importorskip("keras")
+    workspace = Workspace.open(tmp_path / "ws")
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    workspace.run_dir("kandinsky v2").mkdir()
+    run_model = save_model(model, workspace.run_dir("kandinsky v2") / "model.keras", {"classes": ["han", "kom"]})
+    demo_run = workspace.run_dir("on the demo")
+    demo_run.mkdir()
+    synthetic = save_model(model, demo_run / "model.keras", {"classes": ["han", "kom"], "synthetic": True})
+
+    assert model_name(run_model) == "kandinsky v2" and model_name(Path("runs/first/model.keras")) == "first"
+    assert model_name("elsewhere/final.h5") == "final"
+    assert model_name("elsewhere/final.h5", {"synthetic": True}) == "final (synthetic)"
+    assert workspace.describe_model(run_model).name == "kandinsky v2"
+    assert workspace.describe_model(run_model).warning is None
+    assert workspace.describe_model(synthetic).name == "on the demo (synthetic)"
+    # An unreadable file is still described (the pages list it with its error).
+    broken = workspace.model_path("broken")
+    broken.write_bytes(b"not a zip")
+    assert (workspace.describe_model(broken).name, workspace.describe_model(broken).synthetic) == ("broken", False)
+
+
+def test_the_default_model_is_the_users_own_before_any_synthetic_or_built_in_one(tmp_path):
+    keras = pytest.importorskip("keras")
+    workspace = Workspace.open(tmp_path / "ws")
+    builtin = sorted(p for p in BUILTIN_MODELS.glob("*.keras"))
+    assert workspace.default_model() == (builtin[0] if builtin else None)
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    workspace.run_dir("on the demo").mkdir()
+    (workspace.run_dir("on the demo") / "config.json").write_text("{}")  # what makes the folder a run
+    scored = {"classes": ["han", "kom"], "metrics": {"artwork_accuracy": {"value": 1.0}}}
+    demo_run = save_model(model, workspace.run_dir("on the demo") / "model.keras", {**scored, "synthetic": True})
+    assert workspace.default_model() == demo_run
+    final = save_model(model, workspace.model_path("final"), {"classes": ["han", "kom"]})
+    assert workspace.default_model() == final
+    workspace.model_path("broken").write_bytes(b"not a zip")
+    assert workspace.default_model() == final
