@@ -41,13 +41,15 @@ CREATE TABLE IF NOT EXISTS results (
     details TEXT,
     -- the size the tiles were cut from and what reading the file changed (prediction.ArtworkResult)
     used_width INTEGER, used_height INTEGER, note TEXT NOT NULL DEFAULT '',
+    -- prediction.ArtworkResult.duplicate_of: the earlier file of the classification this artwork repeats
+    duplicate_of TEXT,
     PRIMARY KEY (classification, position)
 );
 """
 # Columns added since the first catalogues were written: (table, column, definition), added on open.
 _ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"), ("results", "details", "TEXT"),
                   ("results", "used_width", "INTEGER"), ("results", "used_height", "INTEGER"),
-                  ("results", "note", "TEXT NOT NULL DEFAULT ''"))
+                  ("results", "note", "TEXT NOT NULL DEFAULT ''"), ("results", "duplicate_of", "TEXT"))
 
 
 CATALOGUE_FILE = "catalogue.sqlite"
@@ -139,12 +141,12 @@ class Catalogue:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO results (classification, position, file, sha256, width, height, tiles, "
-                "probabilities, label, confidence, error, tile_boxes, review, details, used_width, used_height, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "probabilities, label, confidence, error, tile_boxes, review, details, used_width, used_height, note, "
+                "duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (classification, position, result.file, result.sha256, result.width, result.height,
                  result.tiles, json.dumps(result.probabilities), result.label, result.confidence, result.error,
                  json.dumps(result.tile_boxes), int(result.review), json.dumps(result.details), result.used_width,
-                 result.used_height, result.note),
+                 result.used_height, result.note, result.duplicate_of),
             )
 
     def finish_classification(self, classification: int) -> None:

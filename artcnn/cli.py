@@ -66,6 +66,7 @@ def cmd_build_demo_model(args: argparse.Namespace) -> int:
 
 
 def cmd_tile(args: argparse.Namespace) -> int:
+    from artcnn.duplicates import conflict_warnings
     from artcnn.tiling import build_dataset
 
     with TerminalBar() as bar:
@@ -75,6 +76,10 @@ def cmd_tile(args: argparse.Namespace) -> int:
         print(f"{split}: " + ", ".join(f"{name} {n} tiles / {report.artworks[split][name]} artworks"
                                        for name, n in per_class.items()))
     print(f"blank tiles skipped: {report.blank_tiles_skipped}; upscaled artworks: {len(report.upscaled)}")
+    if report.duplicates:
+        print(f"groups of near-duplicate artworks, each kept on one side of the split: {len(report.duplicates)}")
+    for warning in conflict_warnings(report.duplicates):
+        print(f"warning: {warning}", file=sys.stderr)
     for skipped in report.skipped:
         print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     print(f"dataset written to {report.path}")

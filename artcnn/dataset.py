@@ -56,6 +56,9 @@ class Dataset:
     created: str = ""
     # The folder of artworks it was built from; "" when unknown.
     source: str = ""
+    # Groups of near-duplicate artworks (duplicates.group_duplicates), each kept on one side of the split:
+    # [{"files": [...], "classes": [class of each file]}]; more than one class is a labelling conflict.
+    duplicates: list[dict] = field(default_factory=list)
 
     @property
     def tiles(self) -> int:

@@ -12,6 +12,7 @@ from a page or the CLI is kept alike (and survives a restart mid-run).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import threading
 from collections import deque
@@ -24,6 +25,7 @@ import pandas as pd
 
 from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
+from artcnn.duplicates import DuplicateFinder, perceptual_hash
 from artcnn.evaluation import class_probabilities
 from artcnn.images import ArtworkError, check_inputs, iter_image_files, read_artwork, sha256_file
 from artcnn.progress import ProgressCallback, emit
@@ -62,6 +64,8 @@ class ArtworkResult:
     used_height: int | None = None
     # What reading the file changed, in plain words (a picture reduced to stay within the decode limit), or "".
     note: str = ""
+    # The file of an earlier artwork of the same classification this one repeats (duplicates.DuplicateFinder).
+    duplicate_of: str | None = None
 
 
 class Classification(Iterator[ArtworkResult]):
@@ -88,6 +92,7 @@ class _Pending:
     height: int | None = None
     used_size: tuple[int, int] | None = None
     note: str = ""
+    image_hash: int | None = None
     boxes: list[tuple[int, int, int]] = field(default_factory=list)
     error: str | None = None
     tile_probabilities: list[np.ndarray] = field(default_factory=list)
@@ -127,6 +132,7 @@ def _read_artwork(index: int, path: Path, tiling: TilingConfig, config: PredictC
         loaded = read_artwork(path, config.limits)
         image = loaded.image
         pending.sha256 = sha256_file(path)
+        pending.image_hash = perceptual_hash(image)
         cut = cut_tiles(image, tiling, grid=True, max_tiles=config.max_tiles, keep_blank=True)
     except ArtworkError as error:
         pending.error = error.reason
@@ -268,6 +274,7 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
         .prefetch(2)
     )
     pending: dict[int, _Pending] = {}
+    repeats = DuplicateFinder()
     next_index = 0
     for indices, pixels, real in batches:
         if stop is not None and stop.is_set():
@@ -282,7 +289,9 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
             if is_tile:
                 artwork.tile_probabilities.append(probabilities)
         while next_index in pending and pending[next_index].complete:
-            result = _finish(pending.pop(next_index), classes, metadata, config.low_confidence)
+            artwork = pending.pop(next_index)
+            result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence),
+                                         duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
             next_index += 1
             emit(progress, "classifying", next_index, None, Path(result.file).name, payload=result)
             yield result
@@ -311,6 +320,7 @@ def _row(result: ArtworkResult, classes: list[str]) -> dict:
         "confidence": result.confidence,
         # An unreadable file has no verdict to review: its `error` is what to look at.
         "review": None if result.error else result.review,
+        "duplicate_of": result.duplicate_of,
         "error": result.error,
         "note": result.note,
         **result.details,
@@ -323,7 +333,8 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
 
     Columns: file, sha256, width, height (the file's own size), used_width, used_height (the size classified),
     tiles, p_<class>... (one for each of `classes`), label, confidence, review (True/False), model, error, note
-    (what reading the file changed, e.g. a reduced picture), then the `details` columns (ArtworkResult.details).
+    (what reading the file changed, e.g. a reduced picture), duplicate_of (the earlier file this artwork repeats),
+    then the `details` columns (ArtworkResult.details).
     An empty cell is a value the row does not have: no probabilities or verdict for an unreadable file, no error
     for a readable one. Returns the number of rows written.
     """
@@ -344,10 +355,10 @@ def write_results_csv(results: Iterable[ArtworkResult], path: str | os.PathLike,
 
 def result_columns(classes: list[str]) -> list[str]:
     """The results CSV's own columns, before any details."""
-    return [*_fields(classes), "model", "error", "note"]
+    return [*_fields(classes), "model", "error", "note", "duplicate_of"]
 
 
 def results_to_frame(results: Iterable[ArtworkResult], classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
     """Results as a table with the CSV's columns (without `model`)."""
     return pd.DataFrame([_row(result, classes) for result in results],
-                        columns=[*_fields(classes), "error", "note", *details])
+                        columns=[*_fields(classes), "error", "note", "duplicate_of", *details])

@@ -26,6 +26,7 @@ from PIL import Image
 
 from artcnn.config import IMAGE_SUFFIXES, TilingConfig, validate_name
 from artcnn.dataset import MANIFEST_COLUMNS, MANIFEST_FILE, SPLITS, Dataset, write_description
+from artcnn.duplicates import describe_groups, group_duplicates, perceptual_hash
 from artcnn.images import (
     ArtworkError,
     ensure_min_side,
@@ -166,28 +167,53 @@ def _spread(values: list[int], count: int) -> list[int]:
     return [values[i] for i in np.linspace(0, len(values) - 1, count).round().astype(int)]
 
 
-def split_artworks(artworks: Mapping[str, Sequence[Path]], test_fraction: float, seed: int) -> dict[Path, str]:
+def split_artworks(artworks: Mapping[str, Sequence[Path]], test_fraction: float, seed: int,
+                   groups: Sequence[Sequence[Path]] = ()) -> dict[Path, str]:
     """Each artwork → "train" or "test", stratified per class, seeded, independent of input order.
 
-    A class with at least two artworks gets at least one on each side when test_fraction > 0.
+    A class with at least two artworks (or `groups`) gets at least one on each side when test_fraction > 0.
+    Each of `groups` (near-duplicates, duplicates.group_duplicates) goes to one side whole: within a class it
+    is drawn as one unit, and a group spanning classes follows its first file's side.
     """
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1). Received: test_fraction={test_fraction}")
     split: dict[Path, str] = {}
+    group_of = {Path(file): index for index, group in enumerate(groups) for file in group}
     for name in sorted(artworks):
         files = sorted({Path(file) for file in artworks[name]}, key=str)
         for file in files:
             if file in split:
                 raise ValueError(f"{file} is listed under more than one class; an artwork needs one class.")
-        n_test = round(len(files) * test_fraction)
-        if len(files) >= 2 and test_fraction > 0:
-            n_test = min(max(n_test, 1), len(files) - 1)
+        units = _units(files, group_of)
+        n_test = round(len(units) * test_fraction)
+        if len(units) >= 2 and test_fraction > 0:
+            n_test = min(max(n_test, 1), len(units) - 1)
         # Seeding per class by name keeps a class's split unchanged when other classes change.
         class_seed = int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:8], 16)
-        test = set(np.random.default_rng([seed, class_seed]).permutation(len(files))[:n_test].tolist())
-        for index, file in enumerate(files):
-            split[file] = "test" if index in test else "train"
+        test = set(np.random.default_rng([seed, class_seed]).permutation(len(units))[:n_test].tolist())
+        for index, unit in enumerate(units):
+            for file in unit:
+                split[file] = "test" if index in test else "train"
+    for group in groups:
+        members = sorted((Path(file) for file in group if Path(file) in split), key=str)
+        for file in members[1:]:
+            split[file] = split[members[0]]
     return split
+
+
+def _units(files: list[Path], group_of: Mapping[Path, int]) -> list[list[Path]]:
+    """A class's files as the units its split draws: a group's files together, in the first one's place."""
+    units: list[list[Path]] = []
+    unit_of_group: dict[int, list[Path]] = {}
+    for file in files:
+        if file not in group_of:
+            units.append([file])
+        elif group_of[file] in unit_of_group:
+            unit_of_group[group_of[file]].append(file)
+        else:
+            unit_of_group[group_of[file]] = [file]
+            units.append(unit_of_group[group_of[file]])
+    return units
 
 
 def class_folders(root: Path) -> dict[str, list[Path]]:
@@ -286,6 +312,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
     usable: dict[str, list[Path]] = {name: [] for name in classes}
     tiles_of: dict[Path, list[tuple[str, int, int]]] = {}
     digests: dict[Path, str] = {}
+    image_hashes: dict[Path, int | None] = {}
     first_seen: dict[str, tuple[str, Path]] = {}
     upscaled: list[str] = []
     blank_skipped = 0
@@ -308,6 +335,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
                 if cut.upscaled:
                     upscaled.append(str(file))
                 digests[file] = digest
+                image_hashes[file] = perceptual_hash(image)
                 usable[name].append(file)
                 tiles_of[file] = _write_tiles(cut.tiles, pending / name, _tile_stem(file, digest))
             else:
@@ -326,7 +354,8 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
             f"({reasons})."
         )
 
-    split = split_artworks(usable, config.test_fraction, config.seed)
+    groups = group_duplicates({file: value for file, value in image_hashes.items() if value is not None})
+    split = split_artworks(usable, config.test_fraction, config.seed, groups)
     counts = {part: {name: 0 for name in classes} for part in SPLITS}
     artwork_counts = {part: {name: 0 for name in classes} for part in SPLITS}
     rows = []
@@ -357,6 +386,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
         upscaled=upscaled,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         source=source,
+        duplicates=describe_groups(groups, {str(file): name for name, file in jobs}),
     )
     write_description(built)
     return built

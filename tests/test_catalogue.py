@@ -8,7 +8,8 @@ def _result(name, label="kom", error=None, review=False):
                            probabilities={"han": 0.2, "kom": 0.8}, label=label, confidence=0.8, error=error,
                            tile_boxes=[] if error else [(0, 0, 5, [0.2, 0.8])], review=review,
                            details={} if error else {"title": "Dawn"}, used_width=None if error else 5,
-                           used_height=None if error else 10, note="" if error else "reduced from 10×20 to 5×10")
+                           used_height=None if error else 10, note="" if error else "reduced from 10×20 to 5×10",
+                           duplicate_of=None)
 
 
 def test_results_survive_a_new_connection(tmp_path):

@@ -51,7 +51,7 @@ def test_uploads_are_classified_into_a_table_and_a_csv(empty_workspace, tmp_path
 
     csv = pd.read_csv(io.BytesIO(served[-1]["data"]))
     assert list(csv.columns) == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
-                                 "p_kom", "label", "confidence", "review", "model", "error", "note"]
+                                 "p_kom", "label", "confidence", "review", "model", "error", "note", "duplicate_of"]
     assert len(csv) == 5 and set(csv["model"]) == {"models/demo.keras"}
     (stored,) = empty_workspace.catalogue.classifications()
     assert stored["artworks"] == 5 and stored["errors"] == 1 and stored["finished"]

@@ -216,7 +216,7 @@ def test_csv_has_one_row_per_artwork_with_all_columns(brightness_model, collecti
         reader = csv.DictReader(handle)
         rows = list(reader)
     assert reader.fieldnames == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
-                                 "p_kom", "label", "confidence", "review", "model", "error", "note"]
+                                 "p_kom", "label", "confidence", "review", "model", "error", "note", "duplicate_of"]
     assert written == len(rows) == 5
     assert {row["model"] for row in rows} == {"brightness.keras"}
     assert float(rows[2]["p_kom"]) == pytest.approx(0.5, abs=1e-5)
@@ -248,7 +248,7 @@ def test_csv_keeps_finished_rows_when_the_run_fails(tmp_path, brightness_model, 
 def test_results_to_frame(brightness_model, collection):
     frame = results_to_frame(run(brightness_model, [collection]), ["han", "kom"])
     assert list(frame.columns) == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
-                                   "p_kom", "label", "confidence", "review", "error", "note"]
+                                   "p_kom", "label", "confidence", "review", "error", "note", "duplicate_of"]
     assert len(frame) == 5 and frame["error"].notna().sum() == 2
 
 
