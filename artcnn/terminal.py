@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import os
 import shutil
 import sys
+import tempfile
 import time
+from typing import Sequence
 
 from artcnn.progress import Progress
+
+# INFO lines TensorFlow's native libraries write to stderr while it is imported, whatever TF_CPP_MIN_LOG_LEVEL
+# says: absl prints them before its logging is set up. The oneDNN notice came twice because two of the
+# libraries loaded on import (tensorflow.python.platform's and the profiler plugin's) each carry a copy of it.
+TENSORFLOW_NOTICES = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                      "This TensorFlow binary is optimized", "To enable the following instructions")
 
 # Characters of the bar itself: the rest of the line is for the task's text, which says more.
 BAR_WIDTH = 20
@@ -103,3 +114,56 @@ def metrics_summary(metrics: dict, split: str) -> str:
         *rows,
         f"{wrong} artworks misclassified" + (" (listed with --json)" if wrong else ""),
     ])
+
+
+def quiet_tensorflow() -> None:
+    """Drop TensorFlow's start-up notices (TENSORFLOW_NOTICES) when it is first imported, as its own
+    TF_CPP_MIN_LOG_LEVEL asks for every other INFO line; with TF_CPP_MIN_LOG_LEVEL=0 they are kept."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0").strip() not in ("", "0"):
+        drop_import_notices("tensorflow", TENSORFLOW_NOTICES)
+
+
+def drop_import_notices(module: str, notices: Sequence[str]) -> None:
+    """While `module` is first imported, whatever its native code writes to stderr (file descriptor 2) is held
+    back, and only the lines holding none of `notices` are written once the import ends."""
+    sys.meta_path.insert(0, _NoticeDropper(module, tuple(notices)))
+
+
+class _NoticeDropper(importlib.abc.MetaPathFinder):
+    def __init__(self, module: str, notices: tuple[str, ...]):
+        self.module, self.notices = module, notices
+
+    def find_spec(self, name, path, target=None):
+        if name != self.module:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HeldStderrLoader(spec.loader, self.notices)
+        return spec
+
+
+class _HeldStderrLoader(importlib.abc.Loader):
+    def __init__(self, loader, notices: tuple[str, ...]):
+        self.loader, self.notices = loader, notices
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        # The module keeps its own loader: only its first execution is wrapped.
+        module.__loader__ = module.__spec__.loader = self.loader
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                self.loader.exec_module(module)
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                held.seek(0)
+                kept = [line for line in held.read().splitlines(keepends=True)
+                        if not any(notice.encode() in line for notice in self.notices)]
+                os.write(2, b"".join(kept))

@@ -3,6 +3,7 @@ the metrics summary."""
 
 import io
 import os
+import sys
 
 from artcnn import terminal
 from artcnn.progress import Progress
@@ -63,3 +64,32 @@ def test_a_failed_task_leaves_the_log_its_error_alone():
     except ValueError:
         pass
     assert stream.getvalue() == ""
+
+
+def test_a_modules_start_up_notices_are_dropped_from_stderr_and_nothing_else(tmp_path, monkeypatch, capfd):
+    (tmp_path / "noisy_native.py").write_text(
+        "import os\n"
+        "for line in (b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n',\n"
+        "             b'I0000 port.cc:153] oneDNN custom operations are on.\\n', b'a real problem\\n') * 2:\n"
+        "    os.write(2, line)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "noisy_native", raising=False)
+
+    terminal.drop_import_notices("noisy_native", terminal.TENSORFLOW_NOTICES)
+    import noisy_native
+
+    assert capfd.readouterr().err == "a real problem\na real problem\n"
+    assert noisy_native.__loader__.__class__.__name__ != "_HeldStderrLoader"
+    # Only the first import is watched: the finder is gone once it has served.
+    assert not any(isinstance(finder, terminal._NoticeDropper) for finder in sys.meta_path)
+
+
+def test_tensorflow_notices_are_kept_when_the_user_asks_for_info_logs(monkeypatch):
+    installed = []
+    monkeypatch.setattr(terminal, "drop_import_notices", lambda module, notices: installed.append(module))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    terminal.quiet_tensorflow()
+    assert installed == []
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    terminal.quiet_tensorflow()
+    assert installed == ["tensorflow"]
