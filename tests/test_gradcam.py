@@ -1,0 +1,78 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from artcnn.gradcam import NO_CONVOLUTION, heat_map
+from artcnn.models import create_model, get_recipe
+
+METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}
+
+
+def red_square_model():
+    """kom when a tile holds red: one 3×3 filter answering red minus green and blue, its mean, a sigmoid."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    convolution = keras.layers.Conv2D(1, 3, padding="same", name="red_detector")
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(convolution(inputs)))
+    output = keras.layers.Dense(1, activation="sigmoid", name="output")
+    model = keras.Model(inputs, output(pooled))
+    kernel = np.zeros((3, 3, 3, 1), dtype=np.float32)
+    kernel[1, 1] = [[1.0], [-1.0], [-1.0]]
+    convolution.set_weights([kernel, np.zeros(1, dtype=np.float32)])
+    output.set_weights([np.array([[40.0]], dtype=np.float32), np.array([-2.0], dtype=np.float32)])
+    return model
+
+
+def artwork_with_square(path, box=(70, 10, 90, 30)):
+    rng = np.random.default_rng(0)
+    grey = rng.integers(90, 160, (96, 96, 1), dtype=np.uint8).repeat(3, axis=2)
+    image = Image.fromarray(grey)
+    ImageDraw.Draw(image).rectangle(box, fill=(230, 20, 20))
+    image.save(path)
+    return box
+
+
+def test_the_heat_map_is_highest_over_the_shape_that_decides(tmp_path):
+    left, top, right, bottom = artwork_with_square(tmp_path / "square.png")
+    result = heat_map((red_square_model(), METADATA), tmp_path / "square.png", target="kom")
+
+    assert result.heat.shape == (96, 96) and result.overlay.size == (96, 96)
+    inside = result.heat[top:bottom + 1, left:right + 1].mean()
+    outside = np.delete(result.heat, np.s_[max(0, top - 4):bottom + 5], axis=0).mean()
+    assert inside > 0.5 and inside > 5 * outside
+    row, column = np.unravel_index(np.argmax(result.heat), result.heat.shape)
+    assert top <= row <= bottom and left <= column <= right
+    assert len(result.tile_boxes) == 9 and max(box[3][1] for box in result.tile_boxes) > 0.9
+
+
+@pytest.mark.parametrize("recipe", ["default", "seed", "vgg2", "vgg3", "vgg16"])
+def test_every_recipe_with_a_convolution_gives_a_map(recipe, tmp_path):
+    artwork_with_square(tmp_path / "square.png")
+    model = create_model(dataclasses.replace(get_recipe(recipe), input_size=32), 3, weights=None)
+    metadata = {"classes": ["a", "b", "c"], "tiling": {"tile_size": 48}, "input_size": 32}
+    result = heat_map((model, metadata), tmp_path / "square.png", target="b")
+
+    assert result.target == "b" and result.heat.shape == (96, 96)
+    assert 0.0 <= result.heat.min() and result.heat.max() <= 1.0
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_model_without_convolution_is_told_plainly(tmp_path):
+    import keras
+
+    artwork_with_square(tmp_path / "square.png")
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ValueError, match=NO_CONVOLUTION):
+        heat_map((model, METADATA), tmp_path / "square.png")
+
+
+def test_an_unreadable_artwork_and_an_unknown_class_are_named(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    with pytest.raises(ValueError, match="broken.png"):
+        heat_map((red_square_model(), METADATA), tmp_path / "broken.png")
+    with pytest.raises(ValueError, match="target='dog'"):
+        heat_map((red_square_model(), METADATA), tmp_path / "broken.png", target="dog")
