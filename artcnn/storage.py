@@ -80,13 +80,18 @@ def _atomic_target(path: Path, replace: bool = True) -> Iterator[Path]:
         pass  # Some filesystems cannot fsync a folder; the rename itself has happened.
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, *, replace: bool = True) -> Path:
-    """Write `text` (UTF-8) to `path` so readers see the old file or the whole new one, never a part.
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, replace: bool = True) -> Path:
+    """Write `data` to `path` so readers see the old file or the whole new one, never a part.
     With replace=False, raise FileExistsError instead of replacing an existing file."""
     path = Path(path)
     with _atomic_target(path, replace) as temp:
-        temp.write_text(text, encoding="utf-8")
+        temp.write_bytes(data)
     return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, replace: bool = True) -> Path:
+    """atomic_write_bytes for `text`, encoded as UTF-8."""
+    return atomic_write_bytes(path, text.encode("utf-8"), replace=replace)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, replace: bool = True) -> Path:

@@ -1,12 +1,17 @@
-"""Safe extraction of an uploaded zip of artworks.
+"""Uploads kept once per content, and safe extraction of an uploaded zip of artworks.
 
-An upload is untrusted: its member names may climb out of the destination, its members may be
-symlinks, nested archives or decompression bombs. Only image files are written, only inside
+An upload is untrusted: its name and member names may climb out of the destination, its members
+may be symlinks, nested archives or decompression bombs. Only image files are written, only inside
 `dest`, and limits stop an archive before it fills the disk.
+
+The same files uploaded again (a second click on Classify) are found where they were stored the
+first time, by the SHA-256 of their bytes, instead of being written once more.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -19,6 +24,7 @@ from typing import BinaryIO
 
 from artcnn.config import IMAGE_SUFFIXES
 from artcnn.images import is_image_path
+from artcnn.storage import atomic_write_bytes, atomic_write_json
 
 NESTED_ZIP = "nested zip archives are not opened"
 # Members smaller than this are exempt from the ratio check: a bomb needs size to do harm, and
@@ -51,6 +57,38 @@ class ExtractReport:
     files: list[Path] = field(default_factory=list)
     # Members not extracted: [{"file": member name, "reason": str}].
     skipped: list[dict] = field(default_factory=list)
+
+
+def store_upload(name: str, data: bytes, root: str | os.PathLike) -> Path:
+    """The uploaded file `data` kept in root/<SHA-256 of data>/<name>: written the first time those bytes
+    come, and found there (under the name they first came with) every later time. Only the name's last
+    part is used."""
+    folder = Path(root) / hashlib.sha256(data).hexdigest()
+    if folder.is_dir():
+        stored = sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
+        if stored:
+            return stored[0]
+    last_part = PurePosixPath(name.replace("\\", "/")).name
+    safe = "upload" if last_part in ("", ".", "..") or last_part.startswith(".") else last_part
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written whole or not at all, so a file found later is always complete.
+    return atomic_write_bytes(folder / safe, data)
+
+
+def unpack_upload(stored_zip: Path, limits: UploadLimits = UploadLimits()) -> ExtractReport:
+    """A stored zip (store_upload) extracted once, into the folder beside it named after it; every later
+    call returns that extraction's report without writing anything."""
+    folder = stored_zip.with_suffix("")
+    record = stored_zip.with_name(f".{stored_zip.name}.extracted.json")
+    if record.is_file():
+        done = json.loads(record.read_text(encoding="utf-8"))
+        return ExtractReport(files=[folder / name for name in done["files"]], skipped=done["skipped"])
+    # A folder without its record is an extraction that was cut short: it is done again from the start.
+    shutil.rmtree(folder, ignore_errors=True)
+    report = extract_zip(stored_zip, folder, limits)
+    atomic_write_json(record, {"files": [str(path.relative_to(folder.resolve())) for path in report.files],
+                               "skipped": report.skipped})
+    return report
 
 
 def extract_zip(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artcnn.uploads import NESTED_ZIP, UploadLimits, extract_zip
+from artcnn.uploads import NESTED_ZIP, UploadLimits, extract_zip, store_upload, unpack_upload
 
 
 def _png(seed: int) -> bytes:
@@ -174,3 +174,34 @@ def test_limits_are_checked():
         UploadLimits(max_files=0)
     with pytest.raises(ValueError, match="max_ratio"):
         UploadLimits(max_ratio=0.5)
+
+
+def test_the_same_upload_is_stored_once_whatever_its_name(tmp_path):
+    root = tmp_path / "uploads"
+    first = store_upload("a.png", _png(1), root)
+    assert first.read_bytes() == _png(1) and first.name == "a.png"
+    written = first.stat().st_mtime_ns
+    # A second click on Classify, and the same picture under another name: the file already kept.
+    assert store_upload("a.png", _png(1), root) == first == store_upload("copy of a.png", _png(1), root)
+    assert first.stat().st_mtime_ns == written
+    other = store_upload("b.png", _png(2), root)
+    assert other != first and other.read_bytes() == _png(2)
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize("name, kept_as", [("../../evil.png", "evil.png"), ("C:\\pics\\x.png", "x.png"),
+                                           ("..", "upload"), (".hidden.png", "upload")])
+def test_an_uploads_name_cannot_leave_its_folder(tmp_path, name, kept_as):
+    stored = store_upload(name, _png(3), tmp_path / "uploads")
+    assert stored.name == kept_as and stored.parent.parent == tmp_path / "uploads"
+
+
+def test_a_stored_zip_is_unpacked_once_and_its_report_kept(tmp_path):
+    data = _zip(tmp_path / "art.zip", [("han/a.png", _png(1)), ("notes.txt", b"x")]).read_bytes()
+    stored = store_upload("art.zip", data, tmp_path / "uploads")
+    report = unpack_upload(stored)
+    assert [p.read_bytes() for p in report.files] == [_png(1)]
+    assert list(_reasons(report)) == ["notes.txt"] and _reasons(report)["notes.txt"].startswith("not an image file")
+    again = unpack_upload(store_upload("art.zip", data, tmp_path / "uploads"))
+    assert again.files == report.files and again.skipped == report.skipped
+    assert _files_under(stored.with_suffix("")) == ["han/a.png"]
