@@ -117,7 +117,7 @@ TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size
 def training_form() -> None:
     """The widgets of a TrainConfig, each starting at the config's default; None numbers mean the recipe's."""
     from artcnn.config import TrainConfig
-    from artcnn.models import recipe_descriptions
+    from artcnn.models import recipe_descriptions, uses_weights
 
     defaults, notes, key = TrainConfig(), recipe_descriptions(), TRAINING_FORM
     recipe = st.selectbox("Recipe", list(notes), index=list(notes).index(defaults.recipe), key=key["recipe"],
@@ -135,7 +135,7 @@ def training_form() -> None:
     switches[1].checkbox("Rotation augmentation", defaults.augment, key=key["augment"],
                          help="The study's second switch: the recipe's random rotations of the training tiles.")
     switches[2].number_input("Seed", 0, 2**31 - 1, defaults.seed, key=key["seed"])
-    if recipe == "vgg16":
+    if uses_weights(recipe):
         st.text_input("VGG16 weights", defaults.weights or "none", key=key["weights"], help="A weights file on the "
                       "server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
 

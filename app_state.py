@@ -13,16 +13,28 @@ from artcnn.jobs import JobManager
 from artcnn.workspace import Workspace
 
 
+def navigation():
+    """The app's page list, drawn in the sidebar, and the page config every page shares; streamlit_app.py
+    runs the page it returns."""
+    st.set_page_config(page_title="artcnn", page_icon=":material/palette:", layout="wide")
+    return st.navigation([
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/grid_view:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/classify.py", title="Classify", icon=":material/search:"),
+        st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    ])
+
+
 def follow_router() -> None:
-    """Every page calls this first. A page opened by its address on a fresh server runs under Streamlit's
-    automatic page list (its multipage v1 mode, chosen because pages/ exists, until streamlit_app.py's
-    st.navigation has run once) without the router: switch that mode off for the server and run again, so
-    the router draws the same page with the app's navigation (a page's id is its url path, the file name)."""
+    """Every page calls this first. A page opened by its address on a fresh server is run by Streamlit's
+    automatic page list (its multipage v1 mode, chosen because pages/ exists, until an st.navigation has run
+    on the server) instead of streamlit_app.py: replace that list by the app's navigation, which also ends
+    that mode for the server. The page itself runs on (page ids are url paths, the same in both lists)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        navigation()
 
 
 def workspace() -> Workspace:

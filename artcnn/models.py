@@ -96,18 +96,22 @@ class RegisteredRecipe:
     # One line for people choosing a recipe (CLI help, the Train page).
     description: str
     builder: Builder
+    # Whether the builder starts from pretrained weights (TrainConfig.weights), so forms ask for them.
+    uses_weights: bool = False
 
 
 _REGISTRY: dict[str, RegisteredRecipe] = {}
 
 
-def register_recipe(name: str, description: str, **defaults: Any) -> Callable[[Builder], Builder]:
-    """Decorator registering `builder` as recipe `name`; `defaults` are the other `Recipe` fields.
-    From then on the name is valid in TrainConfig, offered by the CLI and the Train page."""
+def register_recipe(name: str, description: str, uses_weights: bool = False,
+                    **defaults: Any) -> Callable[[Builder], Builder]:
+    """Decorator registering `builder` as recipe `name`; `defaults` are the other `Recipe` fields, and
+    `uses_weights` says the builder reads TrainConfig.weights. From then on the name is valid in
+    TrainConfig, offered by the CLI and the Train page."""
     def register(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"a recipe named {name!r} is registered already.")
-        _REGISTRY[name] = RegisteredRecipe(Recipe(name=name, **defaults), description, builder)
+        _REGISTRY[name] = RegisteredRecipe(Recipe(name=name, **defaults), description, builder, uses_weights)
         return builder
     return register
 
@@ -120,6 +124,12 @@ def list_recipes() -> list[str]:
 def recipe_descriptions() -> dict[str, str]:
     """Recipe name → its one-line description, in registration order."""
     return {name: entry.description for name, entry in _REGISTRY.items()}
+
+
+def uses_weights(name: str) -> bool:
+    """Whether recipe `name` starts from pretrained weights (TrainConfig.weights)."""
+    get_recipe(name)
+    return _REGISTRY[name].uses_weights
 
 
 def get_recipe(name: str) -> Recipe:
@@ -258,7 +268,7 @@ def _dense_head(x: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int]) ->
     return x
 
 
-@register_recipe("vgg16", "VGG16 transfer learning (ImageNet weights)", input_size=224,
+@register_recipe("vgg16", "VGG16 transfer learning (ImageNet weights)", uses_weights=True, input_size=224,
                  **{**_STUDY, "epochs": 10, "batch_size": 32})
 def _vgg16_features(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],
                     weights: str | None) -> "keras.KerasTensor":

@@ -267,16 +267,22 @@ def build_dataset(
     return built
 
 
+def check_class_names(names: Sequence[str], source: str = "") -> None:
+    """Refuse class names that are not safe folder names, or fewer than two different ones. `source` names
+    where the classes come from in the message."""
+    for name in names:
+        validate_name(name, "class name")
+    if len(set(names)) < 2:
+        raise ValueError(
+            f"A dataset needs at least two classes (one sub-folder per class in {source or 'the files given'}), "
+            f"named differently. Received: classes={sorted(names)}"
+        )
+
+
 def check_classes(artworks: Mapping[str, Sequence[Path]], source: str = "") -> None:
     """Refuse, before any file is read, class names that are not safe folder names, fewer than two
     classes, or a class without image files. `source` names where the classes come from in the message."""
-    for name in artworks:
-        validate_name(name, "class name")
-    if len(artworks) < 2:
-        raise ValueError(
-            f"A dataset needs at least two classes (one sub-folder per class in {source or 'the files given'}). "
-            f"Received: classes={sorted(artworks)}"
-        )
+    check_class_names(list(artworks), source)
     empty = [name for name in sorted(artworks) if not artworks[name]]
     if empty:
         raise ValueError(

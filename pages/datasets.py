@@ -10,7 +10,7 @@ from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show
 from artcnn.config import TilingConfig, validate_name
 from artcnn.dataset import read_description
 from artcnn.shortcuts import check_shortcuts
-from artcnn.tiling import build_dataset, check_classes
+from artcnn.tiling import build_dataset, check_class_names, check_classes
 
 app_state.follow_router()
 workspace = app_state.workspace()
@@ -22,18 +22,15 @@ class_names = list(dict.fromkeys(part.strip() for part in st.text_input(
     "Classes (two or more, comma-separated)", value="han, kom",
     help="Each class becomes a label the model learns; han = made by hand, kom = made by code.").split(",")
     if part.strip()))
-problems = []
-for value, what in [(name, "dataset name"), *((cls, "class name") for cls in class_names)]:
-    try:
-        validate_name(value, what)  # before any upload is written under these names
-    except ValueError as error:
-        problems.append(str(error))
-if len(class_names) < 2:
-    problems.append(f"Name two or more different classes. Received: {', '.join(class_names) or 'none'}")
-for problem in problems:
+problem = None
+try:  # before any upload is written under these names
+    validate_name(name, "dataset name")
+    check_class_names(class_names, "the Classes field")
+except ValueError as error:
+    problem = str(error)
     st.error(problem)
 
-uploads = {} if problems else {
+uploads = {} if problem else {
     cls: st.file_uploader(f"Artworks of class `{cls}`", accept_multiple_files=True, key=f"upload-{cls}",
                           help=f"Many image files or zip archives of them ({ACCEPTED_UPLOADS}).")
     for cls in class_names}
@@ -56,7 +53,7 @@ with st.expander("Tiling settings", expanded=True):
                                   value=defaults.long_side or 0)
 overwrite = st.checkbox("Replace the dataset if the name is taken")
 
-if st.button("Build dataset", type="primary", disabled=bool(problems)):
+if st.button("Build dataset", type="primary", disabled=bool(problem)):
     target = workspace.dataset_dir(name)
     try:
         config = TilingConfig(tile_size=int(tile_size), tiles_per_artwork=int(tiles_per_artwork),

@@ -171,3 +171,10 @@ def test_a_registered_recipe_is_offered_everywhere(throwaway_recipe):
     assert "tiny: one dense layer, for tests" in " ".join(train_help.split())
     with pytest.raises(ValueError, match="registered already"):
         models.register_recipe(throwaway_recipe, "again", **defaults_of("default"))(lambda *a: a)
+    assert not models.uses_weights(throwaway_recipe)
+
+
+def test_only_vgg16_asks_for_pretrained_weights():
+    assert [name for name in list_recipes() if models.uses_weights(name)] == ["vgg16"]
+    with pytest.raises(ValueError, match="Received: recipe='nope'"):
+        models.uses_weights("nope")

@@ -10,7 +10,7 @@ from PIL import Image
 
 from artcnn.config import TilingConfig
 from artcnn.dataset import MANIFEST_COLUMNS, read_description
-from artcnn.tiling import build_dataset, check_classes, class_folders, cut_tiles, split_artworks
+from artcnn.tiling import build_dataset, check_class_names, check_classes, class_folders, cut_tiles, split_artworks
 
 TILE = 16
 
@@ -223,6 +223,16 @@ def test_invalid_class_names_are_rejected(tmp_path, bad):
         build_dataset({bad: [source / "han" / "art 0.png"], "han": [source / "han" / "art 0.png"]},
                       tmp_path / "ds", CONFIG)
     assert not (tmp_path / "ds").exists()
+
+
+def test_class_names_are_two_or_more_different_safe_names():
+    check_class_names(["han", "kom"])
+    for names in (["han"], ["han", "han"], []):
+        with pytest.raises(ValueError, match=r"at least two classes \(one sub-folder per class in the uploads\), named "
+                                             r"differently. Received: classes="):
+            check_class_names(names, "the uploads")
+    with pytest.raises(ValueError, match="class name"):
+        check_class_names(["han", "../kom"])
 
 
 def test_a_dataset_needs_two_classes_with_artworks(tmp_path):
