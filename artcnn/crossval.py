@@ -26,7 +26,7 @@ from artcnn.progress import ProgressCallback, emit, within
 LEFT_OUT, HELD_OUT = "left out", "held-out part"
 
 
-def _fit_and_predict(train_files: list[str], train_labels: np.ndarray, test_files: list[str], n_classes: int,
+def fit_and_predict(train_files: list[str], train_labels: np.ndarray, test_files: list[str], n_classes: int,
                      config: TrainConfig, progress: ProgressCallback | None,
                      stop: threading.Event | None) -> np.ndarray:
     """Train `config`'s recipe on the given tiles and return its outputs for the test tiles."""
@@ -79,7 +79,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
             train_files = [str(info.path / tile) for tile in train_rows["tile"]] + prior_files
             train_labels = np.concatenate([train_rows["class"].map(index_of).to_numpy(dtype=np.int64), prior_labels])
             report = within(progress, f"fold {fold_index + 1}/{len(folds)} (left out: {fold.name})")
-            outputs = _fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
+            outputs = fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
                                        len(info.classes), config, report, stop)
             scored.append(artwork_probabilities(test_rows, outputs, info.classes).assign(
                 source=lambda frame: frame["artwork"].map(source_map), fold=fold.name))

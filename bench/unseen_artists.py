@@ -1,14 +1,15 @@
-"""Artists the model has never seen: leave-one-source-out accuracy of `seed` and `default` on real art.
+"""Artists the model has never seen: leave-sources-out accuracy on real art, as files are and as thumbnails.
 
-    python bench/unseen_artists.py --data ../shared/data/artworks
+    python bench/unseen_artists.py --data ../shared/data/artworks --variants default
 
-Tiles the artworks as the study did (256-px tiles, 10 per artwork at seeded random places), then
-for each variant runs artcnn.crossval.cross_validate: every generative source is left out in turn
-(the model trains on the other sources and is tested on it), and the hand-made class, which has a
-single source, is scored on a held-out part in each fold. Writes bench/results/unseen_artists.md:
-artwork-level accuracy per source with 95% Wilson intervals, and the time each variant took.
-Finished variants are kept in bench/out/unseen/<variant>.json and reused when rerun with the same
-settings. The last line printed is `default_worst_left_out_accuracy: <value>`.
+Every source (filename prefix) is held out whole: the sources, in class order, are dealt round-robin
+into `--folds` groups (so every fold holds out hand-made and generative sources alike); each fold
+trains on all the other sources' tiles and scores the held-out sources' artworks twice, from the
+files as they are and from copies reduced to a `--small`-px long side (JPEG, quality 90), cut the
+same way. A work's verdict must come from how it was made, not from its file's size. Per source:
+artwork accuracy (mean tile probability) with a 95% Wilson interval; then the mean over sources
+and the worst one. Each finished fold is kept in bench/out/unseen/<variant>/ and reused.
+The last line printed is `unseen_mean_accuracy: <value>` of the first variant, as files are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import argparse
 import dataclasses
 import json
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,122 +31,217 @@ from bench import common  # noqa: E402
 from bench.reproduce_study import prepare_dataset  # noqa: E402
 
 RESULTS = common.ROOT / "bench" / "results" / "unseen_artists.md"
+KINDS = ("as files are", "thumbnails")
 
 
 @dataclass(frozen=True)
 class Variant:
     # What is trained, in a few words.
     description: str
-    # The recipe and its settings.
+    # The recipe and its settings (epochs None: the bench's --epochs).
     train: TrainConfig
-    # Synthetic kom tiles from artcnn.prior per real kom tile (TrainConfig.prior_ratio); 0 for none.
-    prior_ratio: float = 0.0
+    # Long side every artwork is scaled to before tiling (None: as it is).
+    long_side: int | None = None
+    # Train with the degrade augmentation (tiles shrunk and re-enlarged, or re-encoded as JPEG).
+    degrade: bool = False
 
 
 VARIANTS = {
-    "seed": Variant("the study's one-block VGG (SGD, 200 px, 20 epochs)", TrainConfig(recipe="seed")),
-    "default": Variant("artcnn `default` (5 conv blocks with batch norm, Adam, 128 px, 30 epochs)",
-                       TrainConfig(recipe="default")),
-    "default + prior": Variant("`default` with one synthetic generative tile (artcnn.demo) per two real kom tiles",
-                               TrainConfig(recipe="default"), prior_ratio=0.5),
+    "default": Variant("`default` as shipped (tiles at the file's own scale)", TrainConfig(recipe="default")),
+    "default + prior": Variant("`default` + algorithmic-art prior (0.5 synthetic per real kom tile)",
+                               TrainConfig(recipe="default", prior_ratio=0.5)),
+    "scaled + degrade + prior": Variant(
+        "artworks scaled to a 512-px long side, degrade augmentation, prior 0.5",
+        TrainConfig(recipe="default", prior_ratio=0.5), long_side=512, degrade=True),
+    "scaled + degrade": Variant("artworks scaled to a 512-px long side, degrade augmentation",
+                                TrainConfig(recipe="default"), long_side=512, degrade=True),
 }
 
 
-def _settings(variant: Variant, dataset: Path) -> dict:
-    return json.loads(json.dumps({"train": to_dict(variant.train), "prior_ratio": variant.prior_ratio,
-                                  "dataset": str(dataset)}))
+def source_groups(table, folds: int) -> list[list[str]]:
+    """Sources in class order (then by name) dealt round-robin into `folds` groups."""
+    ordered = table.drop_duplicates("source").sort_values(["class", "source"])["source"].tolist()
+    return [ordered[index::folds] for index in range(folds)]
 
 
-def run_variant(name: str, variant: Variant, dataset: Path, out: Path, log: Callable[[str], None]) -> dict:
-    """cross_validate's result for `variant`, from out/<name>.json when it was run with the same settings."""
-    from artcnn.crossval import cross_validate
-    from artcnn.storage import atomic_write_json
+def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
+    """Every artwork of `artworks` (class sub-folders) as a JPEG with at most `long_side` px, once."""
+    from PIL import Image
 
-    saved = out / f"{name.replace(' ', '_').replace('+', 'plus')}.json"
-    settings = _settings(variant, dataset)
-    if saved.is_file():
-        result = json.loads(saved.read_text())
-        if result.get("settings") == settings:
-            log(f"{name}: reusing {saved}")
-            return result
-    log(f"{name}: training ...")
+    from artcnn.images import load_artwork
+    from artcnn.tiling import class_folders
 
-    def progress(event) -> None:
-        step = event.payload  # artcnn.fitting.TrainingStep during a fold's fit
-        if getattr(step, "epoch_end", False):
-            # cross_validate prefixes each fold's events with "fold 2/5 (left out: <sources>)".
-            log(f"  {name}: {event.message.split(' · ')[0]}, epoch {step.epoch + 1}/{step.epochs}")
-
-    config = dataclasses.replace(variant.train, prior_ratio=variant.prior_ratio)
-    result, wall, cpu = common.measured(lambda: cross_validate(dataset, config, progress=progress))
-    result["settings"], result["seconds"], result["cpu_seconds"] = settings, round(wall, 1), round(cpu, 1)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(saved, result)
-    return result
+    if (out / "done").is_file():
+        return out
+    for name, files in class_folders(artworks).items():
+        (out / name).mkdir(parents=True, exist_ok=True)
+        for file in files:
+            image = load_artwork(file)
+            image.thumbnail((long_side, long_side), Image.LANCZOS)
+            image.save(out / name / f"{file.stem}.jpg", quality=90)
+    (out / "done").write_text("")
+    return out
 
 
-def run(artworks: Path, out: Path, variants: list[str], *, tile_size: int = 256,
-        log: Callable[[str], None] = print) -> dict[str, dict]:
-    """Tile `artworks` into out/dataset (reused when already cut the same way), then each variant's result."""
-    dataset = out / "dataset"
-    prepare_dataset(Path(artworks).resolve(), dataset,
-                    TilingConfig(tile_size=tile_size, tiles_per_artwork=10, test_fraction=0.0), log)
-    return {name: run_variant(name, VARIANTS[name], dataset, out, log) for name in variants}
+def _recipe_for(variant: Variant) -> TrainConfig:
+    """The variant's TrainConfig, with a registered copy of its recipe that degrades when asked."""
+    if not variant.degrade:
+        return variant.train
+    from artcnn import models
+
+    name = f"{variant.train.recipe}-degrade"
+    if name not in models.list_recipes():
+        base = models.get_recipe(variant.train.recipe)
+        values = {field.name: getattr(base, field.name) for field in dataclasses.fields(base) if field.name != "name"}
+        entry = models._REGISTRY[variant.train.recipe]
+        models.register_recipe(name, f"{entry.description}, degrade augmentation", **{**values, "degrade": True})(
+            entry.builder)
+    return dataclasses.replace(variant.train, recipe=name)
 
 
-def render_table(results: dict[str, dict], machine: str, command: str) -> str:
-    """unseen_artists.md: one row per variant, one column per source."""
-    sources = sorted({source for result in results.values() for source in result["sources"]})
-    first = next(iter(results.values()))
-    roles = {source: first["sources"][source] for source in sources}
-    tiling = first["tiling"]
-    lines = [
-        "# Artists the model has never seen",
-        "",
-        f"Measured by `{command}` on {machine}.",
-        "",
-        f"{tiling['tile_size']}-px tiles, {tiling['tiles_per_artwork']} per artwork at seeded random places. "
-        "Each generative source is left out in turn: the model trains on all other artworks and is tested on "
-        "that source's. The hand-made class has one source, so it cannot be left out whole; its artworks are "
-        "split into one part per fold, each tested by the fold that did not train on it. Accuracy is per "
-        "artwork (mean of its tile probabilities), in percent, with the 95% Wilson interval and the count.",
-        "",
-        "| variant | " + " | ".join(f"{source} ({roles[source]['class']}, {roles[source]['role']})" for source in sources)
-        + " | time (wall; CPU) |",
-        "| --- |" + " --- |" * len(sources) + " ---: |",
-    ]
+def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds: int, tiles: int, epochs: int,
+                small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256):
+    """Every artwork's out-of-fold probabilities for `variant` (a DataFrame with kind, source, fold)."""
+    import numpy as np
+    import pandas as pd
+
+    from artcnn import data, fitting
+    from artcnn.crossval import fit_and_predict
+    from artcnn.evaluation import artwork_probabilities
+    from artcnn.folds import assign_sources
+
+    tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side)
+    scale = variant.long_side or "asis"
+    datasets = {KINDS[0]: out / f"tiles-{scale}-{tiles}",
+                KINDS[1]: out / f"tiles-{scale}-{tiles}-small{small}"}
+    prepare_dataset(artworks, datasets[KINDS[0]], tiling, log)
+    prepare_dataset(reduced_copies(artworks, out / f"small{small}", small), datasets[KINDS[1]], tiling, log)
+    infos = {kind: data.read_dataset(path) for kind, path in datasets.items()}
+    manifests = {kind: info.manifest.reset_index(drop=True) for kind, info in infos.items()}
+    for manifest in manifests.values():
+        manifest["source"] = manifest["artwork"].map(assign_sources(sorted(manifest["artwork"].unique())))
+    train_info, train_manifest = infos[KINDS[0]], manifests[KINDS[0]]
+    classes = train_info.classes
+    config = dataclasses.replace(_recipe_for(variant), epochs=variant.train.epochs or epochs, weights=None)
+    folder = out / name.replace(" ", "_").replace("+", "plus")
+    folder.mkdir(parents=True, exist_ok=True)
+    scored = []
+    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
+        prior_files, prior_labels = fitting.prior_training_tiles(train_info.path, classes, config, scratch, None)
+        groups = groups or source_groups(train_manifest, folds)
+        unknown = sorted(set(sum(groups, [])) ^ set(train_manifest["source"]))
+        if unknown:
+            raise ValueError(f"--groups must name every source once. Missing or unknown: {', '.join(unknown)}")
+        for index, group in enumerate(groups):
+            settings = json.loads(json.dumps({"train": to_dict(config), "tiling": to_dict(tiling), "small": small,
+                                              "group": group}))
+            saved = folder / f"fold{index}.csv"
+            if saved.is_file() and json.loads((folder / f"fold{index}.json").read_text()) == settings:
+                scored.append(pd.read_csv(saved))
+                continue
+            started = time.monotonic()
+            held = train_manifest["source"].isin(group).to_numpy()
+            train_rows = train_manifest[~held]
+            tests = {kind: manifests[kind][manifests[kind]["source"].isin(group)].reset_index(drop=True)
+                     for kind in KINDS}
+            test_files = [str(infos[kind].path / tile) for kind in KINDS for tile in tests[kind]["tile"]]
+            labels = np.concatenate([train_rows["class"].map(classes.index).to_numpy(dtype=np.int64), prior_labels])
+
+            def report(event, index=index):
+                step = event.payload
+                if getattr(step, "epoch_end", False):
+                    log(f"  {name}: fold {index + 1}/{len(groups)} epoch {step.epoch + 1}/{step.epochs} "
+                        f"{time.monotonic() - started:.0f} s")
+
+            outputs = fit_and_predict([str(train_info.path / tile) for tile in train_rows["tile"]] + prior_files,
+                                      labels, test_files, len(classes), config, report, None)
+            first = len(tests[KINDS[0]])
+            fold = pd.concat([artwork_probabilities(tests[kind], part, classes).assign(
+                kind=kind, fold=index, source=lambda frame: frame["artwork"].map(assign_sources(list(frame["artwork"]))))
+                for kind, part in ((KINDS[0], outputs[:first]), (KINDS[1], outputs[first:]))], ignore_index=True)
+            fold.to_csv(saved, index=False)
+            (folder / f"fold{index}.json").write_text(json.dumps(settings))
+            log(f"{name}: fold {index + 1}/{len(groups)} ({', '.join(group)}) in {time.monotonic() - started:.0f} s")
+            scored.append(fold)
+    return pd.concat(scored, ignore_index=True), classes
+
+
+def per_source(artworks, classes: list[str]) -> dict[str, dict[str, dict]]:
+    """kind → source → {"class", "correct", "total", "value", "low", "high"}."""
+    import numpy as np
+
+    from artcnn.evaluation import wilson_interval
+
+    predicted = np.asarray(classes)[artworks[[f"p_{name}" for name in classes]].to_numpy().argmax(axis=1)]
+    artworks = artworks.assign(correct=predicted == artworks["class"].to_numpy())
+    table: dict[str, dict[str, dict]] = {}
+    for (kind, source), rows in artworks.groupby(["kind", "source"], sort=True):
+        hits, total = int(rows["correct"].sum()), len(rows)
+        low, high = wilson_interval(hits, total)
+        table.setdefault(kind, {})[source] = {"class": str(rows["class"].iloc[0]), "correct": hits, "total": total,
+                                              "value": hits / total, "low": low, "high": high}
+    return table
+
+
+def summary(rows: dict[str, dict]) -> tuple[float, float]:
+    """Mean over sources and the worst source's accuracy."""
+    values = [row["value"] for row in rows.values()]
+    return sum(values) / len(values), min(values)
+
+
+def render_table(results: dict[str, dict], settings: str, command: str, machine: str) -> str:
+    sources = sorted({source for result in results.values() for kind in result.values() for source in kind},
+                     key=lambda source: (next(iter(results.values()))[KINDS[0]][source]["class"], source))
+    lines = ["# Artists the model has never seen", "", f"Measured by `{command}` on {machine}.", "", settings, "",
+             "| variant | kind | mean over sources | worst source | "
+             + " | ".join(f"{source} ({next(iter(results.values()))[KINDS[0]][source]['class']})" for source in sources)
+             + " |", "| --- | --- | ---: | ---: |" + " ---: |" * len(sources)]
     for name, result in results.items():
-        cells = [common.percent_with_interval(result["sources"][source]) for source in sources]
-        lines.append(f"| {name}: {VARIANTS[name].description} | " + " | ".join(cells)
-                     + f" | {common.duration(result['seconds'])}; {common.duration(result['cpu_seconds'])} |")
+        for kind in KINDS:
+            mean, worst = summary(result[kind])
+            cells = [common.percent_with_interval(result[kind][source]) for source in sources]
+            lines.append(f"| {name} | {kind} | {mean:.1%} | {worst:.1%} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def worst_left_out(result: dict) -> float:
-    return min(row["value"] for row in result["sources"].values() if row["role"] == "left out")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="artworks folder with one sub-folder per class")
-    parser.add_argument("--out", type=Path, default=common.OUT / "unseen", help="work folder (tiles, results)")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["seed", "default"])
+    parser.add_argument("--out", type=Path, default=common.OUT / "unseen", help="work folder (tiles, folds)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default"])
+    parser.add_argument("--folds", type=int, default=5, help="groups of held-out sources")
+    parser.add_argument("--tiles", type=int, default=4, help="random tiles per artwork")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs of every fold (the 2-core budget)")
+    parser.add_argument("--groups", help="held-out sources per fold, e.g. 'a,b;c,d' (default: round-robin)")
+    parser.add_argument("--small", type=int, default=256, help="long side of the thumbnail copies")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table (markdown)")
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
         print(message, flush=True)
 
-    results = run(args.data, args.out, args.variants, log=log)
+    results = {}
+    for name in args.variants:
+        artworks, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
+                                        tiles=args.tiles, epochs=args.epochs, small=args.small,
+                                        groups=[group.split(",") for group in args.groups.split(";")] if args.groups
+                                        else None, log=log)
+        results[name] = per_source(artworks, classes)
+    settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold; "
+                f"{args.folds} folds, each holding out whole sources; thumbnails: "
+                f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
+                "Accuracy per artwork (mean of its tile probabilities) in percent, 95% Wilson interval, count.")
     command = "python bench/unseen_artists.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = render_table(results, common.machine(), command)
+    table = render_table(results, settings, command, common.machine())
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(table, encoding="utf-8")
     print(table)
-    print(f"table written to {args.results}")
-    if "default" in results:
-        print(f"default_worst_left_out_accuracy: {worst_left_out(results['default']):.4f}")
+    for name, result in results.items():
+        for kind in KINDS:
+            mean, worst = summary(result[kind])
+            print(f"{name}, {kind}: mean {mean:.1%}, worst {worst:.1%}")
+    print(f"unseen_mean_accuracy: {summary(next(iter(results.values()))[KINDS[0]])[0]:.4f}")
     return 0
 
 

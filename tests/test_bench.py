@@ -124,32 +124,36 @@ def test_study_table_has_the_four_configurations_default_and_bf16(tmp_path):
     assert np.isfinite([row.training_seconds for row in again]).all()
 
 
-def test_unseen_artists_leaves_each_generative_source_out_and_reuses_finished_variants(tmp_path, monkeypatch):
-    from artcnn.config import TrainConfig
-
+def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_folds(tmp_path, monkeypatch):
     write_sourced_artworks(tmp_path / "art", per_class=4)
+    # The variant registers its degrading copy of `default`; keep it out of the other tests' registry.
+    monkeypatch.setattr(models, "_REGISTRY", dict(models._REGISTRY))  # noqa: SLF001
     for name, variant in unseen_artists.VARIANTS.items():
-        quick = TrainConfig(recipe=variant.train.recipe, epochs=1, batch_size=8)
+        quick = dataclasses.replace(variant.train, epochs=1, batch_size=8)
         monkeypatch.setitem(unseen_artists.VARIANTS, name, dataclasses.replace(variant, train=quick))
     logged = []
-    variants = ["seed", "default + prior"]
-    results = unseen_artists.run(tmp_path / "art", tmp_path / "out", variants, tile_size=TILE, log=logged.append)
-
-    assert list(results) == variants
-    for result in results.values():
-        assert {source: (row["role"], row["total"]) for source, row in result["sources"].items()} == {
-            "alpha": ("left out", 2), "beta": ("left out", 2), "ink": ("held-out part", 4)}
-        assert result["seconds"] > 0 and result["cpu_seconds"] > 0
-    kom_tiles = (pd.read_csv(tmp_path / "out" / "dataset" / "manifest.csv")["class"] == "kom").sum()
-    prior = round(unseen_artists.VARIANTS["default + prior"].prior_ratio * kom_tiles)
-    assert prior > 0 and {fold["extra_train_tiles"] for fold in results["default + prior"]["folds"]} == {prior}
-    assert {fold["extra_train_tiles"] for fold in results["seed"]["folds"]} == {0}
-    table = unseen_artists.render_table(results, "test machine", "python bench/unseen_artists.py")
-    alpha = results["seed"]["sources"]["alpha"]
-    assert f"[{100 * alpha['low']:.1f}, {100 * alpha['high']:.1f}] ({alpha['correct']}/2)" in table
-    assert unseen_artists.worst_left_out(results["seed"]) == min(alpha["value"], results["seed"]["sources"]["beta"]["value"])
+    run = dict(folds=2, tiles=2, epochs=1, small=TILE + 8, groups=None, log=logged.append, tile_size=TILE)
+    artworks, classes = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
+        "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
+    assert "default-degrade" in models.list_recipes()  # the variant's recipe, registered once, degrades
+    assert models.get_recipe("default-degrade").degrade
+    # Every artwork scored once per kind by the fold that held its source out.
+    assert sorted(artworks.groupby("kind").size().tolist()) == [8, 8]
+    folds = artworks.groupby("source")["fold"].nunique()
+    assert (folds == 1).all()
+    table = unseen_artists.per_source(artworks, classes)
+    assert set(table) == set(unseen_artists.KINDS) and set(table["thumbnails"]) == {"alpha", "beta", "ink"}
+    mean, worst = unseen_artists.summary(table["as files are"])
+    assert worst <= mean <= 1.0
+    markdown = unseen_artists.render_table({"v": table}, "settings", "python bench/unseen_artists.py", "test machine")
+    ink = table["as files are"]["ink"]
+    assert f"[{100 * ink['low']:.1f}, {100 * ink['high']:.1f}] ({ink['correct']}/4)" in markdown
 
     logged.clear()
-    again = unseen_artists.run(tmp_path / "art", tmp_path / "out", variants, tile_size=TILE, log=logged.append)
-    assert not [line for line in logged if "training" in line]
-    assert again == results
+    again, _ = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
+        "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
+    assert not [line for line in logged if "epoch" in line]
+    pd.testing.assert_frame_equal(again, artworks)
+    with pytest.raises(ValueError, match="every source once"):
+        unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art", tmp_path / "out",
+                                   **{**run, "groups": [["ink"]]})
