@@ -213,12 +213,13 @@ def classify(
     Each result is also sent to `progress` as the payload of a Progress("classifying", done, None)
     event (the total is not known while streaming). Setting `stop` ends the run after the batch in
     progress. With a `catalogue`, the classification is recorded there under `model_name` (default:
-    the model file's path) and `source` (what was classified, in words), each result as it comes,
+    the model file's workspace.model_name, e.g. "demo (synthetic)") and `source` (what was classified, in words), each result as it comes,
     and it is marked finished once every input is done; its id is the returned stream's `record`.
     A list or tuple of inputs is checked before the model is loaded (images.check_inputs: a ValueError
     for an input that does not exist or a folder without images); an iterator is read as it streams.
     """
     from artcnn.storage import load_model, model_metadata
+    from artcnn.workspace import model_name as name_of
 
     if isinstance(inputs, Sequence):
         check_inputs(inputs)
@@ -226,8 +227,9 @@ def classify(
         model, metadata = model
         metadata = model_metadata(model, metadata)
     else:
-        model_name = model_name or str(model)
-        model, metadata = load_model(model)
+        path = model
+        model, metadata = load_model(path)
+        model_name = model_name or name_of(path, metadata)
     results = _classify_stream(model, metadata, inputs, model_tiling(metadata), config, progress, stop)
     if catalogue is None:
         return Classification(results, None)

@@ -186,6 +186,7 @@ def classify_sources(
     Given a `catalogue`, every result (the unavailable ones too) is recorded there as in prediction.classify."""
     from artcnn.prediction import recorded
     from artcnn.storage import load_model, model_metadata
+    from artcnn.workspace import model_name as name_of
 
     if not inputs and not manifests:
         raise ValueError("Nothing to classify: give image files or folders, or IIIF manifests. "
@@ -194,8 +195,9 @@ def classify_sources(
     if isinstance(model, tuple):
         model = (model[0], model_metadata(model[0], model[1]))
     else:
-        model_name = model_name or str(model)
-        model = load_model(model)
+        path = model
+        model = load_model(path)
+        model_name = model_name or name_of(path, model[1])
     artworks: Iterable[Artwork] = file_artworks(inputs)
     total = None
     if count_files:

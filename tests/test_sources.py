@@ -73,7 +73,7 @@ def test_a_classification_given_a_catalogue_keeps_every_row_with_its_columns(bri
     assert [row["error"] for row in stored] == [r.error for r in results] and stored[1]["error"]
     assert [row["label"] for row in stored] == ["han", None, "kom"]
     entry = next(e for e in catalogue.classifications() if e["id"] == stream.record)
-    assert entry["finished"] and entry["source"] == "a IIIF manifest" and entry["model"] == str(brightness_model)
+    assert entry["finished"] and entry["source"] == "a IIIF manifest" and entry["model"] == brightness_model.stem
 
 
 def test_a_second_run_fetches_nothing_twice(brightness_model, iiif_server, tmp_path):

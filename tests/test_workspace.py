@@ -79,7 +79,7 @@ def test_work_done_without_the_app_reaches_the_catalogue_the_app_reads(tmp_path,
     assert (run["name"], run["dataset"], run["recipe"]) == ("cli-run", "cli", TINY_TRAINING.recipe)
     assert run["config"]["epochs"] == 1
     (classification,) = app.catalogue.classifications()
-    assert classification["model"] == str(result.model_path) and classification["artworks"] == 1
+    assert classification["model"] == "cli-run (synthetic)" and classification["artworks"] == 1
     assert classification["finished"]
 
     # Outside any workspace nothing is recorded, and nothing fails.
