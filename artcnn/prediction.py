@@ -213,8 +213,9 @@ def classify(
     Each result is also sent to `progress` as the payload of a Progress("classifying", done, None)
     event (the total is not known while streaming). Setting `stop` ends the run after the batch in
     progress. With a `catalogue`, the classification is recorded there under `model_name` (default:
-    the model file's workspace.model_name, e.g. "demo (synthetic)") and `source` (what was classified, in words), each result as it comes,
-    and it is marked finished once every input is done; its id is the returned stream's `record`.
+    the model file's workspace.model_name, e.g. "demo (synthetic)") and `source` (what was classified, in
+    words), each result as it comes, and it is marked finished once every input is done; its id is the
+    returned stream's `record`.
     A list or tuple of inputs is checked before the model is loaded (images.check_inputs: a ValueError
     for an input that does not exist or a folder without images); an iterator is read as it streams.
     """
