@@ -157,3 +157,19 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
     with pytest.raises(ValueError, match="every source once"):
         unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art", tmp_path / "out",
                                    **{**run, "groups": [["ink"]]})
+
+
+def test_model_on_real_art_scores_every_artwork_from_its_file_and_its_thumbnail(tmp_path, capsys):
+    from bench import model_on_real_art
+
+    write_sourced_artworks(tmp_path / "art", per_class=4)
+    model = common.benchmark_model("default", tmp_path / "default.keras", tile_size=TILE)
+    table, classes = model_on_real_art.score(model, tmp_path / "art", tmp_path / "out", small=TILE + 8)
+    assert classes == ["han", "kom"]
+    assert table.groupby(["kind", "source"]).size().to_dict() == {
+        (kind, source): count for kind in unseen_artists.KINDS for source, count in (("alpha", 2), ("beta", 2),
+                                                                                     ("ink", 4))}
+    assert (table[["p_han", "p_kom"]].sum(axis=1) == 1).all()  # one verdict per artwork
+    assert model_on_real_art.main([str(model), "--data", str(tmp_path / "art"), "--out", str(tmp_path / "out"),
+                                   "--small", str(TILE + 8)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("model_mean_accuracy: ")
