@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
+from artcnn.cli_collection import add_map_command
 from artcnn.cli_training import add_training_commands
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.images import check_inputs
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_collection_flags(classify)
     classify.set_defaults(handler=cmd_classify)
     add_export_command(commands)
+    add_map_command(commands)
 
     shortcuts = commands.add_parser(
         "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",

@@ -1,0 +1,104 @@
+import csv
+
+import numpy as np
+import pytest
+
+from artcnn import cli
+from artcnn.collection_map import (
+    UMAP_MIN_ARTWORKS,
+    collection_map,
+    embed_artworks,
+    layout,
+    map_columns,
+    map_figure,
+)
+from artcnn.config import PredictConfig
+from artcnn.prediction import classify
+from artcnn.synthetic import generate_han, generate_kom
+
+METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}
+CONFIG = PredictConfig(batch_size=5)
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(6, activation="relu", name="embedding")(x)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="output")(x))
+
+
+def collection(folder, count=6, broken=0):
+    folder.mkdir(exist_ok=True)
+    for index in range(count):
+        generate = generate_han if index % 2 else generate_kom
+        generate(np.random.default_rng(index), 70, 50).save(folder / f"art{index:02d}.png")
+    for index in range(broken):
+        (folder / f"broken{index}.png").write_bytes(b"not a picture")
+    return folder
+
+
+def test_embeddings_are_the_layer_before_the_output_averaged_in_the_same_pass_as_classify(tiny_model, tmp_path):
+    folder = collection(tmp_path / "art", count=4, broken=1)
+    files, vectors, probabilities, errors = embed_artworks(tiny_model, METADATA, [folder], CONFIG)
+
+    assert len(files) == 4 and vectors.shape == (4, 6) and list(errors) == [str(folder / "broken0.png")]
+    classified = [result for result in classify((tiny_model, METADATA), [folder], CONFIG) if result.error is None]
+    assert files == [result.file for result in classified]
+    expected = np.array([[result.probabilities["han"], result.probabilities["kom"]] for result in classified])
+    assert np.allclose(probabilities, expected, atol=1e-5)
+
+
+def test_small_sets_are_laid_out_by_pca_and_one_artwork_is_refused():
+    rng = np.random.default_rng(0)
+    positions, method = layout(rng.normal(size=(UMAP_MIN_ARTWORKS - 1, 8)))
+    assert method == "pca" and positions.shape == (UMAP_MIN_ARTWORKS - 1, 2)
+    two, _ = layout(np.array([[0.0, 1.0], [1.0, 1.0]]))
+    assert two.shape == (2, 2) and abs(two[0, 0] - two[1, 0]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least two artworks"):
+        layout(np.ones((1, 8)))
+
+
+def test_the_map_is_cached_and_drawn_with_webgl(tiny_model, tmp_path, monkeypatch):
+    folder = collection(tmp_path / "art")
+    first = collection_map((tiny_model, METADATA), [folder], CONFIG, cache_dir=tmp_path / "maps",
+                           key="classification-1")
+    assert not first.cached and first.method == "pca" and list(first.table.columns) == map_columns(["han", "kom"])
+    assert len(first.table) == 6
+
+    import artcnn.collection_map as module
+    monkeypatch.setattr(module, "embed_artworks", lambda *a, **k: pytest.fail("the cached map was recomputed"))
+    again = collection_map((tiny_model, METADATA), [folder], CONFIG, cache_dir=tmp_path / "maps",
+                           key="classification-1")
+    assert again.cached and again.table.equals(first.table)
+
+    figure = map_figure(again)
+    assert {trace.type for trace in figure.data} == {"scattergl"}
+    assert sum(len(trace.x) for trace in figure.data) == 6
+    assert any("art00.png" in text for trace in figure.data for text in trace.customdata[:, 1])
+
+
+def test_one_readable_artwork_and_errors_only_get_a_sentence(tiny_model, tmp_path):
+    with pytest.raises(ValueError, match="only .*art00.png could be classified"):
+        collection_map((tiny_model, METADATA), [collection(tmp_path / "one", count=1, broken=1)], CONFIG)
+    with pytest.raises(ValueError, match="none of the 2 artwork"):
+        collection_map((tiny_model, METADATA), [collection(tmp_path / "none", count=0, broken=2)], CONFIG)
+
+
+def test_the_map_command_writes_the_csv_and_reuses_its_cache(tiny_model, tmp_path, capsys):
+    from artcnn.storage import save_model
+
+    model_file = save_model(tiny_model, tmp_path / "tiny.keras", dict(METADATA))
+    folder = collection(tmp_path / "art")
+    arguments = ["map", str(model_file), str(folder), "--out", str(tmp_path / "map.csv"),
+                 "--cache", str(tmp_path / "maps")]
+    assert cli.main(arguments) == 0
+    with open(tmp_path / "map.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == map_columns(["han", "kom"]) and len(rows) == 6
+    assert cli.main(arguments) == 0
+    assert "from the cache" in capsys.readouterr().out
