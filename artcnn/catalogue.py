@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS results (
     duplicate_of TEXT,
     PRIMARY KEY (classification, position)
 );
+-- A person's verdict on an artwork (corrections.add_corrections): its class, what the model said, and the
+-- dataset version it was added to.
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, file TEXT NOT NULL, label TEXT NOT NULL,
+    predicted TEXT, classification INTEGER, dataset TEXT NOT NULL
+);
 """
 # Columns added since the first catalogues were written: (table, column, definition), added on open.
 _ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"), ("results", "details", "TEXT"),
@@ -170,6 +176,20 @@ class Catalogue:
         return [{**dict(row), "probabilities": json.loads(row["probabilities"] or "{}"), "review": bool(row["review"]),
                  "tile_boxes": [tuple(box) for box in json.loads(row["tile_boxes"] or "[]")],
                  "details": json.loads(row["details"] or "{}")} for row in rows]
+
+    def record_corrections(self, corrections: list[dict], dataset: str) -> None:
+        """Corrections ({"file", "label", "predicted", "classification"}) added to dataset `dataset`."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO corrections (created, file, label, predicted, classification, dataset) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(now(), item["file"], item["label"], item.get("predicted"), item.get("classification"), dataset)
+                 for item in corrections],
+            )
+
+    def corrections(self) -> list[dict]:
+        with self._connect() as db:
+            return [dict(row) for row in db.execute("SELECT * FROM corrections ORDER BY id").fetchall()]
 
     def delete_classification(self, classification: int) -> None:
         with self._connect() as db:
