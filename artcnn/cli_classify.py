@@ -25,6 +25,9 @@ def add_collection_flags(classify: argparse.ArgumentParser) -> None:
     classify.add_argument("--json", metavar="OUT", help="also write the verdicts as JSON (one object per artwork)")
     classify.add_argument("--annotations", metavar="DIR",
                           help="also write a IIIF annotation page per manifest (motivation classifying)")
+    classify.add_argument("--workspace", type=Path, metavar="DIR",
+                          help="record the classification in this workspace's catalogue, where the app shows it "
+                               "(default: the app's workspace, ARTCNN_WORKSPACE or ./workspace, when it exists)")
     classify.add_argument("--cache", type=Path, default=fetch.cache,
                           help="folder of fetched IIIF responses (default %(default)s)")
     classify.add_argument("--timeout", type=float, default=fetch.timeout,
@@ -55,15 +58,20 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     fetch = FetchConfig(timeout=args.timeout, retries=args.retries, per_host=args.per_host, cache=args.cache)
     run = new_run(model_name(args.model, metadata), args.model, key=args.key)
     results: list = []
+    workspace = _recording_workspace(args.workspace)
     with TerminalBar() as bar:
         stream = classify_sources((model, metadata), args.inputs, args.manifest, config, fetch=fetch,
-                                  records=records, count_files=not args.no_count, progress=bar.update)
+                                  records=records, count_files=not args.no_count, progress=bar.update,
+                                  catalogue=workspace.catalogue if workspace else None, model_name=run.model,
+                                  source=f"command line: {', '.join(map(str, [*args.inputs, *args.manifest]))}")
         rows = write_results_csv(_kept(stream, results), Path(args.out), metadata["classes"], run.model,
                                  details=stream.columns)
     errors = [result for result in results if result.error]
     for result in errors:
         print(f"skipped {result.file}: {result.error}", file=sys.stderr)
     print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
+    if workspace is not None:
+        print(f"recorded in the catalogue of workspace {workspace.root} (the app's Classify page lists it)")
     if metadata.get("synthetic"):
         print(f"warning: {synthetic_warning(run.model)}", file=sys.stderr)
     if stream.match is not None:
@@ -75,6 +83,15 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
         pages = write_annotations(results, args.annotations, run)
         print(f"{len(pages)} IIIF annotation pages in {args.annotations}")
     return 0
+
+
+def _recording_workspace(folder: Path | None):
+    """The workspace whose catalogue records this classification: the one named, else the app's when it exists."""
+    from artcnn.workspace import CATALOGUE_FILE, Workspace, root_from_env
+
+    if folder is not None:
+        return Workspace.open(folder)
+    return Workspace.open(root_from_env()) if (root_from_env() / CATALOGUE_FILE).is_file() else None
 
 
 def _kept(results, kept: list):

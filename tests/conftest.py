@@ -9,6 +9,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+@pytest.fixture(autouse=True)
+def no_stray_workspace(tmp_path, monkeypatch):
+    """Stages record into the app's workspace (./workspace by default): a test records only where it says."""
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "app workspace"))
+
+
 @pytest.fixture
 def empty_workspace(tmp_path, monkeypatch):
     """A new workspace the app opens (ARTCNN_WORKSPACE names it)."""

@@ -56,3 +56,23 @@ def test_the_command_line_writes_csv_json_and_annotations(brightness_model, iiif
 def test_the_command_line_refuses_incomplete_flags(brightness_model, tmp_path, capsys, flags, message):
     assert main(["classify", str(brightness_model), "--out", str(tmp_path / "r.csv"), *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_command_line_records_in_the_workspace_catalogue_the_app_reads(brightness_model, tmp_path, monkeypatch,
+                                                                           capsys):
+    from artcnn.workspace import Workspace
+
+    folder = tmp_path / "art"
+    folder.mkdir()
+    badfiles.solid(folder / "grey.png", (40, 40), (128, 128, 128))
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "no workspace here"))
+    assert main(["classify", str(brightness_model), str(folder), "--out", str(tmp_path / "a.csv")]) == 0
+    assert not (tmp_path / "no workspace here").exists()  # nothing recorded, nothing created
+    assert main(["classify", str(brightness_model), str(folder), "--out", str(tmp_path / "b.csv"),
+                 "--workspace", str(tmp_path / "ws")]) == 0
+    assert "recorded in the catalogue of workspace" in capsys.readouterr().out
+    recorded = Workspace.open(tmp_path / "ws").catalogue.classifications()
+    assert [(row["model"], row["artworks"], row["errors"]) for row in recorded] == [("bright", 1, 0)]
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "ws"))  # the app's workspace: recorded without the flag
+    assert main(["classify", str(brightness_model), str(folder), "--out", str(tmp_path / "c.csv")]) == 0
+    assert len(Workspace.open(tmp_path / "ws").catalogue.classifications()) == 2
