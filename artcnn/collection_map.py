@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 UMAP_MIN_ARTWORKS = 15
 # Neighbours UMAP balances local against global structure with (its own default).
 UMAP_NEIGHBOURS = 15
-# Fixed, so that one collection always gets the same map.
-LAYOUT_SEED = 0
 # umap-learn's own choice above 10,000 points; below that it runs 500, 2.5 times as long, for a map that
 # looks the same at a glance.
 UMAP_EPOCHS = 200
@@ -137,8 +135,10 @@ def layout(vectors: np.ndarray, method: str | None = None) -> tuple[np.ndarray, 
     if vectors.shape[1] > UMAP_INPUT_WIDTH:
         vectors = _pca(vectors, UMAP_INPUT_WIDTH)
     # PCA initialisation: the spectral one is slower and warns when the neighbour graph falls into pieces.
+    # No random_state: a seed makes umap-learn run on one core only; the cache keeps a collection's map the
+    # same from one look to the next.
     reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBOURS, len(vectors) - 1), n_epochs=UMAP_EPOCHS,
-                        init="pca", random_state=LAYOUT_SEED)
+                        init="pca")
     return np.asarray(reducer.fit_transform(vectors), dtype=np.float64), "umap"
 
 

@@ -102,3 +102,25 @@ def test_the_map_command_writes_the_csv_and_reuses_its_cache(tiny_model, tmp_pat
     assert list(rows[0]) == map_columns(["han", "kom"]) and len(rows) == 6
     assert cli.main(arguments) == 0
     assert "from the cache" in capsys.readouterr().out
+
+
+def test_without_umap_learn_a_large_set_falls_back_to_pca(monkeypatch):
+    import artcnn.collection_map as module
+
+    monkeypatch.setattr(module, "_has_umap", lambda: False)
+    positions, method = layout(np.random.default_rng(1).normal(size=(UMAP_MIN_ARTWORKS + 5, 8)))
+    assert method == "pca" and positions.shape == (UMAP_MIN_ARTWORKS + 5, 2)
+    with pytest.raises(ValueError, match="method='tsne'"):
+        layout(np.ones((3, 2)), "tsne")
+
+
+def test_the_bench_reads_cached_embeddings_and_builds_the_figure(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import collection_map as bench
+
+    result = bench.benchmark(40, 16, tmp_path / "embeddings.npz", method="pca")
+    assert result["points"] == 40 and result["method"] == "pca" and result["total_seconds"] > 0
+    assert "| **total** (wall clock) |" in bench.report(result, "python bench/collection_map.py --count 40")
