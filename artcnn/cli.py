@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
-from artcnn.cli_collection import add_map_command
+from artcnn.cli_collection import add_collection_commands
 from artcnn.cli_training import add_training_commands
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.images import check_inputs
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_collection_flags(classify)
     classify.set_defaults(handler=cmd_classify)
     add_export_command(commands)
-    add_map_command(commands)
+    add_collection_commands(commands)
 
     shortcuts = commands.add_parser(
         "shortcuts", help="check whether file properties alone (size, format, colour...) separate the classes",

@@ -1,4 +1,6 @@
-"""The CLI's look at a collection through a model: `map` (a 2-D map of the artworks by the model's embedding)."""
+"""The CLI's look at a collection through a model, and its corrections: `map` (a 2-D map of the artworks by the
+model's embedding), `heatmap` (where the model looks in one artwork), `mistakes` (a finished run's top losses)
+and `correct` (corrected artworks into a new version of a dataset)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,30 @@ from artcnn.terminal import TerminalBar
 
 # Where `map` keeps its maps when --cache is not given, inside the workspace.
 MAPS_FOLDER = "maps"
+
+
+def add_collection_commands(commands: argparse._SubParsersAction) -> None:
+    add_map_command(commands)
+    heatmap = commands.add_parser("heatmap", help="where the model looks in one artwork (Grad-CAM), as a picture",
+                                  description="Grad-CAM of the model's last convolution on each tile of ARTWORK, "
+                                              "stitched over it and written to --out (PNG or JPEG).")
+    heatmap.add_argument("model", help=".keras or .h5 model file")
+    heatmap.add_argument("artwork", help="one image file")
+    heatmap.add_argument("--out", required=True, help="picture to write")
+    heatmap.add_argument("--target", help="class whose evidence to map (default: the likeliest)")
+    heatmap.set_defaults(handler=run_heatmap)
+    mistakes = commands.add_parser("mistakes", help="a finished run's confusion matrix and most confident mistakes")
+    mistakes.add_argument("run", help="run folder made by `train`")
+    mistakes.add_argument("--top", type=int, default=10, help="mistakes to list (default %(default)s)")
+    mistakes.set_defaults(handler=run_mistakes)
+    correct = commands.add_parser(
+        "correct", help="add corrected artworks to a new version of a dataset",
+        description="Read CORRECTIONS (a CSV with columns file, label) and build DATASET again, with those artworks "
+                    "under their classes, as a new dataset version (default: DATASET_v2, _v3...).")
+    correct.add_argument("dataset", help="dataset folder made by `tile`")
+    correct.add_argument("corrections", help="CSV with columns file, label (the right class)")
+    correct.add_argument("--out", help="new dataset folder (default: the next _vN beside DATASET)")
+    correct.set_defaults(handler=run_correct)
 
 
 def add_map_command(commands: argparse._SubParsersAction) -> None:
@@ -47,4 +73,43 @@ def run_map(args: argparse.Namespace) -> int:
         print(f"not on the map: {file}: {reason}")
     print(f"{len(made.table)} artworks mapped by {made.method}{' (from the cache)' if made.cached else ''}; "
           f"written to {args.out}")
+    return 0
+
+
+def run_heatmap(args: argparse.Namespace) -> int:
+    from artcnn.gradcam import heat_map
+
+    made = heat_map(Path(args.model), Path(args.artwork), target=args.target)
+    made.overlay.save(args.out)
+    tiles = ", ".join(f"({x}, {y}) {made.target} {p[list(made.probabilities).index(made.target)]:.2f}"
+                      for x, y, _, p in made.tile_boxes)
+    print(f"where the model looks for {made.target} in {args.artwork}: {args.out}\ntiles: {tiles}")
+    return 0
+
+
+def run_mistakes(args: argparse.Namespace) -> int:
+    from artcnn.mistakes import cell_counts, read_mistakes
+
+    found = read_mistakes(Path(args.run))
+    print("true \\ predicted: " + ", ".join(found.classes))
+    for name, row in zip(found.classes, cell_counts(found)):
+        print(f"{name}: {', '.join(str(n) for n in row)}")
+    for mistake in found.top_losses[:args.top]:
+        print(f"{mistake.artwork}: {mistake.true} taken for {mistake.predicted} (p {mistake.true} "
+              f"{mistake.probabilities[mistake.true]:.3f}, loss {mistake.loss:.2f}, {len(mistake.tiles)} tiles)")
+    return 0
+
+
+def run_correct(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from artcnn.corrections import add_corrections
+
+    table = pd.read_csv(args.corrections, dtype=str)
+    if not {"file", "label"} <= set(table.columns):
+        raise ValueError(f"{args.corrections} needs the columns file, label. Received: columns={list(table.columns)}")
+    with TerminalBar() as bar:
+        built = add_corrections(Path(args.dataset), list(zip(table["file"], table["label"])), args.out,
+                                progress=bar.update)
+    print(f"{len(table)} corrected artworks added; new dataset version: {built.path}")
     return 0

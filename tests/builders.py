@@ -102,3 +102,24 @@ def populate(root: Path) -> None:
     model = workspace.describe_model(result.model_path).label
     list(classify(result.model_path, [made["han"][0], *made["kom"][:2], broken], catalogue=workspace.catalogue,
                   model_name=model, source="tests"))
+
+
+def write_finished_run(folder: Path, p_kom: dict[str, float], metrics: dict | None = None) -> Path:
+    """folder/dataset (write_dataset, han and kom) with the artworks of `p_kom` moved to the test split, and
+    folder/run: its config.json and the metrics.json evaluation.summarise gives when each test tile's
+    probability of kom is its artwork's value in `p_kom` (or `metrics` as given)."""
+    from artcnn.evaluation import summarise
+
+    dataset = write_dataset(folder / "dataset", classes=("han", "kom"))
+    manifest = pd.read_csv(dataset / "manifest.csv")
+    manifest.loc[manifest["artwork"].isin(p_kom), "split"] = "test"
+    manifest.to_csv(dataset / "manifest.csv", index=False)
+    run = folder / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"dataset": str(dataset)}))
+    if metrics is None:
+        test = manifest[manifest["split"] == "test"].reset_index(drop=True)
+        kom = test["artwork"].map(p_kom).to_numpy()
+        metrics = summarise(test, np.column_stack([1 - kom, kom]), ["han", "kom"])
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run

@@ -1,9 +1,6 @@
-import csv
-
 import numpy as np
 import pytest
 
-from artcnn import cli
 from artcnn.collection_map import (
     UMAP_MIN_ARTWORKS,
     collection_map,
@@ -87,21 +84,6 @@ def test_one_readable_artwork_and_errors_only_get_a_sentence(tiny_model, tmp_pat
         collection_map((tiny_model, METADATA), [collection(tmp_path / "one", count=1, broken=1)], CONFIG)
     with pytest.raises(ValueError, match="none of the 2 artwork"):
         collection_map((tiny_model, METADATA), [collection(tmp_path / "none", count=0, broken=2)], CONFIG)
-
-
-def test_the_map_command_writes_the_csv_and_reuses_its_cache(tiny_model, tmp_path, capsys):
-    from artcnn.storage import save_model
-
-    model_file = save_model(tiny_model, tmp_path / "tiny.keras", dict(METADATA))
-    folder = collection(tmp_path / "art")
-    arguments = ["map", str(model_file), str(folder), "--out", str(tmp_path / "map.csv"),
-                 "--cache", str(tmp_path / "maps")]
-    assert cli.main(arguments) == 0
-    with open(tmp_path / "map.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == map_columns(["han", "kom"]) and len(rows) == 6
-    assert cli.main(arguments) == 0
-    assert "from the cache" in capsys.readouterr().out
 
 
 def test_without_umap_learn_a_large_set_falls_back_to_pca(monkeypatch):

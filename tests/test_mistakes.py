@@ -1,36 +1,16 @@
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 
-from artcnn.evaluation import summarise
 from artcnn.mistakes import cell_counts, read_mistakes
-from tests.builders import write_dataset
+from tests.builders import write_finished_run
 
 # Tile probabilities of kom for each test artwork (4 tiles each): han0 right, han2 barely wrong,
 # kom2 confidently wrong, kom1 right.
 P_KOM = {"han0.png": 0.1, "han2.png": 0.6, "kom2.png": 0.02, "kom1.png": 0.9}
 
 
-def finished_run(tmp_path, metrics=None):
-    dataset = write_dataset(tmp_path / "dataset", classes=("han", "kom"))
-    manifest = pd.read_csv(dataset / "manifest.csv")
-    manifest.loc[manifest["artwork"].isin(P_KOM), "split"] = "test"
-    manifest.to_csv(dataset / "manifest.csv", index=False)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"dataset": str(dataset)}))
-    if metrics is None:
-        test = manifest[manifest["split"] == "test"].reset_index(drop=True)
-        kom = test["artwork"].map(P_KOM).to_numpy()
-        metrics = summarise(test, np.column_stack([1 - kom, kom]), ["han", "kom"])
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    return run
-
-
 def test_cells_list_every_test_artwork_and_losses_put_the_most_confident_mistake_first(tmp_path):
-    mistakes = read_mistakes(finished_run(tmp_path))
+    mistakes = read_mistakes(write_finished_run(tmp_path, P_KOM))
 
     assert mistakes.cells == {("han", "han"): ["han0.png"], ("han", "kom"): ["han2.png"],
                               ("kom", "han"): ["kom2.png"], ("kom", "kom"): ["kom1.png"]}
@@ -43,7 +23,7 @@ def test_cells_list_every_test_artwork_and_losses_put_the_most_confident_mistake
 
 
 def test_a_run_without_results_or_without_a_test_split_is_told_in_words(tmp_path):
-    run = finished_run(tmp_path, metrics={})
+    run = write_finished_run(tmp_path, P_KOM, metrics={})
     with pytest.raises(ValueError, match="has no test split"):
         read_mistakes(run)
     (run / "metrics.json").unlink()
