@@ -62,7 +62,7 @@ def embedding_model(model: Any) -> Any:
     """The model with a second output: the input of its output layer (what it decides from)."""
     import keras
 
-    return keras.Model(model.inputs, [model.layers[-1].input, model.output])
+    return keras.Model(model.inputs, [model.layers[-1].input, *model.outputs])
 
 
 def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike],

@@ -106,3 +106,15 @@ def test_the_bench_reads_cached_embeddings_and_builds_the_figure(tmp_path):
     result = bench.benchmark(40, 16, tmp_path / "embeddings.npz", method="pca")
     assert result["points"] == 40 and result["method"] == "pca" and result["first_map_seconds"] > 0
     assert "a later map in the same process" in bench.report(result, "python bench/collection_map.py --count 40")
+
+
+def test_a_sequential_model_like_the_studys_gives_its_embedding():
+    import keras
+
+    from artcnn.collection_map import embedding_model
+
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(3, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    vectors, outputs = embedding_model(model).predict_on_batch(np.zeros((2, 32, 32, 3), dtype=np.float32))
+    assert vectors.shape == (2, 5) and outputs.shape == (2, 1)
