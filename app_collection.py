@@ -66,7 +66,8 @@ def show_mistakes(run_dir: Path, limit: int = 10) -> None:
         return
     st.dataframe(pd.DataFrame(cell_counts(found), index=[f"true {name}" for name in found.classes],
                               columns=[f"predicted {name}" for name in found.classes]))
-    cells = {f"true {true}, predicted {predicted} ({len(files)})": files for (true, predicted), files in found.cells.items()}
+    cells = {f"true {true}, predicted {predicted} ({len(files)})": files
+             for (true, predicted), files in found.cells.items()}
     chosen = st.selectbox("Test artworks in the cell", list(cells), key=f"cell-{run_dir.name}")
     st.dataframe(pd.DataFrame({"artwork": cells[chosen]}), hide_index=True)
     st.markdown(f"**Most confidently wrong** ({len(found.top_losses)} mistakes)")

@@ -224,7 +224,8 @@ def _table(positions, files, labels, probabilities, classes) -> pd.DataFrame:
 def _read_cache(cache_file: Path) -> CollectionMap:
     with np.load(cache_file) as stored:
         classes = [str(name) for name in stored["classes"]]
-        table = _table(stored["positions"], [str(f) for f in stored["files"]], [str(label) for label in stored["labels"]],
+        table = _table(stored["positions"], [str(file) for file in stored["files"]],
+                       [str(label) for label in stored["labels"]],
                        stored["probabilities"], classes)
         return CollectionMap(table=table, classes=classes, method=str(stored["method"]),
                              errors=json.loads(str(stored["errors"])), cached=True)

@@ -106,7 +106,8 @@ def report(result: dict, command: str) -> str:
         "",
         f"Embeddings: {result['count']:,} generated ones of width {result['width']} (the `default` recipe's "
         f"embedding width), {CLUSTERS} clusters plus noise, not computed by a model; see the script's docstring. "
-        f"Layout: {result['method']}. Figure: {result['points']:,} points, {result['figure_megabytes']:.1f} MB of JSON.",
+        f"Layout: {result['method']}. Figure: {result['points']:,} points, "
+        f"{result['figure_megabytes']:.1f} MB of JSON.",
         "",
         "| step | wall seconds | CPU seconds (all threads) |",
         "| --- | --- | --- |",

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from artcnn import cli
-from artcnn.config import PredictConfig, TilingConfig
+from artcnn.config import PredictConfig
 from artcnn.dataset import read_description, read_manifest
 from artcnn.duplicates import (
     DUPLICATE_DISTANCE,
@@ -19,7 +19,7 @@ from artcnn.duplicates import (
     perceptual_hash,
 )
 from artcnn.synthetic import generate_han, generate_kom
-from artcnn.tiling import build_dataset, split_artworks
+from artcnn.tiling import split_artworks
 
 
 def picture(index: int, size=(192, 160)) -> Image.Image:
@@ -37,7 +37,8 @@ def test_resized_and_reencoded_copies_are_found_and_different_pictures_are_not()
     originals = [picture(index) for index in range(12)]
     for image in originals[:4]:
         original = perceptual_hash(image)
-        for copy in (image.resize((96, 80)), image.resize((48, 40)), reencoded(image), reencoded(image.resize((120, 100)))):
+        copies = (image.resize((96, 80)), image.resize((48, 40)), reencoded(image), reencoded(image.resize((120, 100))))
+        for copy in copies:
             assert hamming(original, perceptual_hash(copy)) <= DUPLICATE_DISTANCE
     hashes = [perceptual_hash(image) for image in originals]
     assert min(hamming(a, b) for a, b in itertools.combinations(hashes, 2)) > DUPLICATE_DISTANCE
