@@ -9,6 +9,7 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
+from app_state import kept
 from app_widgets import show_progress
 from artcnn.storage import read_metadata
 from artcnn.workspace import Workspace
@@ -50,9 +51,13 @@ def show_curves(history: Sequence[dict], key: str) -> None:
 
 def show_metrics(metrics: dict | None) -> None:
     """Test accuracy of tiles and of whole artworks with 95% intervals, ROC AUC, confusion matrices."""
+    from artcnn.run_report import near_chance
+
     if not metrics:
         st.info("No test metrics: the run has not finished, or its dataset has no test split.")
         return
+    if near_chance(metrics):
+        st.warning(near_chance(metrics))
     columns = st.columns(3)
     for column, level in zip(columns, ("tile", "artwork")):
         accuracy = metrics[f"{level}_accuracy"]
@@ -95,6 +100,66 @@ def show_running_jobs(jobs) -> None:
                   help="Stops at the next batch; the checkpoint of the last finished epoch is kept.")
 
 
+def run_progress_text(jobs, name: str, record: dict, runs_dir: Path) -> str:
+    """A run's one state: while a job trains it, the job's phase with an estimate of the training time left
+    (from its epochs so far, or before the first ends from the workspace's earlier runs); else its state."""
+    from artcnn.dataset import read_description
+    from artcnn.fitting import TrainingStep
+    from artcnn.run_report import duration_text, phase, seconds_per_tile, time_left
+
+    status, recipe, job = record["status"], record["config"]["recipe"], jobs.training(name)
+    state = run_state(jobs, name, status)
+    if state != "running" or job is None:
+        return f"{state}, epoch {status.get('epoch')} of {status.get('epochs')}"
+    text = phase(job.latest)
+    if text.startswith("evaluating"):
+        return text
+    try:
+        rate = seconds_per_tile(runs_dir, recipe["name"], recipe["input_size"])
+        per_epoch = rate * read_description(record["config"]["dataset"]).tiles if rate else None
+    except ValueError:
+        per_epoch = None
+    step = job.latest.payload if job.latest and isinstance(job.latest.payload, TrainingStep) else None
+    left = time_left(record["history"], step, recipe["epochs"], per_epoch)
+    return text + (f" · {duration_text(left)} of training left (estimate)" if left is not None
+                   else " · the time left shows when the first epoch ends")
+
+
+def settings_text(config: dict) -> str:
+    """A run's data and settings, as its config.json records them, in one line of Markdown."""
+    recipe = config["recipe"]
+    return (f"dataset `{Path(config['dataset']).name}` ({', '.join(config['classes'])}) · recipe **{recipe['name']}**"
+            f" · {recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''} · {recipe['input_size']}-px inputs · "
+            f"{recipe['optimizer']} lr {recipe['learning_rate']:g} · batch {recipe['batch_size']}/{recipe['test_batch_size']} · dropout "
+            f"{'on' if recipe['dropout'] else 'off'} · rotation {recipe['rotation_deg']:g}° · seed "
+            f"{config['train']['seed']}")
+
+
+def show_expected_duration(workspace: Workspace, dataset: str) -> None:
+    """Before a run starts: its epochs and tiles, and how long it should take here (an estimate from the
+    workspace's earlier runs of the same recipe and input size), or why there is no estimate yet."""
+    from artcnn.dataset import read_description
+    from artcnn.models import resolve_recipe
+    from artcnn.run_report import duration_text, seconds_per_tile
+
+    try:
+        recipe = resolve_recipe(training_form_config())
+        tiles = read_description(workspace.dataset_dir(dataset)).tiles
+    except ValueError as error:
+        st.error(str(error))
+        return
+    own = "" if st.session_state.get(TRAINING_FORM["epochs"]) else " (the recipe's own number)"
+    what = f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''}{own} over {tiles} tiles"
+    rate = seconds_per_tile(workspace.root / "runs", recipe.name, recipe.input_size)
+    if rate is None:
+        st.caption(f"{what}. No earlier run of recipe {recipe.name} at {recipe.input_size} px in this workspace to "
+                   "estimate the duration from: the time left shows once the first epoch ends.")
+    else:
+        st.caption(f"{what}: expected {duration_text(rate * tiles * recipe.epochs)} of training, plus loading "
+                   f"TensorFlow and the test evaluation (an estimate from this workspace's earlier runs of recipe "
+                   f"{recipe.name}).")
+
+
 def report_ended_jobs(jobs, names: list[str]) -> None:
     """Once per job in `names` that has ended: its error, or the file it saved; then forget it."""
     for name in list(names):
@@ -114,30 +179,39 @@ TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size
                  "augment": "train_augment", "seed": "train_seed", "weights": "train_weights"}
 
 
-def training_form() -> None:
-    """The widgets of a TrainConfig, each starting at the config's default; None numbers mean the recipe's."""
+def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) -> None:
+    """The dataset, the widgets of a TrainConfig and the run name, each starting at its default (None numbers
+    mean the recipe's) and keeping the user's choice across reruns and page changes (app_state.kept); then
+    the run's expected duration."""
     from artcnn.config import TrainConfig
+    from artcnn.dataset import read_description
     from artcnn.models import recipe_descriptions, uses_weights
 
+    synthetic = {name for name in datasets if read_description(workspace.dataset_dir(name)).synthetic}
+    dataset = st.selectbox("Dataset", datasets, key=kept("train_dataset", datasets[0], datasets),
+                           format_func=lambda name: name + (" (SYNTHETIC demo data)" if name in synthetic else ""))
     defaults, notes, key = TrainConfig(), recipe_descriptions(), TRAINING_FORM
-    recipe = st.selectbox("Recipe", list(notes), index=list(notes).index(defaults.recipe), key=key["recipe"],
+    recipe = st.selectbox("Recipe", list(notes), key=kept(key["recipe"], defaults.recipe, list(notes)),
                           format_func=lambda name: f"{name}: {notes[name]}")
     numbers = st.columns(4)
-    numbers[0].number_input("Epochs", 1, 500, defaults.epochs, key=key["epochs"], placeholder="recipe's")
-    numbers[1].number_input("Batch size", 1, 1024, defaults.batch_size, key=key["batch_size"], placeholder="recipe's")
-    numbers[2].number_input("Test batch size", 1, 1024, defaults.test_batch_size, key=key["test_batch_size"],
+    numbers[0].number_input("Epochs", 1, 500, key=kept(key["epochs"], defaults.epochs), placeholder="recipe's")
+    numbers[1].number_input("Batch size", 1, 1024, key=kept(key["batch_size"], defaults.batch_size),
                             placeholder="recipe's")
-    numbers[3].number_input("Learning rate", 1e-6, 1.0, defaults.learning_rate, step=1e-4, format="%.5f",
-                            key=key["learning_rate"], placeholder="recipe's")
+    numbers[2].number_input("Test batch size", 1, 1024, key=kept(key["test_batch_size"], defaults.test_batch_size),
+                            placeholder="recipe's")
+    numbers[3].number_input("Learning rate", 1e-6, 1.0, step=1e-4, format="%.5f",
+                            key=kept(key["learning_rate"], defaults.learning_rate), placeholder="recipe's")
     switches = st.columns(3)
-    switches[0].checkbox("Dropout", defaults.dropout, key=key["dropout"],
+    switches[0].checkbox("Dropout", key=kept(key["dropout"], defaults.dropout),
                          help="The study's first switch: the recipe's dropout layers.")
-    switches[1].checkbox("Rotation augmentation", defaults.augment, key=key["augment"],
+    switches[1].checkbox("Rotation augmentation", key=kept(key["augment"], defaults.augment),
                          help="The study's second switch: the recipe's random rotations of the training tiles.")
-    switches[2].number_input("Seed", 0, 2**31 - 1, defaults.seed, key=key["seed"])
+    switches[2].number_input("Seed", 0, 2**31 - 1, key=kept(key["seed"], defaults.seed))
     if uses_weights(recipe):
-        st.text_input("VGG16 weights", defaults.weights or "none", key=key["weights"], help="A weights file on the "
-                      "server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
+        st.text_input("VGG16 weights", key=kept(key["weights"], defaults.weights or "none"), help="A weights file on "
+                      "the server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
+    st.text_input("Run name", key=kept("train_name", new_run_name), help="Also the prefix of the study's four runs.")
+    show_expected_duration(workspace, dataset)
 
 
 def training_form_config():

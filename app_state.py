@@ -6,6 +6,7 @@ Per-user state lives in `st.session_state`; everything else is in the workspace 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Sequence
 
 import streamlit as st
 
@@ -32,9 +33,25 @@ def follow_router() -> None:
     on the server) instead of streamlit_app.py: replace that list by the app's navigation, which also ends
     that mode for the server. The page itself runs on (page ids are url paths, the same in both lists)."""
     from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     if PagesManager.uses_pages_directory:
-        navigation()
+        # st.navigation makes the main script the active one; scoped, the rest of this page keeps its own,
+        # which widget ids depend on (else a widget would lose its value in the next run).
+        with get_script_run_ctx().run_with_active_hash(""):
+            navigation()
+
+
+def kept(key: str, default: Any, options: Sequence | None = None) -> str:
+    """`key`, for a widget whose value outlives page changes: Streamlit forgets a widget's value when a run
+    does not draw it (another page is shown), so a copy is kept under a key no widget owns and restored from
+    there. `default` is the first value; a kept value no longer among `options` falls back to it."""
+    copy = f"kept {key}"
+    if key not in st.session_state:
+        value = st.session_state.get(copy, default)
+        st.session_state[key] = default if options is not None and value not in options else value
+    st.session_state[copy] = st.session_state[key]
+    return key
 
 
 def workspace() -> Workspace:

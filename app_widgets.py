@@ -18,7 +18,7 @@ from artcnn.config import IMAGE_SUFFIXES
 from artcnn.images import ArtworkError, is_image_path
 from artcnn.progress import Progress, ProgressCallback
 from artcnn.storage import read_metadata
-from artcnn.workspace import Workspace, best_model
+from artcnn.workspace import Workspace
 
 ACCEPTED_UPLOADS = ", ".join((*IMAGE_SUFFIXES, ".zip"))
 
@@ -76,11 +76,21 @@ def save_uploads(files: Iterable, dest: Path) -> list[dict]:
     return skipped
 
 
-def show_skipped(skipped: Sequence[dict], what: str = "files") -> None:
-    """The files left out, each with its reason (nothing when none were)."""
-    if skipped:
-        st.warning(f"{len(skipped)} {what} skipped; everything else was used.")
-        st.dataframe(pd.DataFrame(list(skipped), columns=["file", "reason"]), hide_index=True)
+def show_skipped(skipped: Sequence[dict], what: str = "files", root: str | os.PathLike | None = None,
+                 built: bool = True) -> None:
+    """The files left out, counted, with each one's reason in an expander (nothing when none were); a
+    file under `root` is named from there, not by its server path. `built` False: the work failed."""
+    if not skipped:
+        return
+    st.warning(f"{len(skipped)} {what} skipped; " + ("everything else was used." if built else "nothing was built."))
+
+    def named(file: str) -> str:
+        inside = root is not None and Path(file).is_absolute() and Path(file).is_relative_to(root)
+        return str(Path(file).relative_to(root)) if inside else file
+
+    with st.expander(f"The {len(skipped)} {what} skipped, with the reason for each"):
+        st.dataframe(pd.DataFrame([{"file": named(entry["file"]), "reason": entry["reason"]} for entry in skipped],
+                                  columns=["file", "reason"]), hide_index=True)
 
 
 def show_dataset(dataset) -> None:
@@ -101,28 +111,31 @@ def show_dataset(dataset) -> None:
         st.markdown(f"**{name}**: a few tiles")
         if tiles:
             st.image([str(tile) for tile in tiles], width=96)
-    show_skipped(dataset.skipped, "files")
+    show_skipped(dataset.skipped, "files", dataset.source or None)
 
 
 def show_shortcut_report(report) -> None:
     """shortcuts.check_shortcuts's findings and advice, in the Datasets page's terms."""
     if report.warns:
-        st.warning("\n- ".join(report.findings) + "\n\n**What to do**\n" + "".join(
-            f"\n- {item.text}" + (f" Here: set *Resize longest side* to {item.long_side} and build the dataset "
-                                  "again." if item.long_side else "") for item in report.advice))
+        # Blank lines around the heading, so neither list runs into it.
+        st.warning("\n".join([*(f"- {finding}" for finding in report.findings), "", "**What to do**", "", *(
+            f"- {item.text}" + (f" On this page: set **Resize longest side** (Tiling settings, above) to "
+                                f"**{item.long_side}** and build the dataset again." if item.long_side else "")
+            for item in report.advice)]))
     else:
         st.success(f"No shortcut: file properties alone reach {report.accuracy['value']:.0%} "
                    f"against {report.chance:.0%} by always answering the largest class.")
 
 
 def model_picker(workspace: Workspace, label: str = "Model") -> Path | None:
-    """A select box of every model, the best (highest test artwork accuracy) preselected."""
+    """A select box of every model, Workspace.default_model preselected (the user's own best finished model
+    before the built-in demo); models trained on synthetic pictures only say so."""
     choices: list[tuple[Path, dict]] = []
     for path in workspace.model_files():
         try:
             choices.append((path, read_metadata(path)))
         except (ValueError, OSError) as error:
-            st.warning(f"Model {workspace.describe_model(path).label} cannot be read and is not listed: {error}")
+            st.warning(f"Model {workspace.describe_model(path, {}).label} cannot be read and is not listed: {error}")
     if not choices:
         st.info("There is no model yet: train one on the Train page.")
         return None
@@ -133,11 +146,40 @@ def model_picker(workspace: Workspace, label: str = "Model") -> Path | None:
         notes = [f"test artwork accuracy {accuracy:.0%}" if accuracy is not None else "no test metrics"]
         if metadata.get("synthetic"):
             notes.append("trained on SYNTHETIC demo data")
-        return f"{workspace.describe_model(path).label} ({'; '.join(notes)})"
+        return f"{workspace.describe_model(path, metadata).label} ({'; '.join(notes)})"
 
-    position = st.selectbox(label, range(len(choices)), index=best_model([m for _, m in choices]),
-                            format_func=describe)
+    paths = [path for path, _ in choices]
+    preferred = workspace.default_model()
+    position = st.selectbox(label, range(len(choices)), format_func=describe,
+                            index=paths.index(preferred) if preferred in paths else 0)
     return choices[position][0]
+
+
+def store_uploads(files: Iterable, root: Path) -> tuple[list[Path], list[dict]]:
+    """st.file_uploader files kept once per content under `root` (uploads.store_upload; a zip unpacked once,
+    beside it): the image files to classify, and what was left out as [{"file": ..., "reason": ...}], named
+    as uploaded."""
+    from artcnn.uploads import store_upload, unpack_upload
+
+    inputs: list[Path] = []
+    skipped: list[dict] = []
+    for upload in files:
+        name = Path(upload.name.replace("\\", "/")).name or "upload"
+        if not (is_image_path(name) or name.lower().endswith(".zip")):
+            skipped.append({"file": name, "reason": f"not an image file or zip (accepted: {ACCEPTED_UPLOADS})"})
+            continue
+        stored = store_upload(name, upload.getvalue(), root)
+        if is_image_path(name):
+            inputs.append(stored)
+            continue
+        try:
+            report = unpack_upload(stored)
+        except ValueError as error:
+            skipped.append({"file": name, "reason": str(error).replace(str(stored), name)})
+            continue
+        inputs += report.files
+        skipped += [{"file": f"{name}: {entry['file']}", "reason": entry["reason"]} for entry in report.skipped]
+    return inputs, skipped
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)
@@ -163,6 +205,22 @@ def stored_results(rows: Iterable[dict]) -> list:
     return [ArtworkResult(**{key: value for key, value in row.items() if key in names}) for row in rows]
 
 
+# The verdict shown for a file that could not be classified (the CSV leaves it empty).
+UNREADABLE = "unreadable"
+
+
+def results_table(results: Sequence, classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
+    """Results as the Classify page shows them: the CSV's columns after an `artwork` name (a IIIF canvas's
+    label, else the file's name); an unreadable file's verdict says so and a readable one's error is empty."""
+    from artcnn.prediction import results_to_frame
+
+    frame = results_to_frame(results, classes, details)
+    frame.insert(0, "artwork", [result.details.get("canvas_label") or Path(result.file).name for result in results])
+    frame["label"] = frame["label"].fillna(UNREADABLE)
+    frame[["error", "note"]] = frame[["error", "note"]].fillna("")
+    return frame
+
+
 def results_csv(results: Sequence, classes: list[str], model: str, details: Sequence[str] = ()) -> bytes:
     """The results as prediction.write_results_csv writes them (with the `details` columns), as bytes for
     st.download_button."""
@@ -175,19 +233,25 @@ def results_csv(results: Sequence, classes: list[str], model: str, details: Sequ
 
 
 def show_result_picture(result, classes: list[str]) -> None:
-    """One classified artwork with its tiles' probabilities drawn over it, or why it cannot be shown."""
+    """One classified artwork under a light overlay of its tiles (adjustable, down to outlines only), and
+    every tile's probabilities in a small table numbered as on the picture; or why it cannot be shown."""
     from artcnn.images import load_artwork
-    from artcnn.overlay import draw_tile_probabilities
+    from artcnn.overlay import DEFAULT_OPACITY, draw_tile_probabilities, tile_table
 
     st.subheader(Path(result.file).name)
     if result.error:
-        st.error(f"{result.file} could not be classified: {result.error}")
+        st.error(f"{Path(result.file).name} could not be classified: {result.error}")
         return
+    opacity = st.slider("Overlay strength (0 shows outlines only)", 0.0, 1.0, DEFAULT_OPACITY, 0.05,
+                        key="tile-overlay")
     try:
-        picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes)
+        picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes, opacity=opacity)
     except (ArtworkError, ValueError, OSError) as error:
-        st.warning(f"The artwork cannot be shown with its tiles any more: {error}")
+        st.warning(f"{Path(result.file).name} cannot be shown with its tiles any more: {error}")
         return
     verdict = ", ".join(f"{name} {p:.0%}" for name, p in result.probabilities.items())
-    st.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each tinted in its likelier "
-                              "class's colour, stronger when surer")
+    left, right = st.columns([3, 1])
+    left.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each outlined in its likelier "
+                                "class's colour, tinted more when surer, numbered as in the table")
+    right.dataframe(pd.DataFrame(tile_table(result.tile_boxes, classes)), hide_index=True,
+                    column_config={f"p({name})": st.column_config.NumberColumn(format="%.2f") for name in classes})

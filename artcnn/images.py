@@ -134,9 +134,11 @@ def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     except ArtworkError:
         raise
     except UnidentifiedImageError:
-        raise ArtworkError(path, "not an image Pillow can read (unknown or corrupt format)") from None
+        raise ArtworkError(path, "not an image file that can be read: damaged, or in another format (export it "
+                                 "again as JPEG, PNG or TIFF)") from None
     except Exception as error:  # noqa: BLE001 - Pillow's decoders raise many types on broken files
-        raise ArtworkError(path, f"cannot decode image ({type(error).__name__}: {error})") from None
+        raise ArtworkError(path, f"cannot decode the picture in full: the file is damaged (export it again; "
+                                 f"{type(error).__name__}: {error})") from None
     if image.width * image.height > limits.decode_pixels:
         scale = (limits.decode_pixels / (image.width * image.height)) ** 0.5
         image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)

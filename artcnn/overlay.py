@@ -21,8 +21,10 @@ CLASS_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (
 _GOLDEN_TURN = 0.6180339887498949
 # Thumbnails only need a small decode: JPEG draft mode then reads a 50-Mpixel scan in a fraction of the time.
 THUMBNAIL_LIMITS = ImageLimits(decode_pixels=2_000_000)
-# A tile drawn smaller than this (in screen pixels) gets its colour but no text.
-_MIN_LABELLED_SIDE = 36
+# A tile drawn smaller than this (in screen pixels) gets its outline but no number.
+_MIN_LABELLED_SIDE = 24
+# The tint of the surest tiles: light, so the artwork shows through (a page lets the user change it).
+DEFAULT_OPACITY = 0.35
 
 TileBox = tuple[int, int, int, Sequence[float]]
 
@@ -56,21 +58,25 @@ def _check_boxes(image: Image.Image, tile_boxes: Sequence[TileBox], classes: Seq
 
 
 def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], classes: Sequence[str], *,
-                            max_side: int = 1200) -> Image.Image:
-    """The artwork scaled to fit `max_side`, each tile tinted in its likelier class's colour (stronger
-    the surer the tile), outlined and labelled with that probability, and a legend of the classes below.
+                            max_side: int = 1200, opacity: float = DEFAULT_OPACITY) -> Image.Image:
+    """The artwork scaled to fit `max_side`, each tile outlined in its likelier class's colour under a light
+    tint of it (`opacity` at the surest, less when unsure; 0 draws outlines only) and numbered in a corner as
+    in `tile_table`, and a legend of the classes below. The artwork stays visible: no text over it but the
+    small numbers, each left out where it would cover another.
 
     tile_boxes: (x, y, size, per-class probabilities), as in prediction.ArtworkResult.tile_boxes, in the
     coordinates of `image`.
     """
     if max_side < 64:
         raise ValueError(f"max_side must be at least 64. Received: max_side={max_side}")
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1]. Received: opacity={opacity}")
     _check_boxes(image, tile_boxes, classes)
     scale = min(1.0, max_side / max(image.size))
     shown = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
     tint = Image.new("RGBA", shown.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(tint)
-    labels = []
+    boxes = []
     chance = 1.0 / len(classes)
     for x, y, size, probabilities in tile_boxes:
         winner = max(range(len(classes)), key=lambda index: probabilities[index])
@@ -78,25 +84,32 @@ def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], c
         box = [round(x * scale), round(y * scale), round((x + size) * scale) - 1, round((y + size) * scale) - 1]
         colour = class_colour(winner)
         # Drawn on one layer, overlapping tiles (the grid's last row and column) replace rather than stack.
-        draw.rectangle(box, fill=(*colour, round(40 + 120 * sureness)), outline=(*colour, 255), width=2)
-        labels.append((box, f"{classes[winner]} {probabilities[winner]:.0%}"))
+        draw.rectangle(box, fill=(*colour, round(255 * opacity * (0.25 + 0.75 * sureness))))
+        boxes.append((box, colour))
+    for box, colour in boxes:  # outlines last, so a neighbour's tint never hides one
+        draw.rectangle(box, outline=(*colour, 255), width=2)
     result = Image.alpha_composite(shown.convert("RGBA"), tint)
     draw = ImageDraw.Draw(result)
-    written: list[tuple[float, float, float, float]] = []
-    for box, text in labels:
-        side = box[2] - box[0]
-        if side < _MIN_LABELLED_SIDE:
-            continue
-        font = _font(side // 6)
-        place = draw.textbbox((box[0] + 3, box[1] + 2), text, font=font, stroke_width=2)
-        # The grid's last row and column overlap their neighbours: their text would print over the
-        # neighbour's, so such a tile keeps its tint and goes without text.
-        if any(place[0] < other[2] and other[0] < place[2] and place[1] < other[3] and other[1] < place[3]
-               for other in written):
+    font, written = _font(11), []
+    for number, (box, colour) in enumerate(boxes, start=1):
+        place = draw.textbbox((box[0] + 4, box[1] + 3), str(number), font=font)
+        place = (place[0] - 2, place[1] - 1, place[2] + 2, place[3] + 1)
+        if box[2] - box[0] < _MIN_LABELLED_SIDE or any(
+                place[0] < other[2] and other[0] < place[2] and place[1] < other[3] and other[1] < place[3]
+                for other in written):
             continue
         written.append(place)
-        draw.text((box[0] + 3, box[1] + 2), text, fill="white", font=font, stroke_width=2, stroke_fill="black")
+        draw.rectangle(place, fill=(255, 255, 255, 255), outline=(*colour, 255))
+        draw.text((box[0] + 4, box[1] + 3), str(number), fill="black", font=font)
     return _with_legend(result.convert("RGB"), classes)
+
+
+def tile_table(tile_boxes: Sequence[TileBox], classes: Sequence[str]) -> list[dict]:
+    """One row per tile, numbered as draw_tile_probabilities numbers them: its place, side and the
+    probability of each class."""
+    return [{"tile": number, "x": x, "y": y, "side": size,
+             **{f"p({name})": round(float(p), 4) for name, p in zip(classes, probabilities)}}
+            for number, (x, y, size, probabilities) in enumerate(tile_boxes, start=1)]
 
 
 def _with_legend(image: Image.Image, classes: Sequence[str]) -> Image.Image:

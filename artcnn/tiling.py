@@ -48,6 +48,24 @@ SYNTHETIC_MARKER = "artcnn-demo.json"
 _GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+# How a skipped file that repeats an earlier one starts its reason.
+SAME_FILE = "same file as"
+
+
+class UnusableClassError(ValueError):
+    """Classes none of whose files gave a tile; `skipped` lists those files ({"file", "reason"})."""
+
+    def __init__(self, classes: Sequence[str], skipped: list[dict]):
+        self.classes, self.skipped = list(classes), skipped
+        first = skipped[0]
+        fix = ("The same files were given under another class: give each class its own artworks."
+               if all(entry["reason"].startswith(SAME_FILE) for entry in skipped)
+               else "Replace or remove the files the list of skipped files names.")
+        super().__init__(f"Class {', '.join(repr(name) for name in classes)} has no usable artwork: all "
+                         f"{len(skipped)} of its files were skipped (first: {Path(first['file']).name}: "
+                         f"{first['reason']}). {fix}")
+
+
 @dataclass(frozen=True)
 class Tile:
     # Position and side in the coordinates of the image passed to cut_tiles.
@@ -329,7 +347,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
             if digest in first_seen:
                 # Identical copies would land on both sides of the split or teach two labels.
                 other_class, other = first_seen[digest]
-                raise ArtworkError(file, f"same file as {other} (class {other_class}); used once")
+                raise ArtworkError(file, f"{SAME_FILE} {other.name} in class {other_class}; used once")
         except (ArtworkError, OSError) as error:
             skipped.append({"file": str(file), "reason": getattr(error, "reason", None) or str(error)})
         else:
@@ -354,11 +372,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
     unusable = [name for name in classes if not usable[name]]
     if unusable:
         their_files = {str(file) for name, file in jobs if name in unusable}
-        reasons = "; ".join(f"{entry['file']}: {entry['reason']}" for entry in skipped if entry["file"] in their_files)
-        raise ValueError(
-            f"Class {', '.join(repr(name) for name in unusable)} has no usable artwork: every file was skipped "
-            f"({reasons})."
-        )
+        raise UnusableClassError(unusable, [entry for entry in skipped if entry["file"] in their_files])
 
     groups = group_duplicates({file: value for file, value in image_hashes.items() if value is not None})
     split = split_artworks(usable, config.test_fraction, config.seed, groups)

@@ -28,6 +28,10 @@ DEFAULT_ROOT = "workspace"
 FOLDERS = ("datasets", "runs", "models", "uploads")
 
 
+# How model_name marks a model trained on synthetic pictures only.
+SYNTHETIC_NAME = " (synthetic)"
+
+
 def best_model(metadatas: Sequence[dict]) -> int | None:
     """Position of the model whose metadata records the highest test artwork accuracy. Models trained
     on synthetic pictures only rank after the others, and models without test metrics (finalized ones)
@@ -50,7 +54,12 @@ def model_name(path: str | os.PathLike, metadata: dict | None = None) -> str:
 
     path = Path(path)
     name = path.parent.resolve().name if path.name == MODEL else path.stem
-    return f"{name} (synthetic)" if (metadata or {}).get("synthetic") else name
+    return f"{name}{SYNTHETIC_NAME}" if (metadata or {}).get("synthetic") else name
+
+
+def named_synthetic(name: str) -> bool:
+    """Whether a `model_name` (as a classification in the catalogue keeps it) marks a synthetic-only model."""
+    return name.endswith(SYNTHETIC_NAME)
 
 
 def root_from_env() -> Path:

@@ -1,17 +1,17 @@
 """Classify: sort a whole collection with a model; a sortable, filterable table with thumbnails, a CSV,
 and any artwork with its tiles' probabilities drawn over it. Past classifications reopen from the catalogue."""
 
-from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
 import app_state
-from app_widgets import (ACCEPTED_UPLOADS, file_thumbnail, model_picker, progress_callback, results_csv,
-                         save_uploads, show_result_picture, show_skipped, stored_results)
+from app_widgets import (ACCEPTED_UPLOADS, UNREADABLE, file_thumbnail, model_picker, progress_callback, results_csv,
+                         results_table, show_result_picture, show_skipped, store_uploads, stored_results)
 from artcnn.config import PredictConfig
 from artcnn.images import iter_image_files
-from artcnn.prediction import NEEDS_REVIEW, results_to_frame
+from artcnn.prediction import NEEDS_REVIEW
+from artcnn.workspace import named_synthetic, synthetic_warning
 
 # Rows of a table that get a thumbnail: each is an image read, so a huge collection shows the first ones.
 MAX_THUMBNAILS = 300
@@ -47,7 +47,7 @@ def classify_collection(inputs: list[Path], source: str, manifests: list[str]) -
         model, metadata = app_state.model_and_metadata(model_path)
     stream = classify_sources((model, metadata), inputs, manifests, PredictConfig(low_confidence=low_confidence),
                               progress=progress_callback("Classifying"), catalogue=catalogue,
-                              model_name=workspace.describe_model(model_path).label, source=source)
+                              model_name=workspace.describe_model(model_path).name, source=source)
     for _ in stream:  # the results are read back from the catalogue below
         pass
     return stream.record
@@ -66,9 +66,9 @@ if st.button("Classify", type="primary", disabled=model_path is None):
                 raise ValueError(f"Name a folder on the server. Received: {folder!r}")
             inputs, source = [Path(folder)], folder
         else:
-            upload = workspace.upload_dir(f"classify-{datetime.now():%Y%m%d-%H%M%S}")
-            show_skipped(save_uploads(files or [], upload), "uploaded files or zip members")
-            inputs, source = [upload], f"upload ({len(files or [])} files)"
+            inputs, skipped = store_uploads(files or [], workspace.upload_dir("classify"))
+            show_skipped(skipped, "uploaded files or zip members")
+            source = f"upload ({len(files or [])} files)"
         st.session_state["classification"] = classify_collection(inputs, source, manifests)
     except (ValueError, OSError) as error:
         st.error(str(error))
@@ -85,14 +85,17 @@ chosen = st.selectbox(
     format_func=lambda i: f"#{i} · {about[i]['created']} · {about[i]['model']} · {about[i]['source']} · "
                           f"{about[i]['artworks']} artworks" + ("" if about[i]["finished"] else " · interrupted"))
 classes, model_name = about[chosen]["classes"], about[chosen]["model"]
+if named_synthetic(model_name):
+    st.warning(synthetic_warning(model_name))
 results = stored_results(catalogue.results(chosen))
 # A IIIF canvas's or a record's columns, shown and downloaded after the verdicts.
 details = list(dict.fromkeys(key for result in results for key in result.details))
-frame = results_to_frame(results, classes, details)
-frame.insert(0, "artwork", [result.details.get("canvas_label") or Path(result.file).name for result in results])
-verdicts = frame["label"].fillna("unreadable")
+frame = results_table(results, classes, details)
+verdicts = frame["label"]
+if frame["note"].ne("").any():
+    st.info(f"{frame['note'].ne('').sum()} pictures were classified from a reduced copy: see the note column.")
 left, right = st.columns(2)
-present = [label for label in [*classes, NEEDS_REVIEW, "unreadable"] if label in set(verdicts)]
+present = [label for label in [*classes, NEEDS_REVIEW, UNREADABLE] if label in set(verdicts)]
 keep = left.multiselect("Show verdicts", present, default=present)
 only_review = right.checkbox("Only those to review (low confidence, or no single class)")
 shown = frame[verdicts.isin(keep) & (frame["review"].eq(True) | (not only_review))].copy()
@@ -103,7 +106,7 @@ event = st.dataframe(
     shown, hide_index=True, on_select="rerun", selection_mode="single-row",
     key=f"results-{chosen}",
     column_order=["thumbnail", "artwork", "label", *[f"p_{name}" for name in classes], "confidence", "tiles", "error",
-                  *details, "file"],
+                  "note", *details, "file"],
     column_config={
         "thumbnail": st.column_config.ImageColumn("", width="small"),
         "label": st.column_config.TextColumn("verdict"),

@@ -10,7 +10,7 @@ from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show
 from artcnn.config import TilingConfig, validate_name
 from artcnn.dataset import read_description
 from artcnn.shortcuts import check_shortcuts
-from artcnn.tiling import build_dataset, check_class_names, check_classes
+from artcnn.tiling import UnusableClassError, build_dataset, check_class_names, check_classes
 
 app_state.follow_router()
 workspace = app_state.workspace()
@@ -68,6 +68,9 @@ if st.button("Build dataset", type="primary", disabled=bool(problem)):
         upload_skipped = [entry for cls, files in uploads.items()
                           for entry in save_uploads(files or [], source / cls)]
         build_dataset(source, target, config, progress_callback("Tiling"), overwrite=overwrite)
+    except UnusableClassError as error:
+        st.error(str(error))
+        show_skipped(error.skipped, "files", source, built=False)
     except (ValueError, OSError) as error:
         st.error(str(error))
     else:

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from app_runs import accuracy_text, model_entries, run_comparison, show_curves, show_metrics, show_study_tables
+from app_runs import (accuracy_text, model_entries, run_comparison, settings_text, show_curves, show_metrics,
+                      show_study_tables)
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
 
 app_state.follow_router()
@@ -34,11 +35,7 @@ if entry["synthetic"]:
     st.caption("Trained on SYNTHETIC demo data (generated pictures, not real art).")
 if entry["record"]:
     config = entry["record"]["config"]
-    recipe = config["recipe"]
-    st.markdown(f"Recipe **{recipe['name']}**: {recipe['input_size']}-px inputs, {recipe['optimizer']} "
-                f"lr {recipe['learning_rate']:g}, batch {recipe['batch_size']}/{recipe['test_batch_size']}, "
-                f"dropout {'on' if recipe['dropout'] else 'off'}, rotation {recipe['rotation_deg']:g}° · "
-                f"data `{config['dataset']}` ({', '.join(config['classes'])})")
+    st.markdown(settings_text(config))
     show_curves(entry["record"]["history"], key="models_curves")
 elif entry["dataset"]:
     st.markdown(entry["dataset"])

@@ -7,11 +7,10 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
-from app_runs import (report_ended_jobs, run_state, show_curves, show_metrics, show_misclassified, show_running_jobs,
-                      show_study_tables, training_form, training_form_config)
+from app_runs import (report_ended_jobs, run_progress_text, run_state, settings_text, show_curves, show_metrics,
+                      show_misclassified, show_running_jobs, show_study_tables, training_form, training_form_config)
 from artcnn import study, training
 from artcnn.config import TrainConfig, from_dict
-from artcnn.dataset import read_description
 from artcnn.storage import MODEL_SUFFIXES
 
 app_state.follow_router()
@@ -72,11 +71,7 @@ if not datasets:
     st.info("There is no dataset to train on yet: build one on the Datasets page, or start the synthetic demo on Home.")
     st.page_link("pages/datasets.py", label="Build a dataset", icon=":material/grid_view:")
 else:
-    state.setdefault("train_name", RUN_NAME.format(datetime.now()))
-    st.selectbox("Dataset", datasets, key="train_dataset", format_func=lambda name: name + (
-        " (SYNTHETIC demo data)" if read_description(workspace.dataset_dir(name)).synthetic else ""))
-    training_form()
-    st.text_input("Run name", key="train_name", help="Also the prefix of the study's four runs.")
+    training_form(workspace, datasets, RUN_NAME.format(datetime.now()))
     buttons = st.columns([1, 3])
     buttons[0].button("Start training", type="primary", on_click=start, args=(False,))
     buttons[1].button("Reproduce the study's four configurations", on_click=start, args=(True,),
@@ -86,7 +81,7 @@ if "train_error" in state:
     st.error(state.pop("train_error"))
 report_ended_jobs(jobs, state.setdefault("train_jobs", []))
 
-runs, view = workspace.run_names(), state.get("train_view")
+runs, view = workspace.run_names(), state[app_state.kept("train_view", None)]
 if view not in runs and view and jobs.training(view):
     runs.insert(0, view)  # started, but its folder is not written yet
 elif view not in runs:
@@ -103,8 +98,8 @@ def live_panel() -> None:
         return
     record = training.read_run(workspace.run_dir(view))
     status, config, shown_state = record["status"], record["config"], run_state(jobs, view, record["status"])
-    st.markdown(f"**{view}**: {shown_state}, epoch {status.get('epoch')} of {status.get('epochs')} · "
-                f"recipe {config['recipe']['name']} · dataset {Path(config['dataset']).name}")
+    st.markdown(f"**{view}**: {run_progress_text(jobs, view, record, workspace.root / 'runs')}")
+    st.caption(settings_text(config))
     if status.get("error"):
         st.error(status["error"])
     show_curves(record["history"], key="train_curves")

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from artcnn.images import ArtworkError
-from artcnn.overlay import class_colour, draw_tile_probabilities, thumbnail_data_url
+from artcnn.overlay import class_colour, draw_tile_probabilities, thumbnail_data_url, tile_table
 
 CLASSES = ["han", "kom"]
 
@@ -34,6 +34,31 @@ def test_surer_tiles_are_tinted_more_strongly():
     unsure, sure = drawn.getpixel((50, 80)), drawn.getpixel((150, 80))
     # class 0's colour is blue: the surer tile is bluer
     assert sure[2] - sure[0] > unsure[2] - unsure[0] > 0
+
+
+def test_the_artwork_shows_through_a_light_adjustable_overlay():
+    boxes = [(0, 0, 100, [0.99, 0.01]), (100, 0, 100, [0.01, 0.99])]
+    light = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES)
+    outlines = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES, opacity=0.0)
+    strong = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES, opacity=1.0)
+    inside = (50, 60)
+    assert outlines.getpixel(inside) == (128, 128, 128)  # outlines only: the artwork untouched inside
+    assert _dominant(outlines.getpixel((0, 60)), class_colour(0))  # ...and the tile's edge in its colour
+    # The default keeps most of the artwork's own colour; the user can make it stronger.
+    light_shift, strong_shift = (abs(image.getpixel(inside)[2] - 128) for image in (light, strong))
+    assert 0 < light_shift < 0.4 * (180 - 128) < strong_shift
+    with pytest.raises(ValueError, match="Received: opacity=1.5"):
+        draw_tile_probabilities(_grey(200, 100), boxes, CLASSES, opacity=1.5)
+
+
+def test_every_tile_has_a_numbered_row_with_its_probabilities():
+    boxes = [(0, 0, 100, [0.9, 0.1]), (100, 0, 100, [0.2, 0.8])]
+    assert tile_table(boxes, CLASSES) == [
+        {"tile": 1, "x": 0, "y": 0, "side": 100, "p(han)": 0.9, "p(kom)": 0.1},
+        {"tile": 2, "x": 100, "y": 0, "side": 100, "p(han)": 0.2, "p(kom)": 0.8}]
+    drawn = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES)
+    # Each tile's number sits in a small white box in its corner; the rest of the tile carries no text.
+    assert drawn.getpixel((4, 10)) == (255, 255, 255) and drawn.getpixel((104, 10)) == (255, 255, 255)
 
 
 def test_large_artworks_are_scaled_with_their_tiles():

@@ -42,19 +42,30 @@ def test_uploads_are_classified_into_a_table_and_a_csv(empty_workspace, tmp_path
 
     table = at.dataframe[-1].value
     assert len(table) == 5 and table["thumbnail"].str.startswith("data:image/jpeg;base64,").sum() == 4
-    assert set(table["label"].dropna()) <= {"han", "kom"} and table["label"].isna().sum() == 1
+    assert set(table["label"]) <= {"han", "kom", "unreadable"} and (table["label"] == "unreadable").sum() == 1
     assert "notes.txt" in at.dataframe[0].value["file"].tolist()  # the skipped upload, with its reason
     broken = table[table["artwork"] == "broken.png"].iloc[0]
-    assert broken["error"] and pd.isna(broken["p_han"])
-    good = table.dropna(subset=["label"])
+    assert broken["label"] == "unreadable" and pd.isna(broken["p_han"])
+    assert broken["error"].startswith("not an image file that can be read") and "Pillow" not in broken["error"]
+    good = table[table["label"] != "unreadable"]
+    assert (good["error"] == "").all() and (good["note"] == "").all()  # empty cells are empty, not "None"
+    # The demo model knows synthetic pictures only: said above the results and in every CSV row.
+    assert any("The model demo (synthetic) was trained on synthetic pictures only" in w.value for w in at.warning)
     assert ((good["p_han"] + good["p_kom"] - 1).abs() < 1e-4).all() and (good["tiles"] >= 1).all()
 
     csv = pd.read_csv(io.BytesIO(served[-1]["data"]))
     assert list(csv.columns) == ["file", "sha256", "width", "height", "used_width", "used_height", "tiles", "p_han",
                                  "p_kom", "label", "confidence", "review", "model", "error", "note", "duplicate_of"]
-    assert len(csv) == 5 and set(csv["model"]) == {"models/demo.keras"}
+    assert len(csv) == 5 and set(csv["model"]) == {"demo (synthetic)"}
     (stored,) = empty_workspace.catalogue.classifications()
     assert stored["artworks"] == 5 and stored["errors"] == 1 and stored["finished"]
+
+    # Classifying the same uploads again stores no second copy of them.
+    uploads = empty_workspace.upload_dir("classify")
+    before = sorted(path.relative_to(uploads) for path in uploads.rglob("*"))
+    next(button for button in at.button if button.label == "Classify").click().run()
+    assert len(empty_workspace.catalogue.classifications()) == 2
+    assert sorted(path.relative_to(uploads) for path in uploads.rglob("*")) == before and len(before) == 10
 
     # Filtering to one verdict narrows both the table and the CSV.
     kept = good["label"].iloc[0]
@@ -70,7 +81,12 @@ def test_a_selected_artwork_is_drawn_with_its_tiles(populated_workspace):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     (picture,) = at.get("image")
-    assert "tiles, each tinted" in picture.captions[0]
+    assert "tiles, each outlined in its likelier class's colour" in picture.captions[0]
+    tiles = at.dataframe[-1].value
+    assert list(tiles.columns) == ["tile", "x", "y", "side", "p(han)", "p(kom)"] and tiles["tile"].tolist()[0] == 1
+    assert ((tiles["p(han)"] + tiles["p(kom)"] - 1).abs() < 1e-3).all()
+    next(slider for slider in at.slider if slider.label.startswith("Overlay strength")).set_value(0.0).run()
+    assert not at.exception and at.get("image")
 
 
 def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
@@ -78,7 +94,7 @@ def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
     at = open_page(PAGE)
     assert "runs/first/model.keras" in at.selectbox[-1].format_func(at.selectbox[-1].value)
     table = at.dataframe[-1].value
-    assert len(table) == 4 and table["error"].notna().sum() == 1
+    assert len(table) == 4 and table["error"].ne("").sum() == 1
     # The run's model has test metrics and the demo model none: the run's is preselected.
     assert "runs/first/model.keras" in at.selectbox[0].format_func(at.selectbox[0].value)
 
@@ -123,7 +139,7 @@ def test_iiif_manifests_are_classified_canvas_by_canvas(empty_workspace, iiif_se
     table = at.dataframe[-1].value
     assert list(table["artwork"]) == ["recto", "verso (broken link)", "detail (plain image)"]
     assert set(table["title"]) == {"Evening Study"} and set(table["creator"]) == {"A. Painter"}
-    assert "HTTP 404" in table["error"].iloc[1] and table["label"].notna().tolist() == [True, False, True]
+    assert "HTTP 404" in table["error"].iloc[1] and table["label"].ne("unreadable").tolist() == [True, False, True]
     csv = pd.read_csv(io.BytesIO(served[-1]["data"]))
     assert list(csv["canvas"]) == [f"{iiif_server.url}/v2/canvas/{n}" for n in (1, 2, 3)]
     (stored,) = empty_workspace.catalogue.classifications()

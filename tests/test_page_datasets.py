@@ -76,3 +76,23 @@ def test_shortcut_check_reports_on_the_chosen_dataset(populated_workspace):
     # The tiny demo's kom works are flat colour saved as PNG: their bytes per pixel give them away.
     (verdict,) = [message.value for message in at.warning if "without looking at the art" in message.value]
     assert "bytes per pixel alone" in verdict and not at.success
+    # Findings and advice are two lists with the heading between them, not run into a bullet.
+    assert verdict.startswith("- ") and "\n\n**What to do**\n\n- " in verdict
+
+
+def test_the_same_zip_for_both_classes_is_one_short_error_and_a_list(empty_workspace, tmp_path):
+    made = artworks(tmp_path / "collection", per_class=3)
+    archive = zipped(made["han"] + made["kom"], {})
+    at = open_page(PAGE)
+    for uploader in at.file_uploader:
+        uploader.set_value([("art.zip", archive, "application/zip")])
+    _number(at, "Tile size").set_value(64)
+    _button(at, "Build dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = [error.value for error in at.error]
+    assert error.startswith("Class 'kom' has no usable artwork: all 6 of its files were skipped")
+    assert "give each class its own artworks" in error and str(tmp_path) not in error
+    assert any("6 files skipped; nothing was built." in warning.value for warning in at.warning)
+    (listed,) = [frame.value for frame in at.dataframe]
+    assert len(listed) == 6 and listed["file"].str.startswith("kom/art/collection/").all()
+    assert listed["reason"].str.startswith("same file as ").all() and not listed["reason"].str.contains("/").any()

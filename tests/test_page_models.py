@@ -46,7 +46,7 @@ def test_lists_runs_and_models_with_downloads_compare_and_delete(workspace):
 
     at.selectbox(key="models_pick").set_value("run · one")
     at.run()
-    assert "Recipe **default**" in markdown(at) and at.get("plotly_chart")
+    assert "recipe **default** · 1 epoch · " in markdown(at) and at.get("plotly_chart")
     assert {metric.label for metric in at.metric} >= {"Test accuracy, tiles", "Test accuracy, artworks"}
     assert [button.label for button in at.get("download_button")] == ["Download .keras", "Download .h5"]
 

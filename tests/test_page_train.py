@@ -55,7 +55,9 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     assert any(" · training: " in text for text in seen)
     assert not at.error, [e.value for e in at.error]
 
-    assert "**first**: finished, epoch 1 of 1 · recipe default · dataset demo" in markdown(at)
+    assert "**first**: finished, epoch 1 of 1" in markdown(at)
+    settings = "dataset `demo` (han, kom) · recipe **default** · 1 epoch · "
+    assert any(settings in caption.value for caption in at.caption)
     assert at.get("plotly_chart")
     assert {metric.label for metric in at.metric} == {"Test accuracy, tiles", "Test accuracy, artworks",
                                                       "ROC AUC, artworks"}
@@ -142,3 +144,23 @@ def test_a_finished_three_class_run_shows_its_results_for_every_class(workspace)
     assert list(confusion.columns) == ["predicted han", "predicted kom", "predicted photo"]
     wrong = training.read_run(workspace / "runs" / "three")["metrics"]["misclassified"]
     assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
+
+
+def test_the_form_keeps_its_choices_across_page_changes_and_estimates_the_duration(populated_workspace):
+    at = open_page("pages/train.py")
+    dataset = at.selectbox(key="train_dataset").value
+    assert any(" over " in caption.value and "expected about " in caption.value
+               and "earlier runs of recipe default" in caption.value for caption in at.caption)
+    at.number_input(key="train_epochs").set_value(3)
+    at.number_input(key="train_seed").set_value(7)
+    at.checkbox(key="train_dropout").uncheck()
+    at.text_input(key="train_name").input("kept").run()
+    at.switch_page("pages/home.py").run()
+    assert "train_epochs" not in at.session_state  # Streamlit forgot the widget...
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # ...and the form restored the user's choices.
+    assert at.number_input(key="train_epochs").value == 3 and at.number_input(key="train_seed").value == 7
+    assert not at.checkbox(key="train_dropout").value and at.text_input(key="train_name").value == "kept"
+    assert at.selectbox(key="train_dataset").value == dataset
+    assert any(caption.value.startswith("3 epochs over ") for caption in at.caption)

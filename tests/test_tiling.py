@@ -2,6 +2,7 @@ import csv
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ from PIL import Image
 
 from artcnn.config import TilingConfig
 from artcnn.dataset import MANIFEST_COLUMNS, read_description
-from artcnn.tiling import build_dataset, check_class_names, check_classes, class_folders, cut_tiles, split_artworks
+from artcnn.tiling import (UnusableClassError, build_dataset, check_class_names, check_classes, class_folders,
+                           cut_tiles, split_artworks)
 
 TILE = 16
 
@@ -233,6 +235,18 @@ def test_class_names_are_two_or_more_different_safe_names():
             check_class_names(names, "the uploads")
     with pytest.raises(ValueError, match="class name"):
         check_class_names(["han", "../kom"])
+
+
+def test_the_same_files_under_two_classes_are_one_short_error_listing_them(tmp_path):
+    source = _collection(tmp_path / "art", {"han": 3})
+    shutil.copytree(source / "han", source / "kom")
+    with pytest.raises(UnusableClassError) as caught:
+        build_dataset(source, tmp_path / "ds", CONFIG)
+    message = str(caught.value)
+    assert message.startswith("Class 'kom' has no usable artwork: all 3 of its files were skipped (first: art 0.png: "
+                              "same file as art 0.png in class han; used once).")
+    assert message.endswith("give each class its own artworks.") and str(tmp_path) not in message
+    assert caught.value.classes == ["kom"] and len(caught.value.skipped) == 3
 
 
 def test_a_dataset_needs_two_classes_with_artworks(tmp_path):

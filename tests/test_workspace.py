@@ -5,7 +5,7 @@ import pytest
 
 from artcnn.catalogue import CATALOGUE_FILE
 from artcnn.storage import save_model
-from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model, model_name
+from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model, model_name, named_synthetic
 from builders import TINY_TILING, TINY_TRAINING, artworks
 
 
@@ -163,6 +163,7 @@ def test_a_model_is_named_in_a_curators_words(tmp_path):
     assert model_name(run_model) == "kandinsky v2" and model_name(Path("runs/first/model.keras")) == "first"
     assert model_name("elsewhere/final.h5") == "final"
     assert model_name("elsewhere/final.h5", {"synthetic": True}) == "final (synthetic)"
+    assert named_synthetic(model_name("final.h5", {"synthetic": True})) and not named_synthetic(model_name("final.h5"))
     assert workspace.describe_model(run_model).name == "kandinsky v2"
     assert workspace.describe_model(run_model).warning is None
     assert workspace.describe_model(synthetic).name == "on the demo (synthetic)"
