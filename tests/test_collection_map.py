@@ -7,6 +7,7 @@ from artcnn.collection_map import (
     embed_artworks,
     layout,
     map_columns,
+    nearest_neighbours,
     map_figure,
 )
 from artcnn.config import PredictConfig
@@ -118,3 +119,15 @@ def test_a_sequential_model_like_the_studys_gives_its_embedding():
                               keras.layers.Dense(1, activation="sigmoid")])
     vectors, outputs = embedding_model(model).predict_on_batch(np.zeros((2, 32, 32, 3), dtype=np.float32))
     assert vectors.shape == (2, 5) and outputs.shape == (2, 1)
+
+
+def test_exact_neighbours_match_brute_force_in_blocks(monkeypatch):
+    import artcnn.collection_map as module
+
+    vectors = np.random.default_rng(2).normal(size=(60, 5))
+    vectors[7] = vectors[3]
+    monkeypatch.setattr(module, "NEIGHBOUR_BLOCK_VALUES", 60 * 7)
+    indices, distances = nearest_neighbours(vectors, 4)
+    brute = np.linalg.norm(vectors[:, None] - vectors[None], axis=2)
+    assert (indices[:, 0] == np.arange(60)).all() and indices[3, 1] == 7 and indices[7, 1] == 3
+    assert np.allclose(distances, np.sort(brute, axis=1)[:, :4])
