@@ -33,9 +33,10 @@ UMAP_NEIGHBOURS = 15
 # umap-learn's own choice above 10,000 points; below that it runs 500, 2.5 times as long, for a map that
 # looks the same at a glance.
 UMAP_EPOCHS = 200
-# Up to this many artworks the neighbours UMAP starts from are found exactly, in numpy blocks: for 10,000 that
-# took a third of umap-learn's own approximate search and spares numba compiling it (30 CPU-seconds on the
-# first map of every process). Beyond, exact search grows with the square of the count and umap-learn's wins.
+# Up to this many artworks the neighbours UMAP starts from are found exactly, in numpy blocks (3-4 CPU-seconds
+# for 10,000), which spares numba compiling umap-learn's approximate search on the first map of every process:
+# that map of 10,000 fell from 41.5 to 17.9 CPU-seconds (bench/collection_map.py). Beyond, exact search grows
+# with the square of the count and umap-learn's own wins.
 EXACT_NEIGHBOURS_LIMIT = 20_000
 # Distances computed at once by the exact search (8 bytes each): its memory stays near 40 MB.
 NEIGHBOUR_BLOCK_VALUES = 5_000_000
