@@ -42,8 +42,6 @@ class Variant:
     train: TrainConfig
     # Long side every artwork is scaled to before tiling (None: as it is).
     long_side: int | None = None
-    # Train with the degrade augmentation (tiles shrunk and re-enlarged, or re-encoded as JPEG).
-    degrade: bool = False
 
 
 VARIANTS = {
@@ -51,10 +49,10 @@ VARIANTS = {
     "default + prior": Variant("`default` + algorithmic-art prior (0.5 synthetic per real kom tile)",
                                TrainConfig(recipe="default", prior_ratio=0.5)),
     "scaled + degrade + prior": Variant(
-        "artworks scaled to a 512-px long side, degrade augmentation, prior 0.5",
-        TrainConfig(recipe="default", prior_ratio=0.5), long_side=512, degrade=True),
-    "scaled + degrade": Variant("artworks scaled to a 512-px long side, degrade augmentation",
-                                TrainConfig(recipe="default"), long_side=512, degrade=True),
+        "`robust` (default + degrade augmentation), artworks scaled to a 512-px long side, prior 0.5",
+        TrainConfig(recipe="robust", prior_ratio=0.5), long_side=512),
+    "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
+                                TrainConfig(recipe="robust"), long_side=512),
 }
 
 
@@ -83,22 +81,6 @@ def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
     return out
 
 
-def _recipe_for(variant: Variant) -> TrainConfig:
-    """The variant's TrainConfig, with a registered copy of its recipe that degrades when asked."""
-    if not variant.degrade:
-        return variant.train
-    from artcnn import models
-
-    name = f"{variant.train.recipe}-degrade"
-    if name not in models.list_recipes():
-        base = models.get_recipe(variant.train.recipe)
-        values = {field.name: getattr(base, field.name) for field in dataclasses.fields(base) if field.name != "name"}
-        entry = models._REGISTRY[variant.train.recipe]
-        models.register_recipe(name, f"{entry.description}, degrade augmentation", **{**values, "degrade": True})(
-            entry.builder)
-    return dataclasses.replace(variant.train, recipe=name)
-
-
 def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds: int, tiles: int, epochs: int,
                 small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256):
     """Every artwork's out-of-fold probabilities for `variant` (a DataFrame with kind, source, fold)."""
@@ -122,7 +104,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
         manifest["source"] = manifest["artwork"].map(assign_sources(sorted(manifest["artwork"].unique())))
     train_info, train_manifest = infos[KINDS[0]], manifests[KINDS[0]]
     classes = train_info.classes
-    config = dataclasses.replace(_recipe_for(variant), epochs=variant.train.epochs or epochs, weights=None)
+    config = dataclasses.replace(variant.train, epochs=variant.train.epochs or epochs, weights=None)
     folder = out / name.replace(" ", "_").replace("+", "plus")
     folder.mkdir(parents=True, exist_ok=True)
     scored = []

@@ -23,7 +23,7 @@ from bench import classify_memory, classify_speed, common, reproduce_study, trai
 @pytest.fixture(autouse=True)
 def small_models(monkeypatch):
     # Tiny inputs keep the study's model (41 M weights at 200 px) small; the study's pipeline resizes to match.
-    for name in ("seed", "default"):
+    for name in ("seed", "default", "robust"):
         entry = models._REGISTRY[name]  # noqa: SLF001 - bench scripts build their own TrainConfig
         monkeypatch.setitem(models._REGISTRY, name, dataclasses.replace(  # noqa: SLF001
             entry, defaults=dataclasses.replace(entry.defaults, input_size=TILE)))
@@ -126,8 +126,6 @@ def test_study_table_has_the_four_configurations_default_and_bf16(tmp_path):
 
 def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_folds(tmp_path, monkeypatch):
     write_sourced_artworks(tmp_path / "art", per_class=4)
-    # The variant registers its degrading copy of `default`; keep it out of the other tests' registry.
-    monkeypatch.setattr(models, "_REGISTRY", dict(models._REGISTRY))  # noqa: SLF001
     for name, variant in unseen_artists.VARIANTS.items():
         quick = dataclasses.replace(variant.train, epochs=1, batch_size=8)
         monkeypatch.setitem(unseen_artists.VARIANTS, name, dataclasses.replace(variant, train=quick))
@@ -135,8 +133,7 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
     run = dict(folds=2, tiles=2, epochs=1, small=TILE + 8, groups=None, log=logged.append, tile_size=TILE)
     artworks, classes = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
-    assert "default-degrade" in models.list_recipes()  # the variant's recipe, registered once, degrades
-    assert models.get_recipe("default-degrade").degrade
+    assert models.resolve_recipe(unseen_artists.VARIANTS["scaled + degrade + prior"].train).degrade
     # Every artwork scored once per kind by the fold that held its source out.
     assert sorted(artworks.groupby("kind").size().tolist()) == [8, 8]
     folds = artworks.groupby("source")["fold"].nunique()

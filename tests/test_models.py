@@ -65,6 +65,9 @@ def test_study_switches_dropout_augment_and_batch():
     with_rotation = resolve_recipe(TrainConfig(recipe="seed", batch_size=32))
     assert (with_rotation.dropout, with_rotation.rotation_deg, with_rotation.batch_size) == (True, 25.0, 32)
     assert resolve_recipe(TrainConfig(recipe="seed")).batch_size == 64
+    robust = resolve_recipe(TrainConfig(recipe="robust"))
+    assert robust.degrade and not resolve_recipe(TrainConfig(recipe="robust", augment=False)).degrade
+    assert not resolve_recipe(TrainConfig()).degrade  # default's pipeline keeps tiles as cut
     default = resolve_recipe(TrainConfig(augment=False, epochs=3, learning_rate=0.01))
     assert (default.extra_augment, default.rotation_deg, default.epochs, default.learning_rate) == (False, 0.0, 3, 0.01)
 
@@ -131,7 +134,7 @@ def test_seed_fixes_initial_weights():
 
 def test_create_model_takes_a_registered_name_and_refuses_others():
     assert create_model("seed").input_shape == (None, 200, 200, 3)
-    with pytest.raises(ValueError, match="recipe must be one of default, seed, vgg2, vgg3, vgg16. Received: recipe='nope'"):
+    with pytest.raises(ValueError, match=f"recipe must be one of {', '.join(list_recipes())}. Received: recipe='nope'"):
         create_model("nope")
     assert resolve_recipe(TrainConfig(recipe="seed", input_size=SMALL)).input_size == SMALL
     with pytest.raises(ValueError, match="input_size must be at least 32. Received: input_size=16"):
