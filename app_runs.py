@@ -127,12 +127,12 @@ def run_progress_text(jobs, name: str, record: dict, runs_dir: Path) -> str:
 
 def settings_text(config: dict) -> str:
     """A run's data and settings, as its config.json records them, in one line of Markdown."""
-    recipe = config["recipe"]
+    recipe, epochs = config["recipe"], config["recipe"]["epochs"]
     return (f"dataset `{Path(config['dataset']).name}` ({', '.join(config['classes'])}) · recipe **{recipe['name']}**"
-            f" · {recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''} · {recipe['input_size']}-px inputs · "
-            f"{recipe['optimizer']} lr {recipe['learning_rate']:g} · batch {recipe['batch_size']}/{recipe['test_batch_size']} · dropout "
-            f"{'on' if recipe['dropout'] else 'off'} · rotation {recipe['rotation_deg']:g}° · seed "
-            f"{config['train']['seed']}")
+            f" · {epochs} epoch{'s' if epochs != 1 else ''} · {recipe['input_size']}-px inputs · "
+            f"{recipe['optimizer']} lr {recipe['learning_rate']:g} · batch {recipe['batch_size']}/"
+            f"{recipe['test_batch_size']} · dropout {'on' if recipe['dropout'] else 'off'} · rotation "
+            f"{recipe['rotation_deg']:g}° · seed {config['train']['seed']}")
 
 
 def show_expected_duration(workspace: Workspace, dataset: str) -> None:
@@ -188,29 +188,29 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
     from artcnn.models import recipe_descriptions, uses_weights
 
     synthetic = {name for name in datasets if read_description(workspace.dataset_dir(name)).synthetic}
-    dataset = st.selectbox("Dataset", datasets, key=kept("train_dataset", datasets[0], datasets),
+    dataset = st.selectbox("Dataset", datasets, **kept("train_dataset", datasets[0], datasets),
                            format_func=lambda name: name + (" (SYNTHETIC demo data)" if name in synthetic else ""))
     defaults, notes, key = TrainConfig(), recipe_descriptions(), TRAINING_FORM
-    recipe = st.selectbox("Recipe", list(notes), key=kept(key["recipe"], defaults.recipe, list(notes)),
+    recipe = st.selectbox("Recipe", list(notes), **kept(key["recipe"], defaults.recipe, list(notes)),
                           format_func=lambda name: f"{name}: {notes[name]}")
     numbers = st.columns(4)
-    numbers[0].number_input("Epochs", 1, 500, key=kept(key["epochs"], defaults.epochs), placeholder="recipe's")
-    numbers[1].number_input("Batch size", 1, 1024, key=kept(key["batch_size"], defaults.batch_size),
+    numbers[0].number_input("Epochs", 1, 500, **kept(key["epochs"], defaults.epochs), placeholder="recipe's")
+    numbers[1].number_input("Batch size", 1, 1024, **kept(key["batch_size"], defaults.batch_size),
                             placeholder="recipe's")
-    numbers[2].number_input("Test batch size", 1, 1024, key=kept(key["test_batch_size"], defaults.test_batch_size),
+    numbers[2].number_input("Test batch size", 1, 1024, **kept(key["test_batch_size"], defaults.test_batch_size),
                             placeholder="recipe's")
     numbers[3].number_input("Learning rate", 1e-6, 1.0, step=1e-4, format="%.5f",
-                            key=kept(key["learning_rate"], defaults.learning_rate), placeholder="recipe's")
+                            **kept(key["learning_rate"], defaults.learning_rate), placeholder="recipe's")
     switches = st.columns(3)
-    switches[0].checkbox("Dropout", key=kept(key["dropout"], defaults.dropout),
+    switches[0].checkbox("Dropout", **kept(key["dropout"], defaults.dropout),
                          help="The study's first switch: the recipe's dropout layers.")
-    switches[1].checkbox("Rotation augmentation", key=kept(key["augment"], defaults.augment),
+    switches[1].checkbox("Rotation augmentation", **kept(key["augment"], defaults.augment),
                          help="The study's second switch: the recipe's random rotations of the training tiles.")
-    switches[2].number_input("Seed", 0, 2**31 - 1, key=kept(key["seed"], defaults.seed))
+    switches[2].number_input("Seed", 0, 2**31 - 1, **kept(key["seed"], defaults.seed))
     if uses_weights(recipe):
-        st.text_input("VGG16 weights", key=kept(key["weights"], defaults.weights or "none"), help="A weights file on "
+        st.text_input("VGG16 weights", **kept(key["weights"], defaults.weights or "none"), help="A weights file on "
                       "the server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
-    st.text_input("Run name", key=kept("train_name", new_run_name), help="Also the prefix of the study's four runs.")
+    st.text_input("Run name", **kept("train_name", new_run_name), help="Also the prefix of the study's four runs.")
     show_expected_duration(workspace, dataset)
 
 

@@ -42,16 +42,25 @@ def follow_router() -> None:
             navigation()
 
 
-def kept(key: str, default: Any, options: Sequence | None = None) -> str:
-    """`key`, for a widget whose value outlives page changes: Streamlit forgets a widget's value when a run
-    does not draw it (another page is shown), so a copy is kept under a key no widget owns and restored from
-    there. `default` is the first value; a kept value no longer among `options` falls back to it."""
-    copy = f"kept {key}"
+# Session-state key of the kept widget values (`kept`): widget key → the value it last had.
+KEPT = "kept widget values"
+
+
+def kept(key: str, default: Any, options: Sequence | None = None) -> dict:
+    """The key and on_change arguments for a widget whose value outlives page changes: Streamlit forgets a
+    widget's value when a run does not draw it (another page is shown), so a copy is kept under KEPT, on
+    every change (a change sent as the user leaves the page too) and every run, and restored from there.
+    `default` is the first value; a kept value no longer among `options` falls back to it."""
+    values = st.session_state.setdefault(KEPT, {})
     if key not in st.session_state:
-        value = st.session_state.get(copy, default)
+        value = values.get(key, default)
         st.session_state[key] = default if options is not None and value not in options else value
-    st.session_state[copy] = st.session_state[key]
-    return key
+    values[key] = st.session_state[key]
+    return {"key": key, "on_change": _remember, "args": (key,)}
+
+
+def _remember(key: str) -> None:
+    st.session_state[KEPT][key] = st.session_state[key]
 
 
 def workspace() -> Workspace:

@@ -81,7 +81,8 @@ if "train_error" in state:
     st.error(state.pop("train_error"))
 report_ended_jobs(jobs, state.setdefault("train_jobs", []))
 
-runs, view = workspace.run_names(), state[app_state.kept("train_view", None)]
+view_widget = app_state.kept("train_view", None)
+runs, view = workspace.run_names(), state["train_view"]
 if view not in runs and view and jobs.training(view):
     runs.insert(0, view)  # started, but its folder is not written yet
 elif view not in runs:
@@ -115,6 +116,6 @@ def live_panel() -> None:
             st.button("Finalize", on_click=finalize, args=(config,))
 
 
-view = st.selectbox("Run to show", runs, key="train_view") if runs else None
+view = st.selectbox("Run to show", runs, **view_widget) if runs else None
 st.fragment(live_panel, run_every=2 if signature[0] else None)()
 show_study_tables(workspace)
