@@ -184,7 +184,9 @@ def check_results(results, messy: Path) -> None:
         (0, 0, round(p_kom((0, 0, 0)), 3)), (0, TILE, round(p_kom((255, 255, 255)), 3))]
     for name in ODD_SIZES | {"good_a.png", "good_b.jpg", "good_c.png", "good_d.png", "big_scan.jpg"}:
         assert by_name[name].label in ("han", "kom") and by_name[name].tiles >= 1, name
-    assert (by_name["big_scan.jpg"].width, by_name["big_scan.jpg"].height) == (1500, 1000)
+    big = by_name["big_scan.jpg"]  # reduced on decode: the file's own size kept beside the size used
+    assert ((big.width, big.height), (big.used_width, big.used_height)) == ((3000, 2000), (1500, 1000))
+    assert "reduced from 3000×2000" in big.note
     assert by_name["panorama.png"].tiles <= PredictConfig().max_tiles
 
 
