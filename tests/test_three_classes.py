@@ -85,4 +85,4 @@ def test_the_classify_page_shows_every_class_and_draws_their_tiles(trained, monk
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     (picture,) = at.get("image")
-    assert "tiles, each tinted" in picture.captions[0]
+    assert "tiles, each outlined" in picture.captions[0]
