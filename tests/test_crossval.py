@@ -2,7 +2,6 @@ import dataclasses
 import json
 import threading
 
-import numpy as np
 import pandas as pd
 import pytest
 
