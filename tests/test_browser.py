@@ -88,6 +88,14 @@ def go_to(page, name: str, heading: str) -> None:
     expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
+def click_when_idle(page, button) -> None:
+    """Click once the app is idle: Streamlit drops a click whose rerun is cut short by another one, such as the rerun
+    an upload or a model choice starts a moment after the browser shows it."""
+    page.wait_for_timeout(1_500)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    button.click()
+
+
 def settled_header(page, table):
     """(left, header row y, width) of a dataframe once the page stopped running and moving."""
     previous = None
@@ -219,7 +227,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     broken.write_bytes(b"not a picture at all")
     page.locator("input[type=file]").set_input_files([str(path) for path in artworks])
     expect(page.get_by_text(artworks[0].name)).to_be_visible()
-    page.get_by_role("button", name="Classify", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="Classify", exact=True))
     download = page.get_by_role("button", name="Download these 4 results as CSV")
     expect(download).to_be_visible(timeout=120_000)
     # Trained on the synthetic demo dataset, the run's model knows synthetic pictures only too, and says so.
@@ -267,11 +275,11 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     page.screenshot(path=shots / "08-tiles.png")
 
     # The same artworks and a broken file with the synthetic demo model: said above the results and in the CSV.
-    page.get_by_role("combobox", name="Model").click()
+    click_when_idle(page, page.get_by_role("combobox", name="Model"))
     page.get_by_role("option").filter(has_text="models/demo.keras").click()
     page.locator("input[type=file]").set_input_files(str(broken))  # added to the four uploaded before
     expect(page.get_by_text("broken.png")).to_be_visible()
-    page.get_by_role("button", name="Classify", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="Classify", exact=True))
     download = page.get_by_role("button", name="Download these 5 results as CSV")
     expect(download).to_be_visible(timeout=120_000)
     expect(page.get_by_text("The model demo (synthetic) was trained on synthetic pictures only")).to_be_visible()
