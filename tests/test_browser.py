@@ -88,12 +88,24 @@ def go_to(page, name: str, heading: str) -> None:
     expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
-def click_when_idle(page, button) -> None:
-    """Click once the app is idle: Streamlit drops a click whose rerun is cut short by another one, such as the rerun
-    an upload or a model choice starts a moment after the browser shows it."""
+def wait_until_idle(page) -> None:
+    """Streamlit drops a click or an upload whose rerun is cut short by another one, such as the rerun an upload or a
+    model choice starts a moment after the browser shows it; on a loaded machine that moment is long."""
     page.wait_for_timeout(1_500)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+
+
+def click_when_idle(page, button) -> None:
+    wait_until_idle(page)
     button.click()
+
+
+def upload_when_idle(page, uploader, files: list[Path]) -> None:
+    """Give one file uploader its files and wait until it lists them, so the next upload cannot cut its rerun short."""
+    wait_until_idle(page)
+    uploader.locator("input[type=file]").set_input_files([str(path) for path in files])
+    for path in files:
+        expect(uploader).to_contain_text(path.name)
 
 
 def settled_header(page, table):
@@ -150,8 +162,8 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     with zipfile.ZipFile(archive, "w") as packed:
         for path in artworks:
             packed.write(path, path.name)
-    for uploader in page.locator("input[type=file]").all():
-        uploader.set_input_files(str(archive))
+    for uploader in page.get_by_test_id("stFileUploader").all():
+        upload_when_idle(page, uploader, [archive])
     expect(page.get_by_text("same.zip")).to_have_count(2)
     page.get_by_role("button", name="Build dataset").click()
     error = page.get_by_test_id("stAlert").filter(has_text="has no usable artwork")
@@ -225,7 +237,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^runs/browser run/model\.keras"))
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a picture at all")
-    page.locator("input[type=file]").set_input_files([str(path) for path in artworks])
+    upload_when_idle(page, page.get_by_test_id("stFileUploader"), artworks)
     expect(page.get_by_text(artworks[0].name)).to_be_visible()
     click_when_idle(page, page.get_by_role("button", name="Classify", exact=True))
     download = page.get_by_role("button", name="Download these 4 results as CSV")
@@ -277,8 +289,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     # The same artworks and a broken file with the synthetic demo model: said above the results and in the CSV.
     click_when_idle(page, page.get_by_role("combobox", name="Model"))
     page.get_by_role("option").filter(has_text="models/demo.keras").click()
-    page.locator("input[type=file]").set_input_files(str(broken))  # added to the four uploaded before
-    expect(page.get_by_text("broken.png")).to_be_visible()
+    upload_when_idle(page, page.get_by_test_id("stFileUploader"), [broken])  # added to the four uploaded before
     click_when_idle(page, page.get_by_role("button", name="Classify", exact=True))
     download = page.get_by_role("button", name="Download these 5 results as CSV")
     expect(download).to_be_visible(timeout=120_000)
