@@ -144,7 +144,7 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
         return _dataset_scores(model, classes, folder, split, batch_size, progress)
     from artcnn.config import PredictConfig
     from artcnn.prediction import classify
-    from artcnn.tiling import class_folders
+    from artcnn.dataset_build import class_folders
 
     collection = class_folders(folder)
     unknown = sorted(set(collection) - set(classes))

@@ -68,7 +68,7 @@ def cmd_build_demo_model(args: argparse.Namespace) -> int:
 
 def cmd_tile(args: argparse.Namespace) -> int:
     from artcnn.duplicates import conflict_warnings
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
 
     with TerminalBar() as bar:
         report = build_dataset(Path(args.artworks), Path(args.dataset), _tiling_config(args), progress=bar.update,

@@ -53,7 +53,7 @@ def add_corrections(dataset_dir: str | os.PathLike, corrections: Iterable[Correc
     catalogue of the workspace holding the new version, if any). Corrections are Correction or
     (file, class) pairs; the last one given for a file counts."""
     from artcnn.dataset import read_description, read_manifest
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
     from artcnn.workspace import Workspace
 
     dataset = read_description(dataset_dir)

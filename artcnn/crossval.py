@@ -119,7 +119,7 @@ def run_crossval(data: str | os.PathLike, config: CrossvalConfig, *, work: str |
     with tempfile.TemporaryDirectory(prefix="artcnn-crossval-") as scratch:
         dataset = data
         if not (data / "dataset.json").is_file():
-            from artcnn.tiling import build_dataset
+            from artcnn.dataset_build import build_dataset
 
             dataset = Path(work) if work else Path(scratch) / "tiles"
             # Every tile is used by some fold: no test split to set aside.

@@ -1,7 +1,7 @@
 """The dataset folder's format, read and written here only: dataset.json as a typed `Dataset`, manifest.csv
 with its columns, and the splits.
 
-`tiling.build_dataset` writes a dataset, `data.read_dataset` adds the checked manifest for training, and
+`dataset_build.build_dataset` writes a dataset, `data.read_dataset` adds the checked manifest for training, and
 pages read the description alone (cheap: no TensorFlow, no tile listing).
 """
 

@@ -157,7 +157,7 @@ def _collection(artworks: str | os.PathLike | Mapping[str, Sequence[str | os.Pat
     if is_dataset(root):
         manifest = read_manifest(read_description(root)).drop_duplicates("artwork")
         return {name: [Path(file) for file in group["artwork"]] for name, group in manifest.groupby("class")}
-    from artcnn.tiling import class_folders
+    from artcnn.dataset_build import class_folders
 
     return {name: list(files) for name, files in class_folders(root).items()}
 

@@ -98,7 +98,7 @@ def demo_collection(folder: Path, per_class: int, seed: int = 0) -> Path:
     import shutil
 
     from artcnn.demo import make_demo_collection
-    from artcnn.tiling import SYNTHETIC_MARKER
+    from artcnn.dataset_build import SYNTHETIC_MARKER
 
     folder = Path(folder)
     if not (folder / SYNTHETIC_MARKER).is_file():
@@ -111,7 +111,7 @@ def demo_collection(folder: Path, per_class: int, seed: int = 0) -> Path:
 def demo_dataset(folder: Path, per_class: int, tiles_per_artwork: int = 10, seed: int = 0) -> Path:
     """A dataset folder of 256-px tiles cut from a synthetic collection (made once, then reused)."""
     from artcnn.config import TilingConfig
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
 
     folder = Path(folder)
     dataset = folder / f"dataset_{per_class}x{tiles_per_artwork}_s{seed}"

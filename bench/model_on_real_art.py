@@ -28,7 +28,7 @@ def score(model: Path, artworks: Path, out: Path, small: int):
     from artcnn.folds import assign_sources
     from artcnn.prediction import classify
     from artcnn.storage import load_model
-    from artcnn.tiling import class_folders
+    from artcnn.dataset_build import class_folders
 
     loaded = load_model(model)
     classes = loaded[1]["classes"]

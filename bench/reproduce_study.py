@@ -92,7 +92,7 @@ class _Usage:
 def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Callable[[str], None]) -> dict:
     """Tile `artworks` into `dataset`, reusing a dataset already cut from the same folder the same way."""
     from artcnn.dataset import is_dataset, read_description
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
 
     if is_dataset(dataset):
         report = read_description(dataset).to_json()

@@ -67,7 +67,7 @@ def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
     from PIL import Image
 
     from artcnn.images import load_artwork
-    from artcnn.tiling import class_folders
+    from artcnn.dataset_build import class_folders
 
     if (out / "done").is_file():
         return out

@@ -9,8 +9,8 @@ from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show
                          show_skipped)
 from artcnn.config import TilingConfig, validate_name
 from artcnn.dataset import read_description
+from artcnn.dataset_build import UnusableClassError, build_dataset, check_class_names, check_classes
 from artcnn.shortcuts import check_shortcuts
-from artcnn.tiling import UnusableClassError, build_dataset, check_class_names, check_classes
 
 app_state.follow_router()
 workspace = app_state.workspace()

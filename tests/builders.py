@@ -62,7 +62,7 @@ def artworks(folder: Path, per_class: int = 2) -> dict[str, list[Path]]:
 
 def add_demo_dataset(root: Path, name: str = "demo") -> Path:
     """A tiny synthetic dataset in the workspace: 4 + 4 small artworks, 3 tiles of 64 px each."""
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
 
     artworks(root / "uploads" / name, per_class=4)
     build_dataset(root / "uploads" / name, root / "datasets" / name, TINY_TILING)
@@ -88,7 +88,7 @@ def populate(root: Path) -> None:
     """Dataset `tiny`, run `first` (one epoch) and a classification of three artworks and a broken file,
     made as the CLI makes them: each stage records itself in the workspace's catalogue."""
     from artcnn.prediction import classify
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
     from artcnn.training import train
     from artcnn.workspace import Workspace
 

@@ -1,7 +1,7 @@
 """Issue 5, bad inputs: every bad file gets a clear message naming it and the problem, and the good
 files of the same batch are still processed, at every entry point: `python -m artcnn tile` and
 `classify` (cli.main in-process), and the core calls the upload widgets make (uploads.extract_zip,
-tiling.build_dataset, prediction.classify, storage.load_model). Every bad case is built here."""
+dataset_build.build_dataset, prediction.classify, storage.load_model). Every bad case is built here."""
 
 import csv
 import dataclasses
@@ -29,7 +29,7 @@ from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig,
 from artcnn.images import ArtworkError, load_artwork  # noqa: E402
 from artcnn.prediction import classify  # noqa: E402
 from artcnn.storage import load_model, save_model  # noqa: E402
-from artcnn.tiling import build_dataset  # noqa: E402
+from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.uploads import UploadLimits, extract_zip  # noqa: E402
 from artcnn.workspace import Workspace  # noqa: E402
 

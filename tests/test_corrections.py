@@ -6,7 +6,7 @@ import pytest
 from artcnn.corrections import Correction, add_corrections, next_version
 from artcnn.dataset import read_description, read_manifest
 from artcnn.synthetic import generate_kom
-from artcnn.tiling import build_dataset
+from artcnn.dataset_build import build_dataset
 from tests.builders import TINY_TILING, artworks
 
 

@@ -13,7 +13,7 @@ from artcnn.crossval import HELD_OUT, LEFT_OUT
 def demo_dataset(tmp_path_factory):
     """A tiny demo collection tiled into 32-px tiles: han from one source (ink), kom from alpha and beta."""
     from artcnn.config import TilingConfig
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
 
     root = tmp_path_factory.mktemp("crossval")
     write_sourced_artworks(root / "art", per_class=8)

@@ -9,7 +9,7 @@ from artcnn.dataset import read_description
 from artcnn.demo import make_demo_collection
 from artcnn.images import load_artwork
 from artcnn.synthetic import CLASS_TECHNIQUES
-from artcnn.tiling import SYNTHETIC_MARKER, build_dataset
+from artcnn.dataset_build import SYNTHETIC_MARKER, build_dataset
 
 SIZE = (96, 160)
 

@@ -19,7 +19,7 @@ from artcnn.duplicates import (
     perceptual_hash,
 )
 from artcnn.synthetic import generate_han, generate_kom
-from artcnn.tiling import split_artworks
+from artcnn.splitting import split_artworks
 
 
 def picture(index: int, size=(192, 160)) -> Image.Image:

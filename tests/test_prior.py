@@ -6,7 +6,7 @@ from PIL import Image
 
 from artcnn.config import TilingConfig
 from artcnn.prior import prior_tiles
-from artcnn.tiling import build_dataset
+from artcnn.dataset_build import build_dataset
 
 
 @pytest.fixture(scope="module")

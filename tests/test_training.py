@@ -205,12 +205,12 @@ def test_read_run_does_not_import_tensorflow(tmp_path):
 
 
 def test_trains_on_a_dataset_built_from_the_demo_collection(tmp_path):
-    from artcnn import demo, tiling
+    from artcnn import dataset_build, demo
     from artcnn.config import TilingConfig
 
     demo.make_demo_collection(tmp_path / "art", per_class=4, seed=0, size=(64, 96))
-    tiling.build_dataset(tmp_path / "art", tmp_path / "dataset",
-                         TilingConfig(tile_size=32, tiles_per_artwork=3, test_fraction=0.5))
+    dataset_build.build_dataset(tmp_path / "art", tmp_path / "dataset",
+                                TilingConfig(tile_size=32, tiles_per_artwork=3, test_fraction=0.5))
     result = training.train(tmp_path / "dataset", tmp_path / "run", dataclasses.replace(TWO_EPOCHS, epochs=1))
     assert result.state == "finished" and result.metrics["n_artworks"] == 4
     assert storage.read_metadata(result.model_path)["synthetic"] is True

@@ -63,7 +63,7 @@ def test_work_done_without_the_app_reaches_the_catalogue_the_app_reads(tmp_path,
     """What `python -m artcnn build-dataset/train/classify --workspace` run in a workspace do: the stage
     functions, called directly, record their work."""
     from artcnn.prediction import classify
-    from artcnn.tiling import build_dataset
+    from artcnn.dataset_build import build_dataset
     from artcnn.training import train
 
     monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "ws"))
