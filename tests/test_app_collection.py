@@ -9,10 +9,10 @@ keras = pytest.importorskip("keras")
 
 from builders import TINY_TILING, artworks, write_finished_run  # noqa: E402
 
+from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.gradcam import NO_CONVOLUTION  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
 from artcnn.synthetic import generate_han, generate_kom  # noqa: E402
-from artcnn.dataset_build import build_dataset  # noqa: E402
 
 METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}
 

@@ -26,10 +26,10 @@ from badfiles import METADATA, ODD_MODES, TILE, p_kom  # noqa: E402
 
 from artcnn import cli, training  # noqa: E402
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig, validate_name  # noqa: E402
+from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.images import ArtworkError, load_artwork  # noqa: E402
 from artcnn.prediction import classify  # noqa: E402
 from artcnn.storage import load_model, save_model  # noqa: E402
-from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.uploads import UploadLimits, extract_zip  # noqa: E402
 from artcnn.workspace import Workspace  # noqa: E402
 

@@ -7,8 +7,8 @@ from PIL import Image
 from artcnn import cli
 from artcnn.collection_map import map_columns
 from artcnn.dataset import read_description, read_manifest
-from artcnn.synthetic import generate_han, generate_kom
 from artcnn.dataset_build import build_dataset
+from artcnn.synthetic import generate_han, generate_kom
 from tests.builders import TINY_TILING, artworks, write_finished_run
 
 METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}

@@ -5,8 +5,8 @@ import pytest
 
 from artcnn.corrections import Correction, add_corrections, next_version
 from artcnn.dataset import read_description, read_manifest
-from artcnn.synthetic import generate_kom
 from artcnn.dataset_build import build_dataset
+from artcnn.synthetic import generate_kom
 from tests.builders import TINY_TILING, artworks
 
 

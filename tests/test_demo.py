@@ -6,10 +6,10 @@ import pytest
 
 from artcnn.config import TilingConfig
 from artcnn.dataset import read_description
+from artcnn.dataset_build import SYNTHETIC_MARKER, build_dataset
 from artcnn.demo import make_demo_collection
 from artcnn.images import load_artwork
 from artcnn.synthetic import CLASS_TECHNIQUES
-from artcnn.dataset_build import SYNTHETIC_MARKER, build_dataset
 
 SIZE = (96, 160)
 

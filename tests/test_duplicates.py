@@ -18,8 +18,8 @@ from artcnn.duplicates import (
     hamming,
     perceptual_hash,
 )
-from artcnn.synthetic import generate_han, generate_kom
 from artcnn.splitting import split_artworks
+from artcnn.synthetic import generate_han, generate_kom
 
 
 def picture(index: int, size=(192, 160)) -> Image.Image:

@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from artcnn.config import TilingConfig
-from artcnn.prior import prior_tiles
 from artcnn.dataset_build import build_dataset
+from artcnn.prior import prior_tiles
 
 
 @pytest.fixture(scope="module")
