@@ -17,7 +17,7 @@ from artcnn.workspace import Workspace
 
 def run_state(jobs, name: str, status: dict) -> str:
     """A run's state to show: its status.json state, or "interrupted" when whatever trained it has died."""
-    from artcnn.training import is_interrupted
+    from artcnn.run_folder import is_interrupted
 
     running_here = jobs.training(name) is not None
     return "interrupted" if is_interrupted(status, running_here) else status.get("state", "?")

@@ -101,7 +101,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 def _resume_config(args: argparse.Namespace) -> TrainConfig:
     """The run's own settings from its config.json (flags given must match them; --epochs may extend it)."""
     from artcnn.models import resolve_recipe
-    from artcnn.training import read_run, resume_config
+    from artcnn.run_folder import read_run
+    from artcnn.training import resume_config
 
     config = resume_config(Path(args.run_dir), _given_training(args))
     recorded, wanted = read_run(Path(args.run_dir))["config"]["recipe"]["epochs"], resolve_recipe(config).epochs

@@ -48,7 +48,7 @@ def read_mistakes(run_dir: str | os.PathLike) -> RunMistakes:
     """The mistakes of the finished run in `run_dir`, or a ValueError saying in words why there are none
     to show (not a run, not finished, no test split)."""
     from artcnn.dataset import read_description, read_manifest
-    from artcnn.training import read_run
+    from artcnn.run_folder import read_run
 
     run_dir = Path(run_dir)
     run = read_run(run_dir)

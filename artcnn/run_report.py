@@ -1,7 +1,7 @@
 """What a person is told about a training run, on the Train page: the phase it is in, the time it will
 take (from this machine's earlier runs, then from its own epochs) and whether its result is near chance.
 
-Reads run folders only (training.read_run), never TensorFlow.
+Reads run folders only (run_folder.read_run), never TensorFlow.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def seconds_per_tile(runs_dir: str | os.PathLike, recipe: str, input_size: int) 
     over the epochs of every run in `runs_dir` of this recipe and input size whose dataset still exists;
     None when there is none to measure from."""
     from artcnn.dataset import read_description
-    from artcnn.training import CONFIG, read_run
+    from artcnn.run_folder import CONFIG, read_run
 
     rates = []
     for config_file in sorted(Path(runs_dir).glob(f"*/{CONFIG}")):

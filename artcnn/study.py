@@ -19,7 +19,8 @@ import pandas as pd
 
 from artcnn.config import TrainConfig, to_dict, validate_name
 from artcnn.progress import ProgressCallback, within
-from artcnn.training import CHECKPOINT, CONFIG, read_run, resume_config, train
+from artcnn.run_folder import CHECKPOINT, CONFIG, read_run
+from artcnn.training import resume_config, train
 
 # The study evaluated every configuration with batches of 32.
 STUDY_TEST_BATCH = 32

@@ -1,22 +1,16 @@
 """A training run in its own folder: fit with history, per-epoch checkpoint, resume, stop, finalize.
 
-Everything a page needs to show a run outlives the process that trains it: config.json,
-status.json, history.csv, checkpoint.keras, model.keras and metrics.json (see
-docs/architecture.md). Keras is imported inside the functions that train, so `read_run` is cheap
-to import for pages that only list runs. Fitting itself is artcnn.fitting's, shared with finalize
-and cross-validation.
+Everything a page needs to show a run outlives the process that trains it: the run folder's files
+(artcnn/run_folder.py, read without TensorFlow). Keras is imported inside the functions that train.
+Fitting itself is artcnn.fitting's, shared with finalize and cross-validation.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -26,19 +20,15 @@ from artcnn import data, fitting
 from artcnn.config import TrainConfig, from_dict, to_dict
 from artcnn.fitting import TrainingStopped
 from artcnn.progress import ProgressCallback, emit
-from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, atomic_write_text, read_metadata, save_model
+from artcnn.run_folder import (CHECKPOINT, CONFIG, METRICS, MODEL, PRIOR, claim_run, read_history, read_json,
+                               read_run, timestamp, write_history, write_status)
+from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, read_metadata, save_model
 from artcnn.workspace import record_run
 
 if TYPE_CHECKING:
     import keras
 
     from artcnn.models import Recipe
-
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
-CONFIG, STATUS, HISTORY, CHECKPOINT, MODEL, METRICS = (
-    "config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json")
-# The algorithmic-art prior's tiles of a run with TrainConfig.prior_ratio above 0 (a folder).
-PRIOR = "prior"
 
 
 @dataclass(frozen=True)
@@ -54,10 +44,6 @@ class RunResult:
     state: str
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str) -> dict:
     return {
         "classes": list(info.classes),
@@ -65,67 +51,11 @@ def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, descripti
         "tiling": to_dict(info.tiling),
         "recipe": recipe.name,
         "dataset_hash": info.hash,
-        "created": _now(),
+        "created": timestamp(),
         "metrics": metrics,
         "synthetic": info.synthetic,
         "description": description,
     }
-
-
-def _write_status(run_dir: Path, state: str, epoch: int, epochs: int, error: str | None = None) -> None:
-    atomic_write_json(run_dir / STATUS, {"state": state, "epoch": epoch, "epochs": epochs, "error": error,
-                                         "updated": _now(), "pid": os.getpid()})
-
-
-def _write_history(run_dir: Path, history: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(run_dir / HISTORY, buffer.getvalue())
-
-
-def _read_history(run_dir: Path) -> list[dict]:
-    path = run_dir / HISTORY
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as file:
-        return [{name: None if value in ("", None) else (int(value) if name == "epoch" else float(value))
-                 for name, value in row.items()} for row in csv.DictReader(file)]
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def read_run(run_dir: str | os.PathLike) -> dict:
-    """A run folder's config, status, history (list of dicts), metrics and model path, without TensorFlow."""
-    run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).is_file():
-        raise ValueError(f"{run_dir} is not a run folder: {CONFIG} is missing.")
-    model_path = run_dir / MODEL
-    return {
-        "config": _read_json(run_dir / CONFIG),
-        "status": _read_json(run_dir / STATUS) or {},
-        "history": _read_history(run_dir),
-        "metrics": _read_json(run_dir / METRICS),
-        "model_path": model_path if model_path.is_file() else None,
-    }
-
-
-def _claim(run_dir: Path, config: dict) -> None:
-    """Make a new run folder with its config.json, refusing one that already holds a run.
-
-    Creating config.json is the claim, in one step: of two trainings started into one run at
-    once (two browser tabs), one gets the folder and the other this error.
-    """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        atomic_write_json(run_dir / CONFIG, config, replace=False)
-    except FileExistsError:
-        state = (_read_json(run_dir / STATUS) or {}).get("state", "starting")
-        raise ValueError(f"{run_dir} already holds a run (state: {state}). Choose another run name, "
-                         "or resume it to continue from its last checkpoint.") from None
 
 
 def _resume_point(run_dir: Path, config: TrainConfig, info: data.DatasetInfo, epochs: int) -> tuple[int, list[dict]]:
@@ -133,7 +63,7 @@ def _resume_point(run_dir: Path, config: TrainConfig, info: data.DatasetInfo, ep
     checkpoint = run_dir / CHECKPOINT
     if not checkpoint.is_file():
         raise ValueError(f"run {run_dir} has nothing to resume: it has no {CHECKPOINT} (no epoch finished yet).")
-    saved = _read_json(run_dir / CONFIG) or {}
+    saved = read_json(run_dir / CONFIG) or {}
     received = to_dict(config)
     differences = [f"{name}: run has {value!r}, received {received.get(name)!r}"
                    for name, value in (saved.get("train") or {}).items()
@@ -148,7 +78,7 @@ def _resume_point(run_dir: Path, config: TrainConfig, info: data.DatasetInfo, ep
     if epochs < done:
         raise ValueError(f"run {run_dir} has already trained {done} epochs. Received: epochs={epochs}")
     # Rows after the checkpoint's epoch belong to an epoch whose checkpoint was never written.
-    return done, [row for row in _read_history(run_dir) if row["epoch"] <= done]
+    return done, [row for row in read_history(run_dir) if row["epoch"] <= done]
 
 
 def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: TrainConfig, *,
@@ -175,23 +105,23 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
         initial_epoch, history = _resume_point(run_dir, config, info, recipe.epochs)
         atomic_write_json(run_dir / CONFIG, record)
     else:
-        _claim(run_dir, record)
+        claim_run(run_dir, record)
         record_run(run_dir, dataset_dir, config)
         initial_epoch, history = 0, []
-    _write_status(run_dir, "running", initial_epoch, recipe.epochs)
+    write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
         model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
         metrics, model_path = _finish_run(model, info, recipe, config, run_dir, progress)
     except TrainingStopped:
-        _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
+        write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         return RunResult(run_dir, history, {}, None, "stopped")
     except KeyboardInterrupt:
-        _write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
+        write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         raise
     except BaseException as error:
-        _write_status(run_dir, "failed", _epochs_done(history), recipe.epochs, f"{type(error).__name__}: {error}")
+        write_status(run_dir, "failed", _epochs_done(history), recipe.epochs, f"{type(error).__name__}: {error}")
         raise
-    _write_status(run_dir, "finished", _epochs_done(history), recipe.epochs)
+    write_status(run_dir, "finished", _epochs_done(history), recipe.epochs)
     return RunResult(run_dir, history, metrics, model_path, "finished")
 
 
@@ -263,9 +193,9 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
 
     def record(epoch: int, logs: dict[str, float], seconds: float) -> None:
         history.append({"epoch": epoch, **logs, "seconds": round(seconds, 3)})
-        _write_history(run_dir, history)
+        write_history(run_dir, history)
         save_model(model, run_dir / CHECKPOINT, {**_metadata(info, recipe, {}, description), "epoch": epoch})
-        _write_status(run_dir, "running", epoch, recipe.epochs)
+        write_status(run_dir, "running", epoch, recipe.epochs)
 
     return fitting.fit(model, train_data, batches=batches, epochs=recipe.epochs, initial_epoch=initial_epoch,
                        validation=validation, progress=progress, stop=stop, epoch_done=record,
@@ -323,23 +253,3 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
                    "of its own")
     return save_model(model, model_path, _metadata(info, recipe, {}, description))
 
-
-def is_interrupted(status: dict, running_here: bool) -> bool:
-    """Whether a run's status says "running" though nothing trains it: the process that did has died.
-
-    `running_here` tells whether this process trains the run now. A run recorded by another live
-    process (the CLI, say) is still running; one recorded by this process but not running here was
-    left by an earlier server that had the same process id.
-    """
-    if status.get("state") != "running" or running_here:
-        return False
-    pid = status.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, but another user's
-    return False

@@ -141,7 +141,8 @@ def train_run(dataset: Path, run_dir: Path, config: TrainConfig, usage: _Usage, 
     """Train one run in `run_dir`; a run finished with the same settings and recipe is kept, one with a
     checkpoint resumed, any other started again (`default` may have been retuned since)."""
     from artcnn import models
-    from artcnn.training import CHECKPOINT, CONFIG, read_run, train
+    from artcnn.run_folder import CHECKPOINT, CONFIG, read_run
+    from artcnn.training import train
 
     run = read_run(run_dir) if (run_dir / CONFIG).is_file() else None
     wanted = json.loads(json.dumps({"train": to_dict(config), "recipe": to_dict(models.resolve_recipe(config))}))
@@ -160,7 +161,7 @@ def train_run(dataset: Path, run_dir: Path, config: TrainConfig, usage: _Usage, 
 
 
 def _row(run_dir: Path, name: str, description: str, published: float | None) -> Row:
-    from artcnn.training import read_run
+    from artcnn.run_folder import read_run
 
     run = read_run(run_dir)
     if run["status"].get("state") != "finished":

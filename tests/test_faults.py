@@ -23,7 +23,7 @@ import badfiles  # noqa: E402
 from badfiles import METADATA, TILE  # noqa: E402
 from builders import write_dataset  # noqa: E402
 
-from artcnn import cli, training  # noqa: E402
+from artcnn import cli, run_folder, training  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402
 from artcnn.config import PredictConfig, TrainConfig  # noqa: E402
 from artcnn.prediction import classify, write_results_csv  # noqa: E402
@@ -86,11 +86,11 @@ def test_training_killed_mid_epoch_resumes_from_its_last_complete_epoch(tmp_path
     killed_in = kill_mid_epoch(command, env)
     done = killed_in - 1
 
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert listing(run) == {"config.json", "status.json", "history.csv", "checkpoint.keras"}
     assert record["model_path"] is None
     assert record["status"]["state"] == "running" and record["status"]["epoch"] == done
-    assert training.is_interrupted(record["status"], running_here=False)
+    assert run_folder.is_interrupted(record["status"], running_here=False)
     assert [row["epoch"] for row in record["history"]] == list(range(1, done + 1))
     assert read_metadata(run / "checkpoint.keras")["epoch"] == done
     load_model(run / "checkpoint.keras")
@@ -103,7 +103,7 @@ def test_training_killed_mid_epoch_resumes_from_its_last_complete_epoch(tmp_path
                              env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "with the settings it was started with" in resumed.stdout and "extending" not in resumed.stdout
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert record["config"]["train"] == started_with and record["config"]["recipe"]["batch_size"] == 2
     assert [row["epoch"] for row in record["history"]] == [1, 2, 3]
     assert record["history"][:done] == finished_epochs
@@ -125,7 +125,7 @@ def test_resume_refuses_a_flag_that_differs_and_extends_with_epochs(dataset, tmp
     # Flags equal to the run's own are accepted; --epochs extends it.
     assert cli.main([*resume, "--epochs", "2", "--batch-size", "4", "--no-augment"]) == 0
     assert "extending it from 1 to 2 epochs" in capsys.readouterr().out
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert [row["epoch"] for row in record["history"]] == [1, 2]
     assert record["config"]["train"] == {**dataclasses.asdict(ONE_EPOCH), "epochs": 2}
 
@@ -173,12 +173,12 @@ def test_disk_full_while_training_keeps_the_previous_checkpoint_and_model(datase
     assert f"cannot write {run / 'checkpoint.keras'}: File too large" in message
     assert {name: (run / name).read_bytes() for name in saved} == saved
     assert listing(run) == RUN_FILES
-    status = training.read_run(run)["status"]
+    status = run_folder.read_run(run)["status"]
     assert status["state"] == "failed" and "checkpoint.keras" in status["error"]
     load_model(run / "model.keras")
 
     assert cli.main(arguments) == 0
-    assert [row["epoch"] for row in training.read_run(run)["history"]] == [1, 2]
+    assert [row["epoch"] for row in run_folder.read_run(run)["history"]] == [1, 2]
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
@@ -238,7 +238,7 @@ def test_two_trainings_in_one_workspace_keep_their_own_runs(dataset, tmp_path):
     assert all(isinstance(outcome, training.RunResult) for outcome in outcomes), outcomes
     for name, config in configs.items():
         run = workspace.run_dir(name)
-        record = training.read_run(run)
+        record = run_folder.read_run(run)
         assert listing(run) == RUN_FILES
         assert record["config"]["train"]["seed"] == config.seed and record["status"]["state"] == "finished"
         assert [row["epoch"] for row in record["history"]] == list(range(1, config.epochs + 1))
@@ -271,7 +271,7 @@ def test_a_second_training_into_the_same_run_is_refused(dataset, tmp_path, monke
     assert len(finished) == 1 and len(refused) == 1, outcomes
     assert f"{run} already holds a run" in str(refused[0]) and "Choose another run name" in str(refused[0])
     winner_seed = 0 if outcomes[0] is finished[0] else 3
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert record["config"]["train"]["seed"] == winner_seed and record["status"]["state"] == "finished"
     assert [row["epoch"] for row in record["history"]] == [1]
 

@@ -6,7 +6,7 @@ from builders import write_dataset
 from artcnn import run_report
 from artcnn.fitting import TrainingStep
 from artcnn.progress import Progress
-from artcnn.training import CONFIG, HISTORY, HISTORY_COLUMNS
+from artcnn.run_folder import CONFIG, HISTORY, HISTORY_COLUMNS
 
 
 def _step(epoch, batch, epoch_end=False):

@@ -1,9 +1,6 @@
 import dataclasses
 import json
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from builders import write_dataset  # noqa: E402
 
-from artcnn import models, storage, training  # noqa: E402
+from artcnn import models, run_folder, storage, training  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
 from artcnn.fitting import TrainingStep  # noqa: E402
 
@@ -38,10 +35,10 @@ def test_one_epoch_writes_every_run_file(dataset, tmp_path):
                                                 "model.keras", "metrics.json"}
     assert result.state == "finished" and result.model_path == run / "model.keras"
     assert [row["epoch"] for row in result.history] == [1]
-    assert set(result.history[0]) == set(training.HISTORY_COLUMNS)
+    assert set(result.history[0]) == set(run_folder.HISTORY_COLUMNS)
     assert result.metrics["n_tiles"] == 8 and result.metrics["classes"] == ["han", "kom"]
 
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert record["status"]["state"] == "finished" and record["status"]["error"] is None
     assert record["history"] == result.history
     assert record["metrics"] == json.loads(json.dumps(result.metrics))
@@ -79,7 +76,7 @@ def test_stop_after_first_epoch_then_resume(dataset, tmp_path):
 
     stopped = training.train(dataset, run, TWO_EPOCHS, progress=stop_after_first_epoch, stop=stop)
     assert stopped.state == "stopped" and stopped.model_path is None
-    record = training.read_run(run)
+    record = run_folder.read_run(run)
     assert record["status"]["state"] == "stopped" and record["status"]["epoch"] == 1
     assert [row["epoch"] for row in record["history"]] == [1]
     assert not (run / "model.keras").exists()
@@ -95,7 +92,7 @@ def test_stop_after_first_epoch_then_resume(dataset, tmp_path):
     assert {event.done for event in events if event.payload} == {3, 4}  # batches of the whole run, 2 a epoch
     assert storage.read_metadata(run / "checkpoint.keras")["epoch"] == 2
     assert int(keras.saving.load_model(run / "checkpoint.keras").optimizer.iterations) == 4
-    assert training.read_run(run)["status"]["state"] == "finished"
+    assert run_folder.read_run(run)["status"]["state"] == "finished"
 
 
 def test_stop_mid_epoch_keeps_no_partial_epoch(dataset, tmp_path):
@@ -103,7 +100,7 @@ def test_stop_mid_epoch_keeps_no_partial_epoch(dataset, tmp_path):
     result = training.train(dataset, run, TWO_EPOCHS, progress=lambda event: stop.set(), stop=stop)
     assert result.state == "stopped" and result.history == []
     assert not (run / "checkpoint.keras").exists()
-    assert training.read_run(run)["history"] == []
+    assert run_folder.read_run(run)["history"] == []
     with pytest.raises(ValueError, match=f"run {run} has nothing to resume"):
         training.train(dataset, run, TWO_EPOCHS, resume=True)
 
@@ -126,7 +123,7 @@ def test_resume_refuses_other_settings(dataset, tmp_path):
         training.resume_config(run, {"colour": "red"})
     result = training.resume_run(run)
     assert result.state == "finished" and [row["epoch"] for row in result.history] == [1, 2]
-    assert training.read_run(run)["config"]["train"] == dataclasses.asdict(started)
+    assert run_folder.read_run(run)["config"]["train"] == dataclasses.asdict(started)
 
 
 def test_three_classes_train(tmp_path):
@@ -142,7 +139,7 @@ def test_mixed_precision_computes_in_bfloat16_and_reloads_so(dataset, tmp_path):
     config = TrainConfig(recipe="seed", epochs=1, batch_size=8, weights=None, mixed_precision=True,
                          input_size=SMALL)
     result = training.train(dataset, tmp_path / "run", config)
-    assert result.state == "finished" and training.read_run(tmp_path / "run")["config"]["train"]["mixed_precision"]
+    assert result.state == "finished" and run_folder.read_run(tmp_path / "run")["config"]["train"]["mixed_precision"]
     model, _ = storage.load_model(result.model_path)
     policies = {layer.name: layer.dtype_policy.name for layer in model.layers[1:]}
     assert policies.pop("output") == "float32" and set(policies.values()) == {"mixed_bfloat16"}
@@ -168,7 +165,7 @@ def test_failure_is_recorded(dataset, tmp_path):
     missing = tmp_path / "missing.h5"
     with pytest.raises(ValueError, match="weights file not found"):
         training.train(dataset, run, TrainConfig(recipe="vgg16", epochs=1, weights=str(missing), input_size=SMALL))
-    status = training.read_run(run)["status"]
+    status = run_folder.read_run(run)["status"]
     assert status["state"] == "failed" and str(missing) in status["error"]
 
 
@@ -193,15 +190,6 @@ def test_finalize_stopped_writes_nothing(dataset, tmp_path):
     assert not (tmp_path / "final.keras").exists()
     with pytest.raises(ValueError, match="must end in .keras or .h5"):
         training.finalize(dataset, tmp_path / "final.pt", TWO_EPOCHS)
-
-
-def test_read_run_does_not_import_tensorflow(tmp_path):
-    (tmp_path / "config.json").write_text("{}")
-    code = ("import sys; from artcnn.training import read_run; "
-            f"read_run({str(tmp_path)!r}); print('tensorflow' in sys.modules, 'keras' in sys.modules)")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=str(Path(__file__).resolve().parents[1])).stdout
-    assert output.split() == ["False", "False"]
 
 
 def test_trains_on_a_dataset_built_from_the_demo_collection(tmp_path):
