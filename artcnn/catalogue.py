@@ -16,18 +16,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from artcnn.access import current_user
+
 _SCHEMA = """
+-- user: who built, trained or classified (access.current_user: the signed-in person), NULL without sign-in.
 CREATE TABLE IF NOT EXISTS datasets (
     name TEXT PRIMARY KEY, created TEXT NOT NULL, classes TEXT NOT NULL, counts TEXT NOT NULL,
-    skipped INTEGER NOT NULL DEFAULT 0
+    skipped INTEGER NOT NULL DEFAULT 0, user TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     name TEXT PRIMARY KEY, created TEXT NOT NULL, dataset TEXT NOT NULL, recipe TEXT NOT NULL,
-    config TEXT NOT NULL
+    config TEXT NOT NULL, user TEXT
 );
 CREATE TABLE IF NOT EXISTS classifications (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, model TEXT NOT NULL,
-    classes TEXT NOT NULL, source TEXT NOT NULL, finished TEXT
+    classes TEXT NOT NULL, source TEXT NOT NULL, finished TEXT, user TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     classification INTEGER NOT NULL REFERENCES classifications(id) ON DELETE CASCADE,
@@ -51,11 +54,18 @@ CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, file TEXT NOT NULL, label TEXT NOT NULL,
     predicted TEXT, classification INTEGER, dataset TEXT NOT NULL
 );
+-- What was moved to the workspace's trash (trash.move_to_trash): kind dataset, run or model, its name, who
+-- deleted it, the trash item holding it, and when it was restored or purged (NULL while in the trash).
+CREATE TABLE IF NOT EXISTS deletions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    user TEXT, item TEXT NOT NULL, restored TEXT, restored_by TEXT, purged TEXT
+);
 """
 # Columns added since the first catalogues were written: (table, column, definition), added on open.
 _ADDED_COLUMNS = (("results", "review", "INTEGER NOT NULL DEFAULT 0"), ("results", "details", "TEXT"),
                   ("results", "used_width", "INTEGER"), ("results", "used_height", "INTEGER"),
-                  ("results", "note", "TEXT NOT NULL DEFAULT ''"), ("results", "duplicate_of", "TEXT"))
+                  ("results", "note", "TEXT NOT NULL DEFAULT ''"), ("results", "duplicate_of", "TEXT"),
+                  ("datasets", "user", "TEXT"), ("runs", "user", "TEXT"), ("classifications", "user", "TEXT"))
 
 
 CATALOGUE_FILE = "catalogue.sqlite"
@@ -103,19 +113,41 @@ class Catalogue:
             finally:
                 db.close()
 
-    def record_dataset(self, name: str, classes: list[str], counts: dict, skipped: int) -> None:
+    def record_dataset(self, name: str, classes: list[str], counts: dict, skipped: int,
+                       user: str | None = None) -> None:
+        """A dataset built by `user` (default: access.current_user())."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
-                (name, now(), json.dumps(classes), json.dumps(counts), skipped),
+                "INSERT OR REPLACE INTO datasets (name, created, classes, counts, skipped, user) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (name, now(), json.dumps(classes), json.dumps(counts), skipped, user or current_user()),
             )
 
-    def record_run(self, name: str, dataset: str, recipe: str, config: dict) -> None:
+    def record_run(self, name: str, dataset: str, recipe: str, config: dict, user: str | None = None) -> None:
+        """A run started by `user` (default: access.current_user())."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-                (name, now(), dataset, recipe, json.dumps(config)),
+                "INSERT OR REPLACE INTO runs (name, created, dataset, recipe, config, user) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, now(), dataset, recipe, json.dumps(config), user or current_user()),
             )
+
+    def row(self, table: str, name: str) -> dict | None:
+        """The datasets or runs row of `name` as stored (JSON columns as text), for the trash to keep; None."""
+        if table not in ("datasets", "runs"):
+            raise ValueError(f"table must be datasets or runs. Received: table={table!r}")
+        with self._connect() as db:
+            found = db.execute(f"SELECT * FROM {table} WHERE name = ?", (name,)).fetchone()
+        return None if found is None else dict(found)
+
+    def put_row(self, table: str, row: dict) -> None:
+        """Put back a row `row` gave (a restored dataset's or run's record, its user and date kept)."""
+        if table not in ("datasets", "runs"):
+            raise ValueError(f"table must be datasets or runs. Received: table={table!r}")
+        with self._connect() as db:
+            columns = {found["name"] for found in db.execute(f"PRAGMA table_info({table})")}
+            kept = {key: value for key, value in row.items() if key in columns}
+            db.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(kept)}) VALUES ({', '.join('?' * len(kept))})",
+                       tuple(kept.values()))
 
     def forget(self, table: str, name: str) -> None:
         if table not in ("datasets", "runs"):
@@ -134,11 +166,12 @@ class Catalogue:
             rows = db.execute("SELECT * FROM runs ORDER BY created DESC").fetchall()
         return [{**dict(row), "config": json.loads(row["config"])} for row in rows]
 
-    def start_classification(self, model: str, classes: list[str], source: str) -> int:
+    def start_classification(self, model: str, classes: list[str], source: str, user: str | None = None) -> int:
+        """A classification started by `user` (default: access.current_user()); returns its id."""
         with self._connect() as db:
             cursor = db.execute(
-                "INSERT INTO classifications (created, model, classes, source) VALUES (?, ?, ?, ?)",
-                (now(), model, json.dumps(classes), source),
+                "INSERT INTO classifications (created, model, classes, source, user) VALUES (?, ?, ?, ?, ?)",
+                (now(), model, json.dumps(classes), source, user or current_user()),
             )
             return int(cursor.lastrowid)
 
@@ -194,3 +227,27 @@ class Catalogue:
     def delete_classification(self, classification: int) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM classifications WHERE id = ?", (classification,))
+
+    def classifications_of(self, models: set[str]) -> list[dict]:
+        """The classifications (newest first) whose model is one of `models` (as they recorded it)."""
+        return [row for row in self.classifications() if row["model"] in models]
+
+    def record_deletion(self, kind: str, name: str, item: str, user: str | None = None) -> None:
+        """`name` (a dataset, run or model) moved to the trash item `item` by `user` (default: the acting one)."""
+        with self._connect() as db:
+            db.execute("INSERT INTO deletions (created, kind, name, user, item) VALUES (?, ?, ?, ?, ?)",
+                       (now(), kind, name, user or current_user(), item))
+
+    def record_restored(self, item: str, user: str | None = None) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE deletions SET restored = ?, restored_by = ? WHERE item = ? AND restored IS NULL",
+                       (now(), user or current_user(), item))
+
+    def record_purged(self, item: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE deletions SET purged = ? WHERE item = ? AND purged IS NULL", (now(), item))
+
+    def deletions(self) -> list[dict]:
+        """Every deletion, newest first."""
+        with self._connect() as db:
+            return [dict(row) for row in db.execute("SELECT * FROM deletions ORDER BY id DESC").fetchall()]

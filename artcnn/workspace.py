@@ -5,7 +5,9 @@
 
 The stages record their work in the catalogue of the workspace that holds their output, whoever
 started them (a page or the CLI): `record_dataset` (tiling.build_dataset), `record_run`
-(training.train); a classification is recorded by prediction.classify when given a catalogue.
+(training.train); a classification is recorded by prediction.classify when given a catalogue. Each record
+names the acting user (access.current_user), when sign-in is on. Deleting from the pages moves things to
+the trash/ folder (artcnn.trash); the delete_* methods here remove them for good.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from artcnn.storage import MODEL_SUFFIXES, read_metadata
 BUILTIN_MODELS = Path(__file__).resolve().parent.parent / "models"
 ENVIRONMENT_VARIABLE = "ARTCNN_WORKSPACE"
 DEFAULT_ROOT = "workspace"
-FOLDERS = ("datasets", "runs", "models", "uploads")
+FOLDERS = ("datasets", "runs", "models", "uploads", "trash")
 
 
 # How model_name marks a model trained on synthetic pictures only.

@@ -1,5 +1,7 @@
 from types import SimpleNamespace
 
+import pytest
+
 from artcnn.catalogue import Catalogue
 
 
@@ -76,3 +78,62 @@ def test_open_catalogue_gives_one_object_per_file(tmp_path):
 
     assert open_catalogue(tmp_path / "c.sqlite") is open_catalogue(tmp_path / "." / "c.sqlite")
     assert open_catalogue(tmp_path / "c.sqlite") is not open_catalogue(tmp_path / "d.sqlite")
+
+
+def test_the_acting_user_is_recorded_on_datasets_runs_classifications_and_deletions(tmp_path):
+    from artcnn.access import acting_as
+
+    catalogue = Catalogue(tmp_path / "c.sqlite")
+    catalogue.record_dataset("nobody's", ["han", "kom"], {}, skipped=0)
+    with acting_as("ana@museum.org"):
+        catalogue.record_dataset("demo", ["han", "kom"], {}, skipped=0)
+        catalogue.record_run("run1", "demo", "seed", {"epochs": 1})
+        classification = catalogue.start_classification("run1", ["han", "kom"], "upload")
+        catalogue.record_deletion("run", "run1", "item-1")
+    catalogue.record_run("run2", "demo", "seed", {}, user="ben@museum.org")
+    assert {row["name"]: row["user"] for row in catalogue.datasets()} == {"demo": "ana@museum.org", "nobody's": None}
+    assert {row["name"]: row["user"] for row in catalogue.runs()} == {"run1": "ana@museum.org",
+                                                                      "run2": "ben@museum.org"}
+    assert catalogue.classifications()[0]["user"] == "ana@museum.org"
+    assert [row["id"] for row in catalogue.classifications_of({"run1", "other"})] == [classification]
+    assert catalogue.classifications_of({"run2"}) == []
+    catalogue.record_restored("item-1", user="ben@museum.org")
+    (deletion,) = catalogue.deletions()
+    assert (deletion["kind"], deletion["name"], deletion["user"], deletion["restored_by"]) == (
+        "run", "run1", "ana@museum.org", "ben@museum.org") and deletion["restored"] and deletion["purged"] is None
+
+
+def test_a_row_kept_aside_is_put_back_with_its_user_and_date(tmp_path):
+    catalogue = Catalogue(tmp_path / "c.sqlite")
+    catalogue.record_run("run1", "demo", "seed", {"epochs": 1}, user="ana@museum.org")
+    row = catalogue.row("runs", "run1")
+    catalogue.forget("runs", "run1")
+    assert catalogue.row("runs", "run1") is None
+    catalogue.put_row("runs", {**row, "a column gone since": 1})
+    assert catalogue.runs()[0] == {**row, "config": {"epochs": 1}}
+    with pytest.raises(ValueError, match="Received: table='results'"):
+        catalogue.row("results", "run1")
+
+
+def test_a_catalogue_from_before_users_keeps_its_rows_and_records_users(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE datasets (name TEXT PRIMARY KEY, created TEXT NOT NULL, classes TEXT NOT NULL, "
+            "counts TEXT NOT NULL, skipped INTEGER NOT NULL DEFAULT 0);"
+            "CREATE TABLE runs (name TEXT PRIMARY KEY, created TEXT NOT NULL, dataset TEXT NOT NULL, "
+            "recipe TEXT NOT NULL, config TEXT NOT NULL);"
+            "CREATE TABLE classifications (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
+            "model TEXT NOT NULL, classes TEXT NOT NULL, source TEXT NOT NULL, finished TEXT);"
+            "INSERT INTO datasets VALUES ('old', 'then', '[\"han\", \"kom\"]', '{}', 0);"
+            "INSERT INTO runs VALUES ('old run', 'then', 'old', 'seed', '{}');"
+            "INSERT INTO classifications VALUES (1, 'then', 'old run', '[\"han\", \"kom\"]', 'upload', 'then');")
+    catalogue = Catalogue(path)
+    assert [(row["name"], row["user"]) for row in catalogue.datasets()] == [("old", None)]
+    assert [(row["name"], row["user"]) for row in catalogue.runs()] == [("old run", None)]
+    assert catalogue.classifications()[0]["user"] is None and catalogue.deletions() == []
+    catalogue.record_run("new run", "old", "seed", {}, user="ana@museum.org")
+    catalogue.record_dataset("new", ["han", "kom"], {}, skipped=0, user="ana@museum.org")
+    assert catalogue.row("runs", "new run")["user"] == catalogue.row("datasets", "new")["user"] == "ana@museum.org"
