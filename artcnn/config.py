@@ -8,7 +8,6 @@ given, with the value in the message.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -219,7 +218,3 @@ def from_dict(cls: type, data: dict) -> Any:
             value = from_dict(ImageLimits, value)
         kwargs[key] = value
     return cls(**kwargs)
-
-
-def dumps(config: Any) -> str:
-    return json.dumps(to_dict(config), indent=2, sort_keys=True)
