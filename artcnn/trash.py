@@ -116,10 +116,10 @@ def check_deletable(workspace: Workspace, kind: str, name: str, running: bool = 
     if kind in ("run", "model"):
         using = workspace.catalogue.classifications_of(model_names(workspace, kind, name))
         if using:
-            count = f"{len(using)} classification{'s' if len(using) > 1 else ''}"
-            raise ValueError(f"The {kind} {name!r} is kept: {count} in the catalogue {'were' if len(using) > 1 else 'was'}"
-                             f" made with its model (the latest on {using[0]['created'][:10]}). It can be deleted "
-                             "once those classifications are deleted.")
+            count = f"{len(using)} classifications in the catalogue were" if len(using) > 1 else \
+                "1 classification in the catalogue was"
+            raise ValueError(f"The {kind} {name!r} is kept: {count} made with its model (the latest on "
+                             f"{using[0]['created'][:10]}). It can be deleted once those classifications are deleted.")
     return path
 
 

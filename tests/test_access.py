@@ -20,7 +20,8 @@ def roots(tmp_path):
 def test_allowed_roots_come_from_the_environment_resolved_and_existing(roots, tmp_path):
     collection, private = roots
     (tmp_path / "link").symlink_to(collection)
-    text = os.pathsep.join([str(tmp_path / "link"), "", str(tmp_path / "missing"), str(collection / ".." / "paintings")])
+    text = os.pathsep.join([str(tmp_path / "link"), "", str(tmp_path / "missing"),
+                            str(collection / ".." / "paintings")])
     assert allowed_roots({"ARTCNN_COLLECTIONS": text}) == [collection]
     assert allowed_roots({}) == [] and allowed_roots({"ARTCNN_COLLECTIONS": " "}) == []
 
