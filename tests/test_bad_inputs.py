@@ -24,7 +24,7 @@ keras = pytest.importorskip("keras")
 import badfiles  # noqa: E402
 from badfiles import METADATA, ODD_MODES, TILE, p_kom  # noqa: E402
 
-from artcnn import cli, training  # noqa: E402
+from artcnn import cli, run_folder, training  # noqa: E402
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig, TrainConfig, validate_name  # noqa: E402
 from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.images import ArtworkError, load_artwork  # noqa: E402
@@ -531,4 +531,4 @@ def test_resuming_with_another_dataset_or_input_size_is_refused(tiny_dataset, tm
     with pytest.raises(ValueError, match="started with other settings.*recipe"):
         training.train(tiny_dataset, run, dataclasses.replace(config, epochs=2, recipe="seed"), resume=True)
     assert (run / "checkpoint.keras").read_bytes() == checkpoint
-    assert training.read_run(run)["status"]["state"] == "finished"
+    assert run_folder.read_run(run)["status"]["state"] == "finished"

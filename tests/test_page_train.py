@@ -8,7 +8,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from artcnn import training
+from artcnn import run_folder
 from artcnn.catalogue import Catalogue
 from artcnn.config import TrainConfig
 from app_pages import markdown, open_page
@@ -64,7 +64,7 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     assert any("95% interval" in caption.value for caption in at.caption)
     confusion = at.dataframe[0].value
     assert list(confusion.columns) == ["predicted han", "predicted kom"] and confusion.to_numpy().sum() > 0
-    wrong = training.read_run(workspace / "runs" / "first")["metrics"]["misclassified"]
+    wrong = run_folder.read_run(workspace / "runs" / "first")["metrics"]["misclassified"]
     assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
     if not wrong:
         assert "Every test artwork was classified correctly." in at.success[0].value
@@ -90,7 +90,7 @@ def test_stop_then_an_interrupted_run_resumes(workspace):
     button(at, "Stop long").click()
     at.run()
     run_until_idle(at)
-    status = training.read_run(workspace / "runs" / "long")["status"]
+    status = run_folder.read_run(workspace / "runs" / "long")["status"]
     assert status["state"] == "stopped" and status["epoch"] < 200
     assert "**long**: stopped" in markdown(at)
 
@@ -110,7 +110,7 @@ def test_stop_then_an_interrupted_run_resumes(workspace):
     at.run()
     run_until_idle(at)
     assert "**left**: finished, epoch 2 of 2" in markdown(at)
-    assert [row["epoch"] for row in training.read_run(workspace / "runs" / "left")["history"]] == [1, 2]
+    assert [row["epoch"] for row in run_folder.read_run(workspace / "runs" / "left")["history"]] == [1, 2]
 
 
 def test_reproduces_the_study_as_one_table(workspace, monkeypatch):
@@ -142,7 +142,7 @@ def test_a_finished_three_class_run_shows_its_results_for_every_class(workspace)
     assert "**three**: finished, epoch 1 of 1" in markdown(at)
     confusion = next(frame.value for frame in at.dataframe if "predicted photo" in frame.value.columns)
     assert list(confusion.columns) == ["predicted han", "predicted kom", "predicted photo"]
-    wrong = training.read_run(workspace / "runs" / "three")["metrics"]["misclassified"]
+    wrong = run_folder.read_run(workspace / "runs" / "three")["metrics"]["misclassified"]
     assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
 
 

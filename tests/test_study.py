@@ -7,7 +7,7 @@ keras = pytest.importorskip("keras")
 
 from builders import write_dataset  # noqa: E402
 
-from artcnn import study, training  # noqa: E402
+from artcnn import run_folder, study  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
 
 ONE_EPOCH = TrainConfig(epochs=1, learning_rate=0.01, seed=3, input_size=32)
@@ -46,7 +46,7 @@ def test_reproduce_trains_all_four_then_keeps_them(dataset, tmp_path):
     assert starts == [f"configuration {step}/4 ({name}) · loading TensorFlow"
                       for step, name in enumerate(study.run_names("s"), start=1)]
     assert all(event.message.startswith("configuration ") for event in events)
-    assert training.read_run(tmp_path / "s plain")["config"]["train"]["dropout"] is False
+    assert run_folder.read_run(tmp_path / "s plain")["config"]["train"]["dropout"] is False
 
     before = (tmp_path / "s plain" / "model.keras").stat().st_mtime_ns
     again = []
