@@ -176,10 +176,18 @@ class PredictConfig:
     limits: ImageLimits = field(default_factory=ImageLimits)
     # Cap on tiles per artwork: a huge scan is covered by an evenly spread subset of its grid.
     max_tiles: int = 256
+    # Threads reading, decoding, hashing and tiling files while the model scores; 0: one per core.
+    read_workers: int = 0
+    # Files read ahead of the one whose tiles are being batched: bounds memory (each file in flight holds its
+    # tiles, at most max_tiles of them) while keeping the readers busy.
+    read_ahead: int = 8
 
     def __post_init__(self) -> None:
         _check(self.batch_size >= 1, f"batch_size must be at least 1. Received: batch_size={self.batch_size}")
         _check(self.max_tiles >= 1, f"max_tiles must be at least 1. Received: max_tiles={self.max_tiles}")
+        _check(self.read_workers >= 0, f"read_workers must be 0 (one per core) or more. "
+                                       f"Received: read_workers={self.read_workers}")
+        _check(self.read_ahead >= 1, f"read_ahead must be at least 1. Received: read_ahead={self.read_ahead}")
         _check(
             0.0 <= self.low_confidence <= 1.0,
             f"low_confidence must be in [0, 1]. Received: low_confidence={self.low_confidence}",

@@ -8,6 +8,7 @@ reads an artwork goes through `load_artwork` so they are all handled the same wa
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -119,8 +120,17 @@ def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     return read_artwork(path, limits).image
 
 
-def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -> LoadedArtwork:
-    """load_artwork's image with the file's own size, and a note when it was reduced to fit the decode limit."""
+def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits(), *, long_side: int | None = None,
+                 min_side: int = 1) -> LoadedArtwork:
+    """load_artwork's image with the file's own size, and a note when it was reduced to fit the decode limit.
+
+    `long_side` (TilingConfig.long_side) says the picture is only needed that long, with its short side at least
+    `min_side` (the tile size): a JPEG is then decoded at the smallest of Pillow's draft scales (1/2, 1/4, 1/8)
+    that is still at least that large, which is several times faster on big scans; other formats decode in full.
+    """
+    if long_side is not None and (long_side < 1 or min_side < 1):
+        raise ValueError(f"long_side and min_side must be at least 1. Received: long_side={long_side}, "
+                         f"min_side={min_side}")
     path = Path(path)
     if not path.is_file():
         raise ArtworkError(path, "file not found")
@@ -130,7 +140,7 @@ def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as opened:
-                image, original = _decode(path, opened, limits)
+                image, original = _decode(path, opened, limits, _needed_scale(opened.size, long_side, min_side))
     except ArtworkError:
         raise
     except UnidentifiedImageError:
@@ -142,13 +152,22 @@ def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     if image.width * image.height > limits.decode_pixels:
         scale = (limits.decode_pixels / (image.width * image.height)) ** 0.5
         image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)
-    if image.size == original:
+    if original[0] * original[1] <= limits.decode_pixels:
         return LoadedArtwork(image, original)
     return LoadedArtwork(image, original, f"reduced from {original[0]}×{original[1]} to {image.width}×{image.height} "
                                           f"pixels to stay within the decode limit of {limits.decode_pixels:,} pixels")
 
 
-def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> tuple[Image.Image, tuple[int, int]]:
+def _needed_scale(size: tuple[int, int], long_side: int | None, min_side: int) -> float:
+    """The smallest scale of a picture of `size` that tiling at `long_side` (and `min_side`) uses in full: 1 when
+    the picture is needed whole."""
+    if long_side is None:
+        return 1.0
+    return min(1.0, max(long_side / max(1, *size), min_side / max(1, min(size))))
+
+
+def _decode(path: Path, image: Image.Image, limits: ImageLimits,
+            needed: float = 1.0) -> tuple[Image.Image, tuple[int, int]]:
     """The picture, decoded (reduced while decoding when the format allows it), and its own upright size."""
     # The header is checked before any pixel is decoded, so a bomb never gets its memory.
     width, height = image.size
@@ -163,9 +182,10 @@ def _decode(path: Path, image: Image.Image, limits: ImageLimits) -> tuple[Image.
         )
     # Orientations 5 to 8 turn the picture by a quarter: its upright width is the stored height.
     upright = (height, width) if image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8) else (width, height)
-    if width * height > limits.decode_pixels and image.format == "JPEG":
-        scale = (limits.decode_pixels / (width * height)) ** 0.5
-        image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    scale = min(needed, (limits.decode_pixels / (width * height)) ** 0.5)
+    if scale < 1 and image.format == "JPEG":
+        # Draft decodes at the smallest DCT scale whose picture is still at least this large.
+        image.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
     image.load()
     # exif_transpose returns a new image, so nothing refers to the file once it is closed.
     return to_rgb(ImageOps.exif_transpose(image)), upright

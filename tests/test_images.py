@@ -219,3 +219,38 @@ def test_inputs_are_checked_before_any_work(tmp_path):
         check_inputs([tmp_path / "art", "my_collection/"])
     with pytest.raises(ValueError, match=r"notes holds no images \(looked for \.jpg, \.jpeg, \.png, "):
         check_inputs([tmp_path / "notes"])
+
+
+def test_big_jpeg_is_decoded_at_the_scale_its_tiles_need(tmp_path):
+    path = tmp_path / "scan.jpg"
+    gradient = np.linspace(0, 255, 1600, dtype=np.uint8)
+    Image.fromarray(np.stack([np.tile(gradient, (1200, 1))] * 3, axis=-1)).save(path, quality=95)
+    full = read_artwork(path)
+    drafted = read_artwork(path, long_side=400, min_side=64)
+    assert full.image.size == (1600, 1200)
+    # The DCT scales are 1/2, 1/4 and 1/8: 1/4 (400×300) is the smallest still 400 px long.
+    assert drafted.image.size == (400, 300) and drafted.original_size == (1600, 1200) and drafted.note == ""
+    tiling = TilingConfig(tile_size=64, long_side=400, blank_threshold=0.0)
+    from_full = cut_tiles(full.image, tiling, grid=True)
+    from_draft = cut_tiles(drafted.image, tiling, grid=True)
+    assert [tile.pixels.shape for tile in from_draft.tiles] == [tile.pixels.shape for tile in from_full.tiles]
+    difference = np.abs(np.stack([t.pixels for t in from_draft.tiles]).astype(int)
+                        - np.stack([t.pixels for t in from_full.tiles]).astype(int))
+    assert difference.mean() < 2
+
+
+@pytest.mark.parametrize(("long_side", "min_side", "size"), [
+    (900, 64, (1600, 1200)),   # 1/2 would be 800 px long, shorter than needed: decoded in full
+    (200, 400, (800, 600)),    # the short side must stay at least min_side (the tile): 1/2, not 1/8
+    (None, 64, (1600, 1200)),  # no long_side: the picture is tiled at its own size
+])
+def test_draft_never_decodes_smaller_than_the_tiles_need(tmp_path, long_side, min_side, size):
+    path = tmp_path / "scan.jpg"
+    Image.new("RGB", (1600, 1200), (120, 80, 40)).save(path)
+    assert read_artwork(path, long_side=long_side, min_side=min_side).image.size == size
+
+
+def test_png_is_decoded_in_full_whatever_the_long_side(tmp_path):
+    path = tmp_path / "scan.png"
+    Image.new("RGB", (800, 600), (120, 80, 40)).save(path)
+    assert read_artwork(path, long_side=100).image.size == (800, 600)

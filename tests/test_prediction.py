@@ -290,3 +290,19 @@ def test_a_classification_given_a_catalogue_is_recorded_as_it_streams(brightness
     list(stopped)
     assert catalogue.classifications()[0]["id"] == stopped.record
     assert catalogue.classifications()[0]["finished"] is None and catalogue.classifications()[0]["model"] == "model"
+
+
+def test_parallel_readers_give_the_results_of_one_reader(brightness_model, tmp_path):
+    paths = [solid(tmp_path / f"art_{i:02d}.png", (32 * (1 + i % 3), 32), BLACK if i % 2 else WHITE) for i in range(25)]
+    (tmp_path / "art_99.png").write_bytes(b"broken")
+    one = list(classify((brightness_model, METADATA), [tmp_path], PredictConfig(batch_size=5, read_workers=1,
+                                                                                read_ahead=1)))
+    many = list(classify((brightness_model, METADATA), [tmp_path], PredictConfig(batch_size=5, read_workers=4,
+                                                                                 read_ahead=7)))
+    assert many == one and len(one) == 26 and one[-1].error and [r.tiles for r in one[:3]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("field", "value"), [("read_workers", -1), ("read_ahead", 0)])
+def test_reading_settings_are_checked(field, value):
+    with pytest.raises(ValueError, match=f"Received: {field}={value}"):
+        PredictConfig(**{field: value})
