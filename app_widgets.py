@@ -1,13 +1,12 @@
-"""Widgets and Streamlit glue that several pages share: progress bars, uploads, datasets, the model picker
-and classification results (the Train and Models pages' own are in app_runs.py). The work itself is done
-by artcnn; functions here stay small and free of logic the core should have.
+"""Widgets and Streamlit glue that several pages share: progress bars, uploads, datasets and the model picker
+(classification results are in app_results.py, the Train and Models pages' own parts in app_runs.py). The work
+itself is done by artcnn; functions here stay small and free of logic the core should have.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -15,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from artcnn.config import IMAGE_SUFFIXES
-from artcnn.images import ArtworkError, is_image_path
+from artcnn.images import is_image_path
 from artcnn.progress import Progress, ProgressCallback
 from artcnn.storage import read_metadata
 from artcnn.workspace import Workspace
@@ -180,78 +179,3 @@ def store_uploads(files: Iterable, root: Path) -> tuple[list[Path], list[dict]]:
         inputs += report.files
         skipped += [{"file": f"{name}: {entry['file']}", "reason": entry["reason"]} for entry in report.skipped]
     return inputs, skipped
-
-
-@st.cache_data(max_entries=5000, show_spinner=False)
-def thumbnail(path: str, modified: float) -> str | None:
-    """A data-URL thumbnail for a table's image column (None if the file cannot be read); `modified` keys the cache."""
-    from artcnn.overlay import thumbnail_data_url
-
-    try:
-        return thumbnail_data_url(path)
-    except (ArtworkError, OSError):
-        return None
-
-
-def file_thumbnail(path: str) -> str | None:
-    return thumbnail(path, os.path.getmtime(path)) if os.path.isfile(path) else None
-
-
-def stored_results(rows: Iterable[dict]) -> list:
-    """Catalogue result rows as prediction.ArtworkResult, for the same table and CSV as a live run."""
-    from artcnn.prediction import ArtworkResult
-
-    names = {field.name for field in dataclasses.fields(ArtworkResult)}
-    return [ArtworkResult(**{key: value for key, value in row.items() if key in names}) for row in rows]
-
-
-# The verdict shown for a file that could not be classified (the CSV leaves it empty).
-UNREADABLE = "unreadable"
-
-
-def results_table(results: Sequence, classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
-    """Results as the Classify page shows them: the CSV's columns after an `artwork` name (a IIIF canvas's
-    label, else the file's name); an unreadable file's verdict says so and a readable one's error is empty."""
-    from artcnn.prediction import results_to_frame
-
-    frame = results_to_frame(results, classes, details)
-    frame.insert(0, "artwork", [result.details.get("canvas_label") or Path(result.file).name for result in results])
-    frame["label"] = frame["label"].fillna(UNREADABLE)
-    frame[["error", "note"]] = frame[["error", "note"]].fillna("")
-    return frame
-
-
-def results_csv(results: Sequence, classes: list[str], model: str, details: Sequence[str] = ()) -> bytes:
-    """The results as prediction.write_results_csv writes them (with the `details` columns), as bytes for
-    st.download_button."""
-    from artcnn.prediction import write_results_csv
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "results.csv"
-        write_results_csv(results, path, classes, model, details=details)
-        return path.read_bytes()
-
-
-def show_result_picture(result, classes: list[str]) -> None:
-    """One classified artwork under a light overlay of its tiles (adjustable, down to outlines only), and
-    every tile's probabilities in a small table numbered as on the picture; or why it cannot be shown."""
-    from artcnn.images import load_artwork
-    from artcnn.overlay import DEFAULT_OPACITY, draw_tile_probabilities, tile_table
-
-    st.subheader(Path(result.file).name)
-    if result.error:
-        st.error(f"{Path(result.file).name} could not be classified: {result.error}")
-        return
-    opacity = st.slider("Overlay strength (0 shows outlines only)", 0.0, 1.0, DEFAULT_OPACITY, 0.05,
-                        key="tile-overlay")
-    try:
-        picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes, opacity=opacity)
-    except (ArtworkError, ValueError, OSError) as error:
-        st.warning(f"{Path(result.file).name} cannot be shown with its tiles any more: {error}")
-        return
-    verdict = ", ".join(f"{name} {p:.0%}" for name, p in result.probabilities.items())
-    left, right = st.columns([3, 1])
-    left.image(picture, caption=f"{result.label} ({verdict}) · {result.tiles} tiles, each outlined in its likelier "
-                                "class's colour, tinted more when surer, numbered as in the table")
-    right.dataframe(pd.DataFrame(tile_table(result.tile_boxes, classes)), hide_index=True,
-                    column_config={f"p({name})": st.column_config.NumberColumn(format="%.2f") for name in classes})

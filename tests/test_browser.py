@@ -285,6 +285,14 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     tiles = page.get_by_test_id("stDataFrame").nth(1)
     expect(tiles).to_be_visible()
     page.screenshot(path=shots / "08-tiles.png")
+    # Where the model looks in that artwork, then the map of the collection (issue #12).
+    click_when_idle(page, page.get_by_text("Where the model looks (heat map)"))
+    expect(page.get_by_text(re.compile(r"Where the model looks for (han|kom)"))).to_be_visible(timeout=60_000)
+    page.screenshot(path=shots / "09-heat-map.png")
+    click_when_idle(page, page.get_by_text("Map of the collection"))
+    expect(page.get_by_test_id("stPlotlyChart")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"4 artworks placed by (UMAP|PCA)"))).to_be_visible()
+    page.screenshot(path=shots / "10-map.png")
 
     # The same artworks and a broken file with the synthetic demo model: said above the results and in the CSV.
     click_when_idle(page, page.get_by_role("combobox", name="Model"))

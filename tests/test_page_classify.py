@@ -99,19 +99,28 @@ def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
     assert "runs/first/model.keras" in at.selectbox[0].format_func(at.selectbox[0].value)
 
 
-def test_a_folder_on_the_server_is_classified_in_place(empty_workspace, tmp_path):
-    made = artworks(tmp_path / "collection", per_class=1)
+def test_a_folder_on_the_server_is_read_only_inside_the_named_collections(empty_workspace, tmp_path, monkeypatch):
+    at = open_page(PAGE)
+    assert "A folder on the server" not in at.radio[0].options  # no collection named by an administrator
+    collections = tmp_path / "collections"
+    made = artworks(collections / "paintings", per_class=1)
+    artworks(tmp_path / "private", per_class=1)
+    monkeypatch.setenv("ARTCNN_COLLECTIONS", str(collections))
     at = open_page(PAGE)
     at.radio[0].set_value("A folder on the server").run()
-    for folder in ("", str(tmp_path / "missing"), str(tmp_path / "collection")):
+    refused = {"": "Type the path of a folder inside", "missing": "There is no folder 'missing'",
+               str(tmp_path / "private"): "is outside the collections this server may read",
+               "../private": "is outside the collections this server may read"}
+    for folder, said in refused.items():
         next(text for text in at.text_input if text.label.startswith("Folder")).set_value(folder)
         next(button for button in at.button if button.label == "Classify").click().run()
         assert not at.exception, [e.value for e in at.exception]
-        if folder.endswith("missing") or not folder:
-            assert any("Name a folder on the server" in error.value for error in at.error)
-            assert empty_workspace.catalogue.classifications() == []
+        assert any(said in error.value for error in at.error), (folder, [error.value for error in at.error])
+        assert empty_workspace.catalogue.classifications() == []
+    next(text for text in at.text_input if text.label.startswith("Folder")).set_value("paintings")
+    next(button for button in at.button if button.label == "Classify").click().run()
     (stored,) = empty_workspace.catalogue.classifications()
-    assert stored["source"] == str(tmp_path / "collection") and stored["artworks"] == 2
+    assert stored["source"] == str((collections / "paintings").resolve()) and stored["artworks"] == 2
     assert sorted(at.dataframe[-1].value["artwork"]) == sorted(path.name for paths in made.values() for path in paths)
 
 
@@ -144,3 +153,38 @@ def test_iiif_manifests_are_classified_canvas_by_canvas(empty_workspace, iiif_se
     assert list(csv["canvas"]) == [f"{iiif_server.url}/v2/canvas/{n}" for n in (1, 2, 3)]
     (stored,) = empty_workspace.catalogue.classifications()
     assert stored["source"] == f"IIIF ({iiif_server.url}/v2/manifest.json)" and stored["artworks"] == 3
+
+
+def test_a_classification_has_a_map_a_heat_map_and_corrections_into_a_dataset(empty_workspace, tmp_path):
+    from builders import TINY_TILING
+
+    from artcnn.dataset_build import build_dataset
+
+    build_dataset(artworks(tmp_path / "own", per_class=2).get("han")[0].parent.parent,
+                  empty_workspace.dataset_dir("own"), TINY_TILING)
+    made = artworks(tmp_path / "collection", per_class=3)
+    at = open_page(PAGE)
+    at.file_uploader[0].set_value([*[(p.name, p.read_bytes(), "image/png") for p in made["han"] + made["kom"]],
+                                   ("broken.png", BROKEN, "image/png")])
+    next(button for button in at.button if button.label == "Classify").click().run()
+    (classification,) = empty_workspace.catalogue.classifications()
+
+    next(toggle for toggle in at.toggle if toggle.label.startswith("Map of the collection")).set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 1 and any("6 artworks placed by" in c.value for c in at.caption)
+
+    table = at.dataframe[-1].value
+    assert "duplicate_of" in table.columns and (table["duplicate_of"] == "").all()
+    at.session_state[f"results-{classification['id']}"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    next(toggle for toggle in at.toggle if toggle.label.startswith("Where the model looks")).set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Where the model looks for" in caption for image in at.get("image") for caption in image.captions)
+
+    wrong = str(made["han"][0].name)
+    box = next(box for box in at.multiselect if box.label.startswith("Verdicts that are wrong"))
+    box.set_value([file for file in box.options if file.endswith(wrong)] or [box.options[0]]).run()
+    next(button for button in at.button if button.label == "Add the corrected artworks to own").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("holds the 1 corrected artworks" in success.value for success in at.success)
+    assert len(empty_workspace.catalogue.corrections()) == 1 and len(empty_workspace.dataset_names()) == 2
