@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
+import app_team
 from artcnn.jobs import JobManager
 from artcnn.workspace import Workspace
 
@@ -31,7 +32,9 @@ def follow_router() -> None:
     """Every page calls this first. A page opened by its address on a fresh server is run by Streamlit's
     automatic page list (its multipage v1 mode, chosen because pages/ exists, until an st.navigation has run
     on the server) instead of streamlit_app.py: replace that list by the app's navigation, which also ends
-    that mode for the server. The page itself runs on (page ids are url paths, the same in both lists)."""
+    that mode for the server. The page itself runs on (page ids are url paths, the same in both lists).
+    Then the sign-in gate (app_team.sign_in): with sign-in configured, the page stops here for someone not
+    signed in; a signed-in person is the acting user of the rest of the run."""
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -40,6 +43,7 @@ def follow_router() -> None:
         # which widget ids depend on (else a widget would lose its value in the next run).
         with get_script_run_ctx().run_with_active_hash(""):
             navigation()
+    app_team.sign_in()
 
 
 # Session-state key of the kept widget values (`kept`): widget key → the value it last had.

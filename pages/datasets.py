@@ -5,6 +5,7 @@ import shutil
 import streamlit as st
 
 import app_state
+import app_team
 from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show_dataset, show_shortcut_report,
                          show_skipped)
 from artcnn.config import TilingConfig, validate_name
@@ -79,6 +80,7 @@ if st.button("Build dataset", type="primary", disabled=bool(problem)):
         show_skipped(upload_skipped, "uploaded files or zip members")
 
 st.subheader("Your datasets")
+app_team.show_done()
 names = workspace.dataset_names()
 if not names:
     st.info("No dataset yet. Build one above, or start with the synthetic demo on the Home page.")
@@ -99,9 +101,4 @@ if st.button("Check for shortcuts", help="Do file properties alone (size, format
         st.error(str(error))
 if f"shortcuts-{chosen}" in st.session_state:
     show_shortcut_report(st.session_state[f"shortcuts-{chosen}"])
-with st.popover(f"Delete dataset {chosen}"):
-    st.write(f"This removes `{folder}` and its tiles. Runs trained on it keep their models.")
-    if st.button("Delete for good", type="primary"):
-        workspace.delete_dataset(chosen)
-        st.session_state.pop("dataset_shown", None)
-        st.rerun()
+app_team.delete_control(workspace, "dataset", chosen)  # runs trained on it keep their models

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import app_state
+import app_team
 from app_widgets import progress_callback
 
 app_state.follow_router()
@@ -17,6 +18,7 @@ st.markdown(
     "You build datasets from your own collection, train and compare models, and classify whole "
     "collections here; everything is kept in the workspace folder and found again after a restart."
 )
+app_team.unprotected_notice()
 
 classifications = catalogue.classifications()
 counts = st.columns(4)
@@ -59,17 +61,18 @@ if datasets:
     st.dataframe(pd.DataFrame([{
         "name": d["name"], "classes": ", ".join(d["classes"]), "created": d["created"], "skipped files": d["skipped"],
         "tiles": sum(n for per_class in d["counts"].values() for n in per_class.values()),
-    } for d in datasets]), hide_index=True)
+    } for d in datasets]).assign(**app_team.users(datasets)), hide_index=True)
 if runs:
     st.markdown("**Training runs**")
     st.dataframe(pd.DataFrame([{"name": r["name"], "dataset": r["dataset"], "recipe": r["recipe"],
-                                "created": r["created"]} for r in runs]), hide_index=True)
+                                "created": r["created"]} for r in runs]).assign(**app_team.users(runs)),
+                 hide_index=True)
 if classifications:
     st.markdown("**Last classifications** (reopen them on the Classify page)")
     st.dataframe(pd.DataFrame([{
         "when": c["created"], "model": c["model"], "source": c["source"], "artworks": c["artworks"],
         "unreadable": c["errors"] or 0, "finished": "yes" if c["finished"] else "interrupted",
-    } for c in classifications[:5]]), hide_index=True)
+    } for c in classifications[:5]]).assign(**app_team.users(classifications[:5])), hide_index=True)
 if not (datasets or runs or classifications):
     st.info("The workspace is empty: start with the synthetic demo above, or upload your collection "
             "on the Datasets page.")

@@ -1,5 +1,5 @@
 """Models: every run and saved model with its recipe, data, curves and metrics; two runs side by side;
-downloads as .keras or .h5; deleting. Listing reads files only (no TensorFlow)."""
+downloads as .keras or .h5; deleting into the trash and restoring from it. Listing reads files only (no TensorFlow)."""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import app_state
+import app_team
 from app_runs import (accuracy_text, model_entries, run_comparison, settings_text, show_curves, show_metrics,
                       show_study_tables)
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
@@ -15,18 +16,23 @@ app_state.follow_router()
 workspace, jobs = app_state.workspace(), app_state.jobs()
 st.title("Models")
 
+app_team.show_done()
 entries = model_entries(workspace, jobs)
 if not entries:
     st.info("No runs or models yet: train one on the Train page.")
     st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    app_team.show_trash(workspace)
     st.stop()
+started_by = {run["name"]: run for run in workspace.catalogue.runs()}
 
 st.dataframe(pd.DataFrame([{
     "name": entry["name"], "kind": entry["kind"], "state": entry["state"], "recipe": entry["recipe"],
     "test artworks (95%)": accuracy_text(entry["metrics"], "artwork"),
     "test tiles (95%)": accuracy_text(entry["metrics"], "tile"),
     "epochs": entry["epochs"], "synthetic data": "SYNTHETIC" if entry["synthetic"] else "", "data": entry["dataset"],
-} for entry in entries.values()]), hide_index=True)
+} for entry in entries.values()]).assign(**app_team.users(
+    [started_by.get(entry["name"], {}) if entry["kind"] == "run" else {} for entry in entries.values()])),
+    hide_index=True)
 
 st.subheader("Details")
 label = st.selectbox("Run or model", list(entries), key="models_pick")
@@ -52,15 +58,7 @@ if entry["path"] is not None:
             path, suffix), file_name=file_name, mime="application/octet-stream", key=f"models_download{suffix}",
             on_click="ignore", help="Converted from the stored format when it differs (takes a few seconds).")
 if entry["kind"] != "built-in model":
-    confirm = st.checkbox(f"Delete {entry['name']} for good", key="models_confirm_delete",
-                          disabled=entry["running"], help="A run still training cannot be deleted; stop it first.")
-    if st.button("Delete", disabled=not confirm or entry["running"]):
-        if entry["kind"] == "run":
-            workspace.delete_run(entry["name"])
-        else:
-            workspace.delete_model(entry["name"])
-        st.session_state.pop("models_confirm_delete", None)
-        st.rerun()
+    app_team.delete_control(workspace, "run" if entry["kind"] == "run" else "model", entry["name"], entry["running"])
 
 runs = [label for label, entry in entries.items() if entry["kind"] == "run"]
 if len(runs) >= 2:
@@ -72,3 +70,4 @@ if len(runs) >= 2:
         with side:
             show_curves(chosen["record"]["history"], key=f"models_compare_curves{default}")
 show_study_tables(workspace)
+app_team.show_trash(workspace)

@@ -1,5 +1,5 @@
-"""Train: runs in the background of the server (they outlive reruns, page changes and closed tabs),
-watched live, stopped, resumed; then their test results, finalizing, and the study's four configurations."""
+"""Train: runs in the background of the server (they outlive reruns, page changes and closed tabs; beyond the
+server's limit they queue), watched live, stopped, resumed; test results, finalizing, the study's four runs."""
 
 from datetime import datetime
 from pathlib import Path
@@ -7,26 +7,25 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
+import app_team
 from app_runs import (report_ended_jobs, run_progress_text, run_state, settings_text, show_curves, show_metrics,
-                      show_misclassified, show_running_jobs, show_study_tables, training_form, training_form_config)
+                      show_misclassified, show_study_tables, training_form, training_form_config)
 from artcnn import study, training
 from artcnn.config import TrainConfig, from_dict
 from artcnn.storage import MODEL_SUFFIXES
 
 app_state.follow_router()
 workspace, jobs, state = app_state.workspace(), app_state.jobs(), st.session_state
-# A fresh default run name: the time it was offered.
-RUN_NAME = "run {:%Y-%m-%d %H.%M.%S}"
+RUN_NAME = "run {:%Y-%m-%d %H.%M.%S}"  # a fresh default run name: the time it was offered
 st.title("Train")
 
 
 def launching(start):
-    """A button callback that starts the background job `start` describes (name, task, runs it trains), and
-    remembers it so that its failure or saved model is reported once; a ValueError is shown on the page."""
+    """A button callback starting, as its user, the job `start` gives (name, task, runs); its end reported once."""
     def callback(*args) -> None:
         try:
             job_name, task, runs = start(*args)
-            jobs.start(job_name, task, runs)
+            jobs.start(job_name, task, runs, user=app_team.user())
         except ValueError as error:
             state.train_error = str(error)
             return
@@ -91,10 +90,10 @@ signature = [job.name for job in jobs.running()], sorted(workspace.run_names())
 
 
 def live_panel() -> None:
-    """Every job of this server with its progress and Stop; the chosen run's state, curves and results."""
+    """Every job of this server with its progress and Stop, the queue; the chosen run's state, curves, results."""
     if ([job.name for job in jobs.running()], sorted(workspace.run_names())) != signature:
         st.rerun()  # a job ended or a run folder appeared (a study moved on): redraw the whole page
-    show_running_jobs(jobs)
+    app_team.show_jobs(jobs)
     if not view or not (workspace.run_dir(view) / training.CONFIG).is_file():
         return
     record = training.read_run(workspace.run_dir(view))

@@ -2,6 +2,7 @@
 
 from app_pages import open_page, zipped
 from builders import BROKEN, artworks
+from artcnn import trash
 from artcnn.data import read_dataset
 
 PAGE = "pages/datasets.py"
@@ -57,8 +58,18 @@ def test_uploaded_files_and_zips_become_a_dataset_with_skipped_files_listed(empt
     _button(at, "Build dataset").click().run()
     assert any("exists" in error.value for error in at.error)
 
-    _button(at, "Delete for good").click().run()
+    # Deleting asks for the name typed, then moves the dataset to the trash.
+    confirm = at.text_input(key="team delete dataset uploaded")
+    confirm.input("upload").run()
+    _button(at, "Move to the trash").click().run()
+    assert any("Type the name uploaded exactly" in error.value for error in at.error)
+    assert empty_workspace.dataset_names() == ["uploaded"]
+    at.text_input(key="team delete dataset uploaded").input("uploaded").run()
+    _button(at, "Move to the trash").click().run()
     assert not at.exception and empty_workspace.dataset_names() == []
+    assert any("The dataset uploaded is in the trash" in success.value for success in at.success)
+    (item,) = trash.trashed(empty_workspace)
+    assert (item.kind, item.name, item.user) == ("dataset", "uploaded", None)
 
 
 def test_populated_workspace_shows_counts_and_preview(populated_workspace):

@@ -9,10 +9,10 @@ keras = pytest.importorskip("keras")
 from app_pages import markdown, open_page  # noqa: E402
 from builders import add_demo_dataset, add_run, write_dataset  # noqa: E402
 
-from artcnn import storage  # noqa: E402
+from artcnn import storage, trash  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402
 from artcnn.config import TrainConfig  # noqa: E402
-from artcnn.workspace import BUILTIN_MODELS  # noqa: E402
+from artcnn.workspace import BUILTIN_MODELS, Workspace  # noqa: E402
 
 ONE_EPOCH = TrainConfig(epochs=1)
 
@@ -57,21 +57,40 @@ def test_lists_runs_and_models_with_downloads_compare_and_delete(workspace):
     at.run()
     assert not at.get("download_button")  # a stopped run has no model to download
 
-    at.checkbox(key="models_confirm_delete").check()
-    at.run()
-    next(button for button in at.button if button.label == "Delete").click()
-    at.run()
+    delete(at, "run", "two")
     assert not (workspace / "runs" / "two").exists()
-    assert ("two", "run") not in listed(at)
+    assert ("two", "run") not in listed(at) and any("The run two is in the trash" in s.value for s in at.success)
 
     at.selectbox(key="models_pick").set_value("model · one final.keras")
     at.run()
-    at.checkbox(key="models_confirm_delete").check()
-    at.run()
-    next(button for button in at.button if button.label == "Delete").click()
-    at.run()
+    delete(at, "model", "one final.keras")
     assert not (workspace / "models" / "one final.keras").exists()
     assert not at.exception
+
+    # The trash lists both, who deleted them (nobody without sign-in) and when they go; Restore brings one back.
+    trashed = next(frame.value for frame in at.dataframe if "deleted" in frame.value.columns)
+    assert trashed["deleted"].tolist() == ["model one final.keras", "run two"] and trashed["by"].tolist() == ["", ""]
+    at.selectbox(key="team trash pick").set_value(trash.trashed(Workspace.from_env())[1])
+    next(button for button in at.button if button.label == "Restore").click().run()
+    assert ("two", "run") in listed(at) and any("The run two is back" in s.value for s in at.success)
+    assert (workspace / "runs" / "two" / "config.json").is_file()
+
+
+def delete(at, kind: str, name: str) -> None:
+    """Delete from the Models page as a person does: type the name, move it to the trash."""
+    at.text_input(key=f"team delete {kind} {name}").input(name).run()
+    next(button for button in at.button if button.label == "Move to the trash").click().run()
+
+
+def test_a_run_whose_model_a_classification_used_is_kept(workspace):
+    add_run(workspace, "one", add_demo_dataset(workspace), ONE_EPOCH)
+    Workspace.from_env().catalogue.start_classification("one (synthetic)", ["han", "kom"], "upload")
+    at = open_page("pages/models.py")
+    at.selectbox(key="models_pick").set_value("run · one").run()
+    delete(at, "run", "one")
+    assert any("The run 'one' is kept: 1 classification in the catalogue was made with its model" in error.value
+               for error in at.error)
+    assert (workspace / "runs" / "one" / "model.keras").is_file() and not trash.trashed(Workspace.from_env())
 
 
 def test_a_download_in_the_other_format_keeps_the_metadata(workspace, tmp_path):

@@ -1,0 +1,167 @@
+"""What the pages need for a server shared by a team: Streamlit's sign-in as a gate before every page, the
+person signed in, deleting by typing a name into the trash and restoring from it, and the training queue.
+The rules themselves are artcnn's (access, trash, jobs)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from artcnn import trash
+from artcnn.access import set_current_user, sign_in_providers, user_name
+from artcnn.workspace import Workspace
+
+# Session-state key: the unprotected notice was shown on Home in this session.
+NOTICE_SHOWN = "team unprotected notice shown"
+# Session-state key of what the last deletion or restore did, shown once after the rerun.
+DONE = "team done"
+
+
+def auth_section() -> dict | None:
+    """The [auth] section of .streamlit/secrets.toml, or None when there is none (or no secrets file). A secrets
+    file that cannot be read stops the page: sign-in may be meant, so the app does not run unprotected."""
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        auth = st.secrets.get("auth")
+    except StreamlitSecretNotFoundError as error:
+        if getattr(error, "error_id", None) == "no-secrets-found":
+            return None
+        st.error("The server's .streamlit/secrets.toml cannot be read, so sign-in cannot be checked: an "
+                 "administrator needs to correct it.")
+        st.stop()
+    return dict(auth) if auth else None
+
+
+def protected() -> bool:
+    """Whether sign-in is configured (an [auth] section in secrets.toml): then every page asks for it."""
+    return auth_section() is not None
+
+
+def user() -> str | None:
+    """The signed-in person (as the catalogue records them), None without sign-in. Usable in callbacks."""
+    return user_name(st.user.to_dict()) if protected() else None
+
+
+def sign_in() -> str | None:
+    """The gate every page passes first: with sign-in configured, a page for someone not signed in is only a
+    Sign in button; a signed-in person becomes the acting user of this script run, named in the sidebar with
+    Sign out. Returns who is signed in (None without sign-in)."""
+    auth = auth_section()
+    if auth is None:
+        set_current_user(None)
+        return None
+    person = user_name(st.user.to_dict())
+    set_current_user(person)
+    if person is not None:
+        st.sidebar.caption(f"Signed in as {person}")
+        st.sidebar.button("Sign out", on_click=st.logout, key="team sign out")
+        return person
+    st.title("artcnn")
+    providers = sign_in_providers(auth)
+    if not providers:
+        st.error("Sign-in is set up in secrets.toml but names no provider (client_id): an administrator needs to "
+                 "complete it.")
+    else:
+        st.info("This artcnn server is shared: sign in to use it.")
+    for provider in providers:
+        st.button("Sign in" if provider is None else f"Sign in with {provider}", type="primary",
+                  on_click=st.login, args=(() if provider is None else (provider,)), key=f"team sign in {provider}")
+    st.stop()
+
+
+def unprotected_notice() -> None:
+    """Home's note, once a session, that anyone reaching the server uses it as it is."""
+    if protected() or st.session_state.get(NOTICE_SHOWN):
+        return
+    st.session_state[NOTICE_SHOWN] = True
+    st.warning("This app is not protected: anyone who can open its address can train, classify and delete. That is "
+               "fine on your own computer; for a shared server, see *Running for a team* in the README.")
+
+
+def users(rows: list[dict]) -> dict:
+    """A "by" column for a table of catalogue rows, when any of them names who made it; else nothing."""
+    return {"by": [row.get("user") or "" for row in rows]} if any(row.get("user") for row in rows) else {}
+
+
+def delete_control(workspace: Workspace, kind: str, name: str, running: bool = False) -> None:
+    """Delete `name` (a dataset, run or model file) by typing its name: it moves to the trash, from which the
+    Models page restores it. Refusals (a run training, a model in use) are shown in words."""
+    days = trash.TrashConfig.from_env().days
+    with st.popover(f"Delete {kind} {name}", disabled=running,
+                    help="A run still training cannot be deleted; stop it first." if running else None):
+        st.write(f"The {kind} moves to the trash for {days} days; the Models page restores it from there.")
+        typed = st.text_input(f"Type {name} to confirm", key=f"team delete {kind} {name}")
+        if st.button("Move to the trash", type="primary", key=f"team delete button {kind} {name}"):
+            if typed.strip() != name:
+                st.error(f"Type the name {name} exactly to delete it.")
+                return
+            try:
+                trash.move_to_trash(workspace, kind, name, running=running)
+            except ValueError as error:
+                st.error(str(error))
+                return
+            st.session_state[DONE] = f"The {kind} {name} is in the trash; restore it on the Models page."
+            st.rerun()
+
+
+def show_done() -> None:
+    if DONE in st.session_state:
+        st.success(st.session_state.pop(DONE))
+
+
+def show_trash(workspace: Workspace) -> None:
+    """The trash (after purging what is older than its days): each item, who deleted it and when it goes, and
+    Restore for the chosen one."""
+    try:
+        config = trash.TrashConfig.from_env()
+        trash.purge(workspace, config)
+    except (ValueError, OSError) as error:
+        st.error(f"The trash could not be emptied of old items: {error}")
+        return
+    items = trash.trashed(workspace)
+    if not items:
+        return
+    st.subheader("Trash")
+    st.dataframe(pd.DataFrame({"deleted": [f"{item.kind} {item.name}" for item in items],
+                               "when": [f"{item.deleted:%Y-%m-%d %H:%M} UTC" for item in items],
+                               "by": [item.user or "" for item in items],
+                               "removed for good on": [f"{item.expires(config):%Y-%m-%d}" for item in items]}),
+                 hide_index=True)
+    chosen = st.selectbox("Deleted item", items, format_func=lambda item: f"{item.kind} {item.name} "
+                          f"(deleted {item.deleted:%Y-%m-%d %H:%M})", key="team trash pick")
+    if st.button("Restore", key="team restore"):
+        try:
+            trash.restore(workspace, chosen.id)
+        except (ValueError, OSError) as error:
+            st.error(str(error))
+        else:
+            st.session_state[DONE] = f"The {chosen.kind} {chosen.name} is back."
+            st.rerun()
+
+
+def show_jobs(jobs) -> None:
+    """The jobs running on this server (progress, Stop), then those waiting (`show_queue`)."""
+    from app_runs import show_running_jobs  # app_runs imports app_state, which imports this module
+
+    show_running_jobs(jobs)
+    show_queue(jobs)
+
+
+def show_queue(jobs) -> None:
+    """The trainings waiting for a place (the server runs jobs.config.limit at once), each with Cancel."""
+    waiting = jobs.queued()
+    if not waiting:
+        return
+    st.markdown(f"**Waiting** (this server trains {jobs.config.limit} at a time; each starts when one ends)")
+    st.dataframe(pd.DataFrame({"place": range(1, len(waiting) + 1), "training": [job.name for job in waiting],
+                               "by": [job.user or "" for job in waiting],
+                               "since": [f"{job.submitted:%H:%M:%S} UTC" for job in waiting]}), hide_index=True)
+    for job in waiting:
+        st.button(f"Cancel {job.name}", key=f"team cancel {job.name}", on_click=_cancel, args=(jobs, job.name))
+
+
+def _cancel(jobs, name: str) -> None:
+    job = jobs.get(name)
+    if job is not None and job.queued:  # not one that started meanwhile
+        jobs.cancel(name)
