@@ -84,6 +84,19 @@ def users(rows: list[dict]) -> dict:
     return {"by": [row.get("user") or "" for row in rows]} if any(row.get("user") for row in rows) else {}
 
 
+def show_deletions(catalogue, limit: int = 5) -> None:
+    """The latest deletions: what, when, by whom, and whether it is still in the trash."""
+    rows = catalogue.deletions()[:limit]
+    if not rows:
+        return
+    st.markdown("**Last deletions** (restore them from the trash on the Models page)")
+    st.dataframe(pd.DataFrame({
+        "deleted": [f"{row['kind']} {row['name']}" for row in rows], "when": [row["created"] for row in rows],
+        "now": [f"restored by {row['restored_by'] or 'someone'}" if row["restored"] else
+                "removed for good" if row["purged"] else "in the trash" for row in rows],
+    }).assign(**users(rows)), hide_index=True)
+
+
 def delete_control(workspace: Workspace, kind: str, name: str, running: bool = False) -> None:
     """Delete `name` (a dataset, run or model file) by typing its name: it moves to the trash, from which the
     Models page restores it. Refusals (a run training, a model in use) are shown in words."""

@@ -73,6 +73,7 @@ if classifications:
         "when": c["created"], "model": c["model"], "source": c["source"], "artworks": c["artworks"],
         "unreadable": c["errors"] or 0, "finished": "yes" if c["finished"] else "interrupted",
     } for c in classifications[:5]]).assign(**app_team.users(classifications[:5])), hide_index=True)
+app_team.show_deletions(catalogue)
 if not (datasets or runs or classifications):
     st.info("The workspace is empty: start with the synthetic demo above, or upload your collection "
             "on the Datasets page.")

@@ -56,6 +56,20 @@ def test_a_signed_in_person_is_named_and_recorded_on_what_they_build(empty_works
     assert [(row["name"], row["user"]) for row in empty_workspace.catalogue.datasets()] == [("demo", "ana@museum.org")]
     assert at.dataframe[0].value["by"].tolist() == ["ana@museum.org"]
 
+    # Her deletion is named on Home too, and followed to the trash and back.
+    from artcnn import trash
+
+    at.switch_page("pages/datasets.py").run()
+    at.text_input(key="team delete dataset demo").input("demo").run()
+    next(button for button in at.button if button.label == "Move to the trash").click().run()
+    at.switch_page("pages/home.py").run()
+    deleted = next(frame.value for frame in at.dataframe if "deleted" in frame.value.columns)
+    assert deleted[["deleted", "now", "by"]].values.tolist() == [["dataset demo", "in the trash", "ana@museum.org"]]
+    trash.restore(empty_workspace, trash.trashed(empty_workspace)[0].id, user="ben@museum.org")
+    at.run()
+    deleted = next(frame.value for frame in at.dataframe if "deleted" in frame.value.columns)
+    assert deleted["now"].tolist() == ["restored by ben@museum.org"]
+
 
 def test_without_sign_in_home_says_once_that_the_app_is_unprotected(empty_workspace):
     at = app()  # AppTest's own st.user (an email, no is_logged_in) is ignored without an [auth] section
