@@ -102,7 +102,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     # Every path named is checked before the model loads: a mistyped folder is an error, not a CSV of one row.
     check_inputs([args.model, *args.inputs])
     return run_classify(args, PredictConfig(batch_size=args.batch_size, max_tiles=args.max_tiles,
-                                            limits=_image_limits(args)))
+                                            limits=_image_limits(args), read_workers=args.read_workers,
+                                            engine=args.engine, ray_address=args.ray_address))
 
 
 def cmd_shortcuts(args: argparse.Namespace) -> int:
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="tiles per batch (default %(default)s)")
     classify.add_argument("--max-tiles", type=int, default=predict_defaults.max_tiles,
                           help="at most this many grid tiles per artwork (default %(default)s)")
+    classify.add_argument("--read-workers", type=int, default=predict_defaults.read_workers,
+                          help="threads reading and tiling files while the model scores (default: one per core)")
     _add_image_limit_flags(classify)
     classify.add_argument("--no-count", action="store_true", help="do not count the files first (huge folders)")
     classify.add_argument("--unsafe", action="store_true", help="allow Lambda layers (only for models you trust)")

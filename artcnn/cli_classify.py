@@ -8,7 +8,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from artcnn.config import PredictConfig
+from artcnn.config import ENGINES, PredictConfig
 from artcnn.fetching import FetchConfig
 from artcnn.terminal import TerminalBar
 
@@ -36,12 +36,25 @@ def add_collection_flags(classify: argparse.ArgumentParser) -> None:
                           help="further attempts after a failed fetch (default %(default)s)")
     classify.add_argument("--per-host", type=int, default=fetch.per_host,
                           help="requests in flight to one server at a time (default %(default)s)")
+    classify.add_argument("--resume", action="store_true",
+                          help="continue a run cut short: files already in --out are skipped and the new rows "
+                               "appended (IIIF canvases already there are not written twice); --json and "
+                               "--annotations then hold this run's artworks only")
+    predict = PredictConfig()
+    classify.add_argument("--engine", choices=ENGINES, default=predict.engine,
+                          help="local: this machine's cores; ray: Ray Data, on this machine or the cluster of "
+                               "--ray-address (pip install -r requirements-ray.txt) (default %(default)s)")
+    classify.add_argument("--ray-address", default=predict.ray_address, metavar="ADDRESS",
+                          help="the Ray cluster for --engine ray, e.g. ray://head:10001 (default: RAY_ADDRESS, "
+                               "else a Ray started on this machine)")
 
 
 def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     """classify's handler, given the PredictConfig its flags make."""
     from artcnn.exports import new_run, write_annotations, write_json
+    from artcnn.images import iter_image_files
     from artcnn.prediction import result_columns, write_results_csv
+    from artcnn.results_csv import finished_files
     from artcnn.records import read_records
     from artcnn.sources import IIIF_COLUMNS, classify_sources
     from artcnn.storage import load_model
@@ -50,6 +63,10 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     if bool(args.metadata) != bool(args.key):
         raise ValueError(f"--metadata and --key go together (the records and the column to match them by). "
                          f"Received: metadata={args.metadata!r}, key={args.key!r}")
+    if config.engine == "ray":
+        from artcnn.ray_engine import connect
+
+        connect(config.ray_address)  # before any work: Ray missing, or a cluster that does not answer
     model, metadata = load_model(Path(args.model), safe_mode=not args.unsafe)
     records = None
     if args.metadata:
@@ -57,19 +74,29 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
         records = read_records(args.metadata, args.key, reserved)
     fetch = FetchConfig(timeout=args.timeout, retries=args.retries, per_host=args.per_host, cache=args.cache)
     run = new_run(model_name(args.model, metadata), args.model, key=args.key)
+    # The details columns classify_sources gives its results, known before it runs (to check a CSV to resume).
+    details = list(IIIF_COLUMNS) if args.manifest else []
+    details += [column for column in (records.columns if records else ()) if column not in details]
+    done = finished_files(args.out, [*result_columns(metadata["classes"]), *details]) if args.resume else set()
+    inputs = [str(path) for path in iter_image_files(args.inputs) if str(path) not in done] if done else args.inputs
+    if done and not inputs and not args.manifest:
+        print(f"every artwork is already in {args.out} ({len(done)} rows): nothing left to classify")
+        return 0
     results: list = []
     workspace = _recording_workspace(args.workspace)
     with TerminalBar() as bar:
-        stream = classify_sources((model, metadata), args.inputs, args.manifest, config, fetch=fetch,
+        stream = classify_sources((model, metadata), inputs, args.manifest, config, fetch=fetch,
                                   records=records, count_files=not args.no_count, progress=bar.update,
                                   catalogue=workspace.catalogue if workspace else None, model_name=run.model,
                                   source=f"command line: {', '.join(map(str, [*args.inputs, *args.manifest]))}")
-        rows = write_results_csv(_kept(stream, results), Path(args.out), metadata["classes"], run.model,
-                                 details=stream.columns)
+        new = (result for result in stream if result.file not in done)
+        rows = write_results_csv(_kept(new, results), Path(args.out), metadata["classes"], run.model,
+                                 details=stream.columns, append=bool(done))
     errors = [result for result in results if result.error]
     for result in errors:
         print(f"skipped {result.file}: {result.error}", file=sys.stderr)
-    print(f"{rows} artworks classified ({len(errors)} could not be read); results in {args.out}")
+    resumed = f"; {len(done)} already in {args.out} were skipped" if done else ""
+    print(f"{rows} artworks classified ({len(errors)} could not be read{resumed}); results in {args.out}")
     if workspace is not None:
         print(f"recorded in the catalogue of workspace {workspace.root} (the app's Classify page lists it)")
     if metadata.get("synthetic"):

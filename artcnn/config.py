@@ -164,6 +164,10 @@ class CrossvalConfig:
                f"max_folds must be at least 2. Received: max_folds={self.max_folds}")
 
 
+# Where PredictConfig's classification runs.
+ENGINES = ("local", "ray")
+
+
 @dataclass(frozen=True)
 class PredictConfig:
     """How a collection is classified."""
@@ -181,9 +185,18 @@ class PredictConfig:
     # Files read ahead of the one whose tiles are being batched: bounds memory (each file in flight holds its
     # tiles, at most max_tiles of them) while keeping the readers busy.
     read_ahead: int = 8
+    # Where the work runs: "local" (this process, read_workers threads) or "ray" (Ray Data: files read by Ray
+    # tasks, tiles scored by ray_actors model actors; pip install -r requirements-ray.txt).
+    engine: str = "local"
+    # The Ray cluster for engine "ray" (e.g. "ray://head:10001"); None: RAY_ADDRESS, else a Ray started here.
+    ray_address: str | None = None
+    # Model actors for engine "ray", each loading the model once; on a cluster, about one per node.
+    ray_actors: int = 1
 
     def __post_init__(self) -> None:
         _check(self.batch_size >= 1, f"batch_size must be at least 1. Received: batch_size={self.batch_size}")
+        _check(self.engine in ENGINES, f"engine must be one of {', '.join(ENGINES)}. Received: engine={self.engine!r}")
+        _check(self.ray_actors >= 1, f"ray_actors must be at least 1. Received: ray_actors={self.ray_actors}")
         _check(self.max_tiles >= 1, f"max_tiles must be at least 1. Received: max_tiles={self.max_tiles}")
         _check(self.read_workers >= 0, f"read_workers must be 0 (one per core) or more. "
                                        f"Received: read_workers={self.read_workers}")

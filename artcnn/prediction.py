@@ -165,6 +165,10 @@ def classify(
         path = model
         model, metadata = load_model(path)
         model_name = model_name or name_of(path, metadata)
+    if config.engine == "ray":
+        from artcnn.ray_engine import connect
+
+        connect(config.ray_address)
     results = _classify_stream(model, metadata, inputs, model_tiling(metadata), config, progress, stop)
     if catalogue is None:
         return Classification(results, None)
@@ -190,39 +194,46 @@ def recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: i
 
 
 def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) -> Iterator[ArtworkResult]:
+    """Every artwork scored by config.engine, in input order, turned into its result as soon as it is complete."""
+    if config.engine == "ray":
+        from artcnn.ray_engine import scored_on_ray
+
+        artworks = scored_on_ray(model, metadata, inputs, tiling, config, stop)
+    else:
+        artworks = _scored_locally(model, metadata, inputs, tiling, config, stop)
+    classes = list(metadata["classes"])
+    repeats = DuplicateFinder()
+    for done, artwork in enumerate(artworks, start=1):
+        result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence),
+                                     duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
+        emit(progress, "classifying", done, None, Path(result.file).name, payload=result)
+        yield result
+
+
+def _scored_locally(model, metadata, inputs, tiling, config, stop) -> Iterator[Pending]:
     """Tiles of artworks read in parallel (reading.read_artworks) fill batches of config.batch_size, mixing
-    artworks; each artwork's result is yielded, in input order, once its last tile is scored."""
+    artworks; each artwork is yielded, in input order, once its last tile is scored."""
     import tensorflow as tf
 
     from artcnn.data import preprocess
 
-    classes = list(metadata["classes"])
-    input_size = metadata.get("input_size") or tiling.tile_size
     side = tiling.tile_size
-    resize = tf.function(lambda pixels: preprocess(pixels, input_size), reduce_retracing=True,
-                         input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
+    resize = tf.function(lambda pixels: preprocess(pixels, metadata.get("input_size") or side),
+                         reduce_retracing=True, input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
     buffer = np.empty((config.batch_size, side, side, 3), dtype=np.uint8)
     owners: list[Pending] = []
     waiting: deque[Pending] = deque()
-    repeats = DuplicateFinder()
-    done = 0
 
     def score() -> None:
-        outputs = class_probabilities(model.predict_on_batch(resize(buffer[:len(owners)])), len(classes))
+        outputs = class_probabilities(model.predict_on_batch(resize(buffer[:len(owners)])), len(metadata["classes"]))
         for artwork, probabilities in zip(owners, outputs):
             artwork.tile_probabilities.append(probabilities)
             artwork.received += 1
         owners.clear()
 
-    def finished() -> Iterator[ArtworkResult]:
-        nonlocal done
+    def finished() -> Iterator[Pending]:
         while waiting and waiting[0].complete:
-            artwork = waiting.popleft()
-            result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence),
-                                         duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
-            done += 1
-            emit(progress, "classifying", done, None, Path(result.file).name, payload=result)
-            yield result
+            yield waiting.popleft()
 
     reader = read_artworks(inputs, tiling, config, stop)
     try:

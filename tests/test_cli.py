@@ -3,6 +3,7 @@ section kept true to the code's defaults."""
 
 import json
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -115,3 +116,76 @@ def test_evaluate_prints_a_summary_or_with_json_every_figure(populated_workspace
     assert "true han" in summary and "true kom" in summary
     assert cli.main(["evaluate", str(model), str(dataset), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["classes"] == ["han", "kom"]
+
+
+@pytest.fixture
+def bright_classification(tmp_path):
+    keras = pytest.importorskip("keras")
+    from artcnn.storage import save_model
+
+    model = save_model(badfiles.brightness_model(keras), tmp_path / "bright.keras", badfiles.METADATA)
+    for index in range(7):
+        badfiles.noise(tmp_path / "art" / f"a_{index}.png", (32 * (1 + index % 2), 32), seed=index)
+    badfiles.truncated_jpeg(tmp_path / "art" / "b_broken.jpg")
+    whole = tmp_path / "whole.csv"
+    assert cli.main(["classify", str(model), str(tmp_path / "art"), "--out", str(whole), "--batch-size", "3"]) == 0
+    return model, tmp_path / "art", whole.read_text(encoding="utf-8")
+
+
+def test_a_run_cut_short_then_resumed_gives_the_csv_of_one_whole_run(bright_classification, tmp_path, capsys,
+                                                                     monkeypatch):
+    model, art, whole = bright_classification
+    out = tmp_path / "results.csv"
+    seen = []
+
+    def interrupt_at_the_fourth(self, event):
+        if event.payload is not None:
+            seen.append(event.payload.file)
+            if len(seen) == 4:
+                raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cli.TerminalBar, "update", interrupt_at_the_fourth)
+        assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3"]) == 130
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 3
+    capsys.readouterr()
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3", "--resume"]) == 0
+    assert "5 artworks classified (1 could not be read; 3 already in" in capsys.readouterr().out
+    assert out.read_text(encoding="utf-8") == whole
+    # Once everything is there, resuming has nothing to do and changes nothing.
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--resume"]) == 0
+    assert "nothing left to classify" in capsys.readouterr().out and out.read_text(encoding="utf-8") == whole
+
+
+def test_resume_redoes_a_row_cut_off_mid_line(bright_classification, tmp_path):
+    model, art, whole = bright_classification
+    out = tmp_path / "results.csv"
+    lines = whole.splitlines(keepends=True)
+    out.write_text("".join(lines[:3]) + lines[3][:20], encoding="utf-8")
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3", "--resume"]) == 0
+    assert out.read_text(encoding="utf-8") == whole
+
+
+def test_resume_refuses_a_csv_of_other_columns(bright_classification, tmp_path, capsys):
+    model, art, _ = bright_classification
+    out = tmp_path / "results.csv"
+    out.write_text("file,p_cat,p_dog\nx.png,0.1,0.9\n", encoding="utf-8")
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "results.csv has other columns than this run would write" in err and "Traceback" not in err
+    assert out.read_text(encoding="utf-8") == "file,p_cat,p_dog\nx.png,0.1,0.9\n"
+
+
+def test_engine_ray_without_ray_says_how_to_install_it(bright_classification, tmp_path, capsys, monkeypatch):
+    model, art, _ = bright_classification
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
+    out = tmp_path / "results.csv"
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--engine", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine ray needs Ray, which is not installed here: pip install -r requirements-ray.txt" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="Received: engine='spark'"):
+        PredictConfig(engine="spark")
