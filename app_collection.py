@@ -25,12 +25,16 @@ def show_collection_map(model_path: Path, files: Sequence[str], key: str) -> lis
     box or lasso, or every file on it when none is chosen."""
     from artcnn.collection_map import collection_map, map_figure
 
+    placing = st.empty()  # the progress bar, gone once the map is drawn
     try:
-        made = collection_map(_model(model_path), list(files), cache_dir=workspace().root / MAPS_FOLDER, key=key,
-                              progress=progress_callback("Placing the artworks", len(files)))
+        with placing.container():
+            made = collection_map(_model(model_path), list(files), cache_dir=workspace().root / MAPS_FOLDER, key=key,
+                                  progress=progress_callback("Placing the artworks", len(files)))
     except ValueError as error:
         st.info(str(error))
         return list(files)
+    finally:
+        placing.empty()
     figure = map_figure(made)
     st.caption(f"{len(made.table)} artworks placed by {made.method.upper()}: near each other when the model sees "
                "them alike. Hover for the file, draw a box or lasso to filter the table.")

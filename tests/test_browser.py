@@ -293,6 +293,8 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     expect(page.get_by_test_id("stPlotlyChart")).to_be_visible(timeout=120_000)
     expect(page.get_by_text(re.compile(r"4 artworks placed by (UMAP|PCA)"))).to_be_visible()
     page.screenshot(path=shots / "10-map.png")
+    click_when_idle(page, page.get_by_text("Map of the collection"))
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)
 
     # The same artworks and a broken file with the synthetic demo model: said above the results and in the CSV.
     click_when_idle(page, page.get_by_role("combobox", name="Model"))

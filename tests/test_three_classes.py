@@ -65,6 +65,7 @@ def test_the_classify_page_shows_every_class_and_draws_their_tiles(trained, monk
 
     root, collection, _, _ = trained
     monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
+    monkeypatch.setenv("ARTCNN_COLLECTIONS", str(collection))
     at = open_page("pages/classify.py")
     picker = at.selectbox[0]
     [index] = [index for index, option in enumerate(picker.options) if "runs/three/model.keras" in option]
