@@ -16,6 +16,9 @@ already in memory, gives the ceiling no file-reading path can pass.
 Whole artworks. prediction.classify on large artworks (default 4000×3000 JPEG): decode, sha256,
 a grid of 256-px tiles over the whole artwork (at most 256), predict, average: artworks/s.
 
+Stage by stage: the CPU each stage of prediction.classify costs per single-tile file, run one after the
+other on one thread (classify runs reading, hashing and tiling on a pool of threads beside the model).
+
 The last line printed is `classify_speedup: <artcnn files/s ÷ study files/s>`.
 """
 
@@ -148,6 +151,43 @@ def model_alone(model: Any, count: int, batch_size: int = 64, repeats: int = 3) 
             "files_per_cpu_second": common.median([tiles / cpu for _, cpu in timings])}
 
 
+def stages(model: Any, metadata: dict, files: Sequence[Path], batch_size: int = 64) -> dict[str, float]:
+    """CPU milliseconds per file of each stage of prediction.classify, run one after the other on one thread:
+    reading (open and decode), sha256, perceptual hash, tiling, the batch's resize to the model's input, the model."""
+    import time
+
+    import numpy as np
+    import tensorflow as tf
+
+    from artcnn.data import preprocess
+    from artcnn.duplicates import perceptual_hash
+    from artcnn.images import read_artwork, sha256_file
+    from artcnn.prediction import model_tiling
+    from artcnn.tiling import cut_tiles
+
+    tiling = model_tiling(metadata)
+    side, size = tiling.tile_size, metadata.get("input_size") or tiling.tile_size
+    resize = tf.function(lambda pixels: preprocess(pixels, size),
+                         input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
+
+    def cpu_ms(work: Callable[[], Any]) -> tuple[Any, float]:
+        started = time.process_time()
+        result = work()
+        return result, (time.process_time() - started) * 1000 / len(files)
+
+    images, read = cpu_ms(lambda: [read_artwork(file).image for file in files])
+    _, sha = cpu_ms(lambda: [sha256_file(file) for file in files])
+    _, phash = cpu_ms(lambda: [perceptual_hash(image) for image in images])
+    cuts, tile = cpu_ms(lambda: [cut_tiles(image, tiling, grid=True, keep_blank=True) for image in images])
+    pixels = np.stack([t.pixels for cut in cuts for t in cut.tiles])
+    batches = [pixels[start:start + batch_size] for start in range(0, len(pixels), batch_size)]
+    model.predict_on_batch(resize(batches[0]))  # traced before timing
+    resized, resizing = cpu_ms(lambda: [resize(batch) for batch in batches])
+    _, scoring = cpu_ms(lambda: [model.predict_on_batch(batch) for batch in resized])
+    return {"read and decode": read, "sha256": sha, "perceptual hash": phash, "tiling": tile, "resize": resizing,
+            "model": scoring}
+
+
 def whole_artworks(model: Any, metadata: dict, files: Sequence[Path], repeats: int,
                    log: Callable[[str], None] = print) -> dict:
     """prediction.classify over large artworks: median artworks/s (wall and per CPU-second), tiles of each."""
@@ -193,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"study (load_img + predict per image) median {study:7.1f} files/s, {cpu['study']:7.1f} per CPU-second")
     print(f"artcnn (prediction.classify)         median {ours:7.1f} files/s, {cpu['artcnn']:7.1f} per CPU-second")
     ceiling = model_alone(model, len(tiles))
+    costs = stages(model, metadata, tiles)
+    print("CPU per single-tile file, stage by stage on one thread: "
+          + ", ".join(f"{name} {ms:.2f} ms" for name, ms in costs.items())
+          + f" (sum {sum(costs.values()):.2f} ms; end to end {1000 / cpu['artcnn']:.2f} ms of CPU per file)")
     print(f"ceiling: the model alone on resized tiles in memory, batches of 64: {ceiling['files_per_second']:7.1f} "
           f"tiles/s, {ceiling['files_per_cpu_second']:7.1f} per CPU-second")
     print(f"artcnn ÷ study: {single['speedup']:.1f}× wall clock, {single['cpu_speedup']:.1f}× per CPU-second; "
