@@ -13,8 +13,8 @@ from artcnn.workspace import Workspace
 
 # Session-state key: the unprotected notice was shown on Home in this session.
 NOTICE_SHOWN = "team unprotected notice shown"
-# Session-state key of what the last deletion or restore did, shown once after the rerun.
-DONE = "team done"
+# Session-state keys of what the last deletion or restore did, or why it did not, shown once (show_done).
+DONE, FAILED = "team done", "team failed"
 
 
 def auth_section() -> dict | None:
@@ -99,39 +99,56 @@ def show_deletions(catalogue, limit: int = 5) -> None:
 
 def delete_control(workspace: Workspace, kind: str, name: str, running: bool = False) -> None:
     """Delete `name` (a dataset, run or model file) by typing its name: it moves to the trash, from which the
-    Models page restores it. Refusals (a run training, a model in use) are shown in words."""
-    days = trash.TrashConfig.from_env().days
+    Models page restores it. What happened (a refusal too: a run training, a model in use) shows at
+    `show_done`."""
+    key = f"team delete {kind} {name}"
     with st.popover(f"Delete {kind} {name}", disabled=running,
                     help="A run still training cannot be deleted; stop it first." if running else None):
-        st.write(f"The {kind} moves to the trash for {days} days; the Models page restores it from there.")
-        typed = st.text_input(f"Type {name} to confirm", key=f"team delete {kind} {name}")
-        if st.button("Move to the trash", type="primary", key=f"team delete button {kind} {name}"):
-            if typed.strip() != name:
-                st.error(f"Type the name {name} exactly to delete it.")
-                return
-            try:
-                trash.move_to_trash(workspace, kind, name, running=running)
-            except ValueError as error:
-                st.error(str(error))
-                return
-            st.session_state[DONE] = f"The {kind} {name} is in the trash; restore it on the Models page."
-            st.rerun()
+        st.write(f"The {kind} moves to the trash for {trash_days()} days; the Models page restores it from there.")
+        st.text_input(f"Type {name} to confirm", key=key)
+        st.button("Move to the trash", type="primary", key=f"team delete button {kind} {name}", on_click=_delete,
+                  args=(workspace, kind, name, running, key))
+
+
+def _delete(workspace: Workspace, kind: str, name: str, running: bool, key: str) -> None:
+    # A callback: it may empty the confirmation, so that a later thing of the same name is not one click away.
+    if st.session_state.get(key, "").strip() != name:
+        st.session_state[FAILED] = f"Type the name {name} exactly to delete it."
+        return
+    try:
+        trash.move_to_trash(workspace, kind, name, running=running, user=user())
+    except (ValueError, OSError) as error:
+        st.session_state[FAILED] = str(error)
+        return
+    st.session_state[key] = ""
+    st.session_state[DONE] = f"The {kind} {name} is in the trash; restore it on the Models page."
+
+
+def trash_days() -> int:
+    """TrashConfig.days as ARTCNN_TRASH_DAYS sets it; a bad value is named once and the default used."""
+    try:
+        return trash.TrashConfig.from_env().days
+    except ValueError as error:
+        st.warning(f"{error}; the trash keeps deleted things {trash.TrashConfig().days} days.")
+        return trash.TrashConfig().days
 
 
 def show_done() -> None:
+    """What the last deletion or restore did, once."""
     if DONE in st.session_state:
         st.success(st.session_state.pop(DONE))
+    if FAILED in st.session_state:
+        st.error(st.session_state.pop(FAILED))
 
 
 def show_trash(workspace: Workspace) -> None:
     """The trash (after purging what is older than its days): each item, who deleted it and when it goes, and
     Restore for the chosen one."""
+    config = trash.TrashConfig(days=trash_days())
     try:
-        config = trash.TrashConfig.from_env()
         trash.purge(workspace, config)
-    except (ValueError, OSError) as error:
+    except OSError as error:
         st.error(f"The trash could not be emptied of old items: {error}")
-        return
     items = trash.trashed(workspace)
     if not items:
         return
@@ -143,14 +160,16 @@ def show_trash(workspace: Workspace) -> None:
                  hide_index=True)
     chosen = st.selectbox("Deleted item", items, format_func=lambda item: f"{item.kind} {item.name} "
                           f"(deleted {item.deleted:%Y-%m-%d %H:%M})", key="team trash pick")
-    if st.button("Restore", key="team restore"):
-        try:
-            trash.restore(workspace, chosen.id)
-        except (ValueError, OSError) as error:
-            st.error(str(error))
-        else:
-            st.session_state[DONE] = f"The {chosen.kind} {chosen.name} is back."
-            st.rerun()
+    st.button("Restore", key="team restore", on_click=_restore, args=(workspace, chosen))
+
+
+def _restore(workspace: Workspace, item: trash.TrashItem) -> None:
+    try:
+        trash.restore(workspace, item.id, user=user())
+    except (ValueError, OSError) as error:
+        st.session_state[FAILED] = str(error)
+    else:
+        st.session_state[DONE] = f"The {item.kind} {item.name} is back."
 
 
 def show_jobs(jobs) -> None:

@@ -127,3 +127,11 @@ def test_the_train_page_queues_a_second_and_third_training_and_shows_the_queue(w
     finally:
         release.set()
         app_state.jobs.clear()
+
+
+def test_a_bad_trash_setting_is_named_and_the_default_used(empty_workspace, monkeypatch):
+    monkeypatch.setenv("ARTCNN_TRASH_DAYS", "a week")
+    write_dataset(empty_workspace.root / "datasets" / "tiny", classes=("han", "kom"))
+    at = app("pages/datasets.py")
+    assert any("ARTCNN_TRASH_DAYS must be a whole number of days" in warning.value for warning in at.warning)
+    assert any("moves to the trash for 7 days" in markdown.value for markdown in at.markdown)

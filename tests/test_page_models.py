@@ -74,6 +74,8 @@ def test_lists_runs_and_models_with_downloads_compare_and_delete(workspace):
     next(button for button in at.button if button.label == "Restore").click().run()
     assert ("two", "run") in listed(at) and any("The run two is back" in s.value for s in at.success)
     assert (workspace / "runs" / "two" / "config.json").is_file()
+    at.selectbox(key="models_pick").set_value("run · two").run()
+    assert at.text_input(key="team delete run two").value == "", "the name typed before is not kept for a next time"
 
 
 def delete(at, kind: str, name: str) -> None:
