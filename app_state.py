@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 import app_team
-from artcnn.jobs import JobManager
+from artcnn.jobs import JobManager, JobsConfig
 from artcnn.workspace import Workspace
 
 
@@ -75,8 +75,14 @@ def workspace() -> Workspace:
 
 @st.cache_resource
 def jobs() -> JobManager:
-    """Background training jobs of this server: they outlive reruns, page changes and closed tabs."""
-    return JobManager()
+    """Background training jobs of this server: they outlive reruns, page changes and closed tabs. At most
+    ARTCNN_MAX_TRAININGS run at once (default one per core); a bad value is named and the default used."""
+    try:
+        config = JobsConfig.from_env()
+    except ValueError as error:
+        st.warning(f"{error}; this server trains {JobsConfig().limit} at a time.")
+        config = JobsConfig()
+    return JobManager(config)
 
 
 @st.cache_resource(max_entries=4)

@@ -135,3 +135,18 @@ def test_a_bad_trash_setting_is_named_and_the_default_used(empty_workspace, monk
     at = app("pages/datasets.py")
     assert any("ARTCNN_TRASH_DAYS must be a whole number of days" in warning.value for warning in at.warning)
     assert any("moves to the trash for 7 days" in markdown.value for markdown in at.markdown)
+
+
+def test_a_bad_training_limit_is_named_and_the_default_used(empty_workspace, monkeypatch):
+    import os
+
+    import app_state
+
+    monkeypatch.setenv("ARTCNN_MAX_TRAININGS", "many")
+    app_state.jobs.clear()
+    try:
+        at = app("pages/train.py")
+        assert any("ARTCNN_MAX_TRAININGS must be a whole number" in warning.value for warning in at.warning)
+        assert app_state.jobs().config.limit == (os.cpu_count() or 1)
+    finally:
+        app_state.jobs.clear()
