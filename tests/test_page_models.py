@@ -119,3 +119,24 @@ def test_a_three_class_run_shows_every_class(workspace):
     assert len(confusions) == 2  # tiles and artworks
     assert all(list(frame.index) == ["true han", "true kom", "true photo"] for frame in confusions)
     assert confusions[1].to_numpy().sum() == 3  # one test artwork a class
+
+
+def test_a_run_training_now_cannot_be_deleted(workspace):
+    import threading
+
+    from streamlit.testing.v1.element_tree import Block
+
+    import app_state
+
+    add_run(workspace, "one", add_demo_dataset(workspace), ONE_EPOCH)
+    release = threading.Event()
+    job = app_state.jobs().start("one again", lambda progress, stop: release.wait(20), runs=("one",))
+    try:
+        at = open_page("pages/models.py")
+        at.selectbox(key="models_pick").set_value("run · one").run()
+        (popover,) = [block.proto.popover for block in at.main.children.values() if isinstance(block, Block)
+                      and block.proto.HasField("popover") and block.proto.popover.label == "Delete run one"]
+        assert popover.disabled and "stop it first" in popover.help
+    finally:
+        release.set()
+        job.thread.join(5)
