@@ -26,6 +26,8 @@ from artcnn.images import iter_image_files
 from artcnn.reading import Pending, read_for_tiles
 
 INSTALL = 'pip install -r requirements-ray.txt (or pip install "ray[data]")'
+# Files each reading task reads into one block of tiles.
+FILES_PER_TASK = 8
 # Seconds to wait for a cluster's address to answer before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
 
@@ -81,35 +83,36 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
     side = tiling.tile_size
     listed = ray.data.from_items([{"index": index, "file": file} for index, file in enumerate(files)],
                                  override_num_blocks=max(1, min(len(files) // 16, 200)))
-    tiles = listed.flat_map(lambda row: _tile_rows(row, tiling, config))
+    tiles = listed.map_batches(lambda files: _tile_batch(files, tiling, config), batch_size=FILES_PER_TASK,
+                               batch_format="numpy")
     scored = tiles.map_batches(_Scorer, fn_constructor_args=(_model_bytes(model, metadata), metadata, side),
                                batch_size=config.batch_size, batch_format="numpy",
                                compute=ray.data.ActorPoolStrategy(size=config.ray_actors))
     waiting: deque[Pending] = deque()
-    for row in scored.iter_rows():
+    for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
         if stop is not None and stop.is_set():
             return
-        if row["artwork"]:
-            waiting.append(pickle.loads(row["artwork"]))
-        if row["real"]:
-            artwork = waiting[-1]
-            artwork.tile_probabilities.append(np.asarray(row["probabilities"]))
-            artwork.received += 1
+        for artwork, real, probabilities in zip(batch["artwork"], batch["real"], batch["probabilities"]):
+            if artwork:
+                waiting.append(pickle.loads(artwork))
+            if real:
+                waiting[-1].tile_probabilities.append(probabilities)
+                waiting[-1].received += 1
         while waiting and waiting[0].complete:
             yield waiting.popleft()
     yield from waiting
 
 
-def _tile_rows(row: dict, tiling: TilingConfig, config: PredictConfig) -> list[dict]:
-    """One file read into its tile rows (a Ray task): the artwork (pickled, without tiles) rides on the first; an
-    unreadable file is one placeholder row that is not scored."""
-    pending, tiles = read_for_tiles(int(row["index"]), Path(row["file"]), tiling, config)
-    artwork = pickle.dumps(pending)
-    if not tiles:
-        return [{"artwork": artwork, "tile": np.zeros((tiling.tile_size, tiling.tile_size, 3), np.uint8),
-                 "real": False}]
-    return [{"artwork": artwork if position == 0 else b"", "tile": pixels, "real": True}
-            for position, pixels in enumerate(tiles)]
+def _tile_batch(files: dict, tiling: TilingConfig, config: PredictConfig) -> dict:
+    """Files read into tile rows (a Ray task): each artwork (pickled, without its tiles) rides on its first tile's
+    row; an unreadable file is one placeholder row that is not scored."""
+    artworks, tiles, real = [], [], []
+    for index, file in zip(files["index"], files["file"]):
+        pending, pixels = read_for_tiles(int(index), Path(file), tiling, config)
+        artworks += [pickle.dumps(pending)] + [b""] * (len(pixels) - 1)
+        tiles += pixels or [np.zeros((tiling.tile_size, tiling.tile_size, 3), np.uint8)]
+        real += [True] * len(pixels) or [False]
+    return {"artwork": np.array(artworks, dtype=object), "tile": np.stack(tiles), "real": np.array(real)}
 
 
 def _model_bytes(model: Any, metadata: dict) -> bytes:
@@ -146,6 +149,6 @@ class _Scorer:
         real = np.asarray(batch["real"], dtype=bool)
         probabilities = np.zeros((len(real), self.classes))
         if real.any():
-            pixels = np.ascontiguousarray(np.stack(batch["tile"])[real])
+            pixels = np.ascontiguousarray(batch["tile"][real])
             probabilities[real] = class_probabilities(self.model.predict_on_batch(self.resize(pixels)), self.classes)
         return {"artwork": batch["artwork"], "real": real, "probabilities": probabilities}

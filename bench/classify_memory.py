@@ -7,8 +7,8 @@ Writes a collection of synthetic artworks of mixed sizes and formats (mostly sma
 few broken files), then runs `python -m artcnn classify MODEL DIR --out results.csv` in a
 subprocess and reads its peak resident memory from the kernel (getrusage of the finished child),
 sampling it from /proc while it runs to show whether it grows with the number of files read.
-Classification streams: files are read one at a time and results written as they come, so memory
-should not grow with the number of files. The CSV must have one row per file, broken ones included.
+Classification streams: files are read by a pool of threads at most PredictConfig.read_ahead files ahead
+and results written as they come, so memory should not grow with the number of files. The CSV must have one row per file, broken ones included.
 The last line printed is `classify_peak_rss_mb: <value>`.
 """
 
