@@ -29,7 +29,7 @@ NOTES = os.environ.get("ARTCNN_NOTES_SCREENSHOTS")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-expect = sync_api.expect
+expect, PlaywrightTimeout = sync_api.expect, sync_api.TimeoutError
 # Every wait is bounded; training and the first TensorFlow import on two busy cores get the longest.
 SERVER_START, TRAINING = 60, 240
 
@@ -98,6 +98,18 @@ def wait_until_idle(page) -> None:
 def click_when_idle(page, button) -> None:
     wait_until_idle(page)
     button.click()
+
+
+def choose_when_idle(page, combobox, option: str) -> None:
+    """Pick `option` in a select box once the app is idle. A click that follows a toggle's may only focus the box
+    (its list stays shut); the arrow key then opens it, as for a user trying again."""
+    click_when_idle(page, combobox)
+    options = page.get_by_role("option").filter(has_text=option)
+    try:
+        options.wait_for(timeout=3_000)
+    except PlaywrightTimeout:
+        combobox.press("ArrowDown")
+    options.click()
 
 
 def upload_when_idle(page, uploader, files: list[Path]) -> None:
@@ -297,8 +309,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)
 
     # The same artworks and a broken file with the synthetic demo model: said above the results and in the CSV.
-    click_when_idle(page, page.get_by_role("combobox", name="Model"))
-    page.get_by_role("option").filter(has_text="models/demo.keras").click()
+    choose_when_idle(page, page.get_by_role("combobox", name="Model"), "models/demo.keras")
     upload_when_idle(page, page.get_by_test_id("stFileUploader"), [broken])  # added to the four uploaded before
     click_when_idle(page, page.get_by_role("button", name="Classify", exact=True))
     download = page.get_by_role("button", name="Download these 5 results as CSV")
