@@ -54,6 +54,7 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     from artcnn.exports import new_run, write_annotations, write_json
     from artcnn.images import iter_image_files
     from artcnn.prediction import result_columns, write_results_csv
+    from artcnn.ray_engine import EngineFailed
     from artcnn.results_csv import finished_files
     from artcnn.records import read_records
     from artcnn.sources import IIIF_COLUMNS, classify_sources
@@ -90,8 +91,13 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
                                   catalogue=workspace.catalogue if workspace else None, model_name=run.model,
                                   source=f"command line: {', '.join(map(str, [*args.inputs, *args.manifest]))}")
         new = (result for result in stream if result.file not in done)
-        rows = write_results_csv(_kept(new, results), Path(args.out), metadata["classes"], run.model,
-                                 details=stream.columns, append=bool(done))
+        try:
+            rows = write_results_csv(_kept(new, results), Path(args.out), metadata["classes"], run.model,
+                                     details=stream.columns, append=bool(done))
+        except EngineFailed as error:
+            print(f"error: {error}. The {len(results)} rows written so far are in {args.out}: run the same command "
+                  f"with --resume to classify the rest.", file=sys.stderr)
+            return 1
     errors = [result for result in results if result.error]
     for result in errors:
         print(f"skipped {result.file}: {result.error}", file=sys.stderr)

@@ -32,6 +32,11 @@ FILES_PER_TASK = 8
 CONNECT_TIMEOUT = 10.0
 
 
+class EngineFailed(RuntimeError):
+    """The Ray run stopped part-way (a worker, an actor or a node was lost, the cluster went away). The results
+    already yielded stand; classifying the rest again (CLI: --resume) finishes the run."""
+
+
 def connect(address: str | None = None) -> None:
     """Make sure this process is connected to Ray: the one already connected, the cluster at `address` (or
     RAY_ADDRESS), else a Ray started on this machine. A ValueError says how to install Ray when it is missing; a
@@ -89,8 +94,15 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
                                batch_size=config.batch_size, batch_format="numpy",
                                compute=ray.data.ActorPoolStrategy(size=config.ray_actors))
     waiting: deque[Pending] = deque()
-    for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
-        if stop is not None and stop.is_set():
+    batches = scored.iter_batches(batch_size=None, batch_format="numpy")
+    while not (stop is not None and stop.is_set()):
+        try:
+            batch = next(batches, None)
+        except Exception as error:  # noqa: BLE001 - a worker, an actor or a node lost: Ray raises many types
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise EngineFailed(f"the Ray run failed ({type(error).__name__}: {first})") from None
+        if batch is None:
+            yield from waiting
             return
         for artwork, real, probabilities in zip(batch["artwork"], batch["real"], batch["probabilities"]):
             if artwork:
@@ -100,7 +112,6 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
                 waiting[-1].received += 1
         while waiting and waiting[0].complete:
             yield waiting.popleft()
-    yield from waiting
 
 
 def _tile_batch(files: dict, tiling: TilingConfig, config: PredictConfig) -> dict:

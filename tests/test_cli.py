@@ -189,3 +189,28 @@ def test_engine_ray_without_ray_says_how_to_install_it(bright_classification, tm
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="Received: engine='spark'"):
         PredictConfig(engine="spark")
+
+
+def test_a_ray_run_that_fails_part_way_keeps_its_rows_and_resumes(bright_classification, tmp_path, capsys,
+                                                                  monkeypatch):
+    from artcnn import ray_engine
+
+    model, art, whole = bright_classification
+
+    def three_then_lost(model, metadata, inputs, tiling, config, stop=None):
+        from artcnn.prediction import _scored_locally
+
+        for done, artwork in enumerate(_scored_locally(model, metadata, inputs, tiling, config, stop)):
+            if done == 3:
+                raise ray_engine.EngineFailed("the Ray run failed (ActorDiedError: the actor died)")
+            yield artwork
+
+    monkeypatch.setattr(ray_engine, "connect", lambda address=None: None)
+    monkeypatch.setattr(ray_engine, "scored_on_ray", three_then_lost)
+    out = tmp_path / "results.csv"
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3", "--engine", "ray"]) == 1
+    err = capsys.readouterr().err
+    assert "the Ray run failed (ActorDiedError: the actor died). The 3 rows written so far are in" in err
+    assert "--resume" in err and "Traceback" not in err
+    assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3", "--resume"]) == 0
+    assert out.read_text(encoding="utf-8") == whole
