@@ -94,7 +94,7 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
                                batch_size=config.batch_size, batch_format="numpy",
                                compute=ray.data.ActorPoolStrategy(size=config.ray_actors))
     waiting: deque[Pending] = deque()
-    batches = scored.iter_batches(batch_size=None, batch_format="numpy")
+    batches = iter(scored.iter_batches(batch_size=None, batch_format="numpy"))
     while not (stop is not None and stop.is_set()):
         try:
             batch = next(batches, None)
