@@ -229,12 +229,12 @@ def training_form_config():
 def model_entries(workspace: Workspace, jobs) -> dict[str, dict]:
     """Every run and every other model file, by the label the Models page lists it under, with what its
     table and details show; a model file that cannot be read is named in a warning and left out."""
-    from artcnn import training
     from artcnn.dataset import read_description
+    from artcnn.run_folder import read_run
 
     entries: dict[str, dict] = {}
     for name in workspace.run_names():
-        record = training.read_run(workspace.run_dir(name))
+        record = read_run(workspace.run_dir(name))
         try:
             synthetic = read_description(record["config"]["dataset"]).synthetic
         except ValueError:  # the dataset was deleted since; the run's model still says

@@ -4,7 +4,7 @@
 `config.validate_name` before it becomes a path, so nothing is ever written outside the root.
 
 The stages record their work in the catalogue of the workspace that holds their output, whoever
-started them (a page or the CLI): `record_dataset` (tiling.build_dataset), `record_run`
+started them (a page or the CLI): `record_dataset` (dataset_build.build_dataset), `record_run`
 (training.train); a classification is recorded by prediction.classify when given a catalogue. Each record
 names the acting user (access.current_user), when sign-in is on. Deleting from the pages moves things to
 the trash/ folder (artcnn.trash); the delete_* methods here remove them for good.
@@ -52,7 +52,7 @@ def best_model(metadatas: Sequence[dict]) -> int | None:
 def model_name(path: str | os.PathLike, metadata: dict | None = None) -> str:
     """A model in words a curator reads: a run's name for the run's model file, else the file's name without
     its suffix, with "(synthetic)" after it when its metadata says it was trained on synthetic pictures only."""
-    from artcnn.training import MODEL
+    from artcnn.run_folder import MODEL
 
     path = Path(path)
     name = path.parent.resolve().name if path.name == MODEL else path.stem

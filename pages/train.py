@@ -10,7 +10,7 @@ import app_state
 import app_team
 from app_runs import (report_ended_jobs, run_progress_text, run_state, settings_text, show_curves, show_metrics,
                       show_misclassified, show_study_tables, training_form, training_form_config)
-from artcnn import study, training
+from artcnn import run_folder, study, training
 from artcnn.config import TrainConfig, from_dict
 from artcnn.storage import MODEL_SUFFIXES
 
@@ -41,7 +41,7 @@ def start(reproduce_study: bool):
     name, config = state.train_name.strip(), training_form_config()
     dataset_dir = workspace.dataset_dir(state.train_dataset)
     names = tuple(study.run_names(name)) if reproduce_study else (name,)
-    if not reproduce_study and (workspace.run_dir(name) / training.CONFIG).exists():
+    if not reproduce_study and (workspace.run_dir(name) / run_folder.CONFIG).exists():
         raise ValueError(f"A run named {name!r} exists already: choose another run name.")
     if reproduce_study:
         return f"study {name}", lambda report, stop: study.reproduce(
@@ -94,9 +94,9 @@ def live_panel() -> None:
     if ([job.name for job in jobs.running()], sorted(workspace.run_names())) != signature:
         st.rerun()  # a job ended or a run folder appeared (a study moved on): redraw the whole page
     app_team.show_jobs(jobs)
-    if not view or not (workspace.run_dir(view) / training.CONFIG).is_file():
+    if not view or not (workspace.run_dir(view) / run_folder.CONFIG).is_file():
         return
-    record = training.read_run(workspace.run_dir(view))
+    record = run_folder.read_run(workspace.run_dir(view))
     status, config, shown_state = record["status"], record["config"], run_state(jobs, view, record["status"])
     st.markdown(f"**{view}**: {run_progress_text(jobs, view, record, workspace.root / 'runs')}")
     st.caption(settings_text(config))
@@ -105,7 +105,7 @@ def live_panel() -> None:
     show_curves(record["history"], key="train_curves")
     if shown_state in ("interrupted", "stopped"):
         st.button("Resume", on_click=resume, args=(view,), help="Continue from the last finished epoch's checkpoint.",
-                  disabled=not (workspace.run_dir(view) / training.CHECKPOINT).is_file())
+                  disabled=not (workspace.run_dir(view) / run_folder.CHECKPOINT).is_file())
     if shown_state == "finished":
         show_metrics(record["metrics"])
         show_misclassified(record["metrics"], Path(config["dataset"]))
