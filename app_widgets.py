@@ -111,6 +111,25 @@ def show_dataset(dataset) -> None:
         if tiles:
             st.image([str(tile) for tile in tiles], width=96)
     show_skipped(dataset.skipped, "files", dataset.source or None)
+    show_duplicates(dataset)
+
+
+def show_duplicates(dataset) -> None:
+    """A dataset's near-duplicate groups: each under more than one class a labelling conflict to fix, the rest
+    kept on one side of the split (no leak from training into the test), named from the dataset's source."""
+    from artcnn.duplicates import conflict_warnings
+
+    def named(file: str) -> str:
+        inside = dataset.source and Path(file).is_relative_to(dataset.source)
+        return str(Path(file).relative_to(dataset.source)) if inside else Path(file).name
+
+    groups = [{**group, "files": [named(file) for file in group["files"]]} for group in dataset.duplicates]
+    conflicts = conflict_warnings(groups)
+    for sentence in conflicts:
+        st.warning(sentence[0].upper() + sentence[1:] + ".")
+    if len(groups) > len(conflicts):
+        st.info(f"{len(groups) - len(conflicts)} groups of near-duplicate artworks (resized or re-encoded copies) "
+                "under one class: each group is kept on one side of the split, so no copy leaks into the test.")
 
 
 def show_shortcut_report(report) -> None:

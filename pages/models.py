@@ -8,6 +8,7 @@ import streamlit as st
 
 import app_state
 import app_team
+from app_collection import show_mistakes
 from app_runs import (accuracy_text, model_entries, run_comparison, settings_text, show_curves, show_metrics,
                       show_study_tables)
 from artcnn.storage import MODEL_SUFFIXES, model_file_bytes
@@ -49,6 +50,9 @@ if entry["card"]:
     with st.expander(f"Model card ({entry['card'].name})"):
         st.markdown(entry["card"].read_text(encoding="utf-8"))
 show_metrics(entry["metrics"])
+if entry["kind"] == "run" and entry["metrics"]:
+    with st.expander("Its mistakes: the confusion matrix with each cell's test artworks, the most confident errors"):
+        show_mistakes(workspace.run_dir(entry["name"]))
 
 if entry["path"] is not None:
     downloads = st.columns(len(MODEL_SUFFIXES) + 2)

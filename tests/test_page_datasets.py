@@ -1,5 +1,9 @@
 """The Datasets page through streamlit's AppTest, uploads included."""
 
+import io
+
+from PIL import Image
+
 from app_pages import open_page, zipped
 from builders import BROKEN, artworks
 from artcnn import trash
@@ -107,3 +111,33 @@ def test_the_same_zip_for_both_classes_is_one_short_error_and_a_list(empty_works
     (listed,) = [frame.value for frame in at.dataframe]
     assert len(listed) == 6 and listed["file"].str.startswith("kom/art/collection/").all()
     assert listed["reason"].str.startswith("same file as ").all() and not listed["reason"].str.contains("/").any()
+
+
+def test_near_duplicates_are_named_as_a_conflict_or_kept_on_one_side(empty_workspace, tmp_path):
+    made = artworks(tmp_path / "collection", per_class=3)
+    original, other = made["han"][:2]
+    # A resized, re-encoded copy of one han artwork filed under kom (a conflict), of another under han too.
+    uploads = {"han": [*made["han"], ("han copy.jpg", _smaller(other))],
+               "kom": [*made["kom"], ("kom copy.jpg", _smaller(original))]}
+    at = open_page(PAGE)
+    for uploader, files in zip(at.file_uploader, uploads.values()):
+        uploader.set_value([(item[0], _jpeg(item[1]), "image/jpeg") if isinstance(item, tuple)
+                            else (item.name, item.read_bytes(), "image/png") for item in files])
+    _number(at, "Tile size").set_value(64)
+    _button(at, "Build dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (conflict,) = [warning.value for warning in at.warning if "labelling conflict" in warning.value]
+    assert f"han/{original.name} (han)" in conflict and "kom/kom copy.jpg (kom)" in conflict
+    assert str(empty_workspace.root) not in conflict
+    assert any("1 groups of near-duplicate artworks" in info.value for info in at.info)
+
+
+def _smaller(path):
+    with Image.open(path) as image:
+        return image.convert("RGB").resize((image.width * 3 // 4, image.height * 3 // 4))
+
+
+def _jpeg(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()

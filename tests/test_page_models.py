@@ -49,6 +49,9 @@ def test_lists_runs_and_models_with_downloads_compare_and_delete(workspace):
     assert "recipe **default** · 1 epoch · " in markdown(at) and at.get("plotly_chart")
     assert {metric.label for metric in at.metric} >= {"Test accuracy, tiles", "Test accuracy, artworks"}
     assert [button.label for button in at.get("download_button")] == ["Download .keras", "Download .h5"]
+    confusion = next(frame.value for frame in at.dataframe if "predicted han" in frame.value.columns)
+    assert list(confusion.index) == ["true han", "true kom"] and confusion.to_numpy().sum() > 0
+    assert any(box.label == "Test artworks in the cell" for box in at.selectbox)
 
     compared = [frame.value for frame in at.dataframe if "" in frame.value.columns]
     assert len(compared) == 2 and {frame.loc["dropout", ""] for frame in compared} == {"True", "False"}
@@ -116,9 +119,9 @@ def test_a_three_class_run_shows_every_class(workspace):
     assert not at.exception, [e.value for e in at.exception]
     assert "(han, kom, photo)" in markdown(at)
     confusions = [frame.value for frame in at.dataframe if "predicted photo" in frame.value.columns]
-    assert len(confusions) == 2  # tiles and artworks
+    assert len(confusions) == 3  # tiles and artworks, then artworks again with their cells to open
     assert all(list(frame.index) == ["true han", "true kom", "true photo"] for frame in confusions)
-    assert confusions[1].to_numpy().sum() == 3  # one test artwork a class
+    assert confusions[1].to_numpy().sum() == 3 and (confusions[2] == confusions[1]).all().all()  # one a class
 
 
 def test_a_run_training_now_cannot_be_deleted(workspace):
@@ -135,7 +138,7 @@ def test_a_run_training_now_cannot_be_deleted(workspace):
         at = open_page("pages/models.py")
         at.selectbox(key="models_pick").set_value("run · one").run()
         (popover,) = [block.proto.popover for block in at.main.children.values() if isinstance(block, Block)
-                      and block.proto.HasField("popover") and block.proto.popover.label == "Delete run one"]
+                      and block.type == "popover" and block.proto.popover.label == "Delete run one"]
         assert popover.disabled and "stop it first" in popover.help
     finally:
         release.set()
