@@ -12,6 +12,7 @@ checking it. The CLI runs as its own user and is not limited.
 
 from __future__ import annotations
 
+import getpass
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,6 +38,14 @@ def set_current_user(user: str | None) -> None:
     if user is not None and not isinstance(user, str):
         raise ValueError(f"user must be a string or None. Received: user={user!r}")
     _ACTING.set(user)
+
+
+def account_name() -> str | None:
+    """The operating-system account running this process (the command line's acting user), if it has one."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from artcnn.access import account_name, acting_as
 from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
 from artcnn.cli_collection import add_collection_commands
 from artcnn.cli_training import add_training_commands
@@ -270,7 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        # The catalogue names who did the work: on the command line, the account running it.
+        with acting_as(account_name()):
+            return args.handler(args)
     except (ValueError, OSError) as error:  # OSError: a missing file, a full disk, a read-only folder...
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -60,6 +60,7 @@ def test_the_command_line_refuses_incomplete_flags(brightness_model, tmp_path, c
 
 def test_the_command_line_records_in_the_workspace_catalogue_the_app_reads(brightness_model, tmp_path, monkeypatch,
                                                                            capsys):
+    from artcnn.access import account_name
     from artcnn.workspace import Workspace
 
     folder = tmp_path / "art"
@@ -73,6 +74,7 @@ def test_the_command_line_records_in_the_workspace_catalogue_the_app_reads(brigh
     assert "recorded in the catalogue of workspace" in capsys.readouterr().out
     recorded = Workspace.open(tmp_path / "ws").catalogue.classifications()
     assert [(row["model"], row["artworks"], row["errors"]) for row in recorded] == [("bright", 1, 0)]
+    assert recorded[0]["user"] == account_name() and account_name()  # who ran the command
     monkeypatch.setenv("ARTCNN_WORKSPACE", str(tmp_path / "ws"))  # the app's workspace: recorded without the flag
     assert main(["classify", str(brightness_model), str(folder), "--out", str(tmp_path / "c.csv")]) == 0
     assert len(Workspace.open(tmp_path / "ws").catalogue.classifications()) == 2
