@@ -22,7 +22,7 @@ def test_an_address_that_does_not_answer_is_named_before_any_work(tmp_path, caps
     code = cli.main(["classify", str(model), str(tmp_path / "art"), "--out", str(out), "--engine", "ray",
                      "--ray-address", "ray://127.0.0.1:9"])
     err = capsys.readouterr().err
-    assert code == 2 and "cannot reach the Ray cluster at ray://127.0.0.1:9" in err and "Traceback" not in err
+    assert code == 2 and "cannot reach the Ray cluster at ray://127.0.0.1:9" in err and "Traceback" not in err, err
     assert not out.exists() and not ray.is_initialized()
 
 
