@@ -77,6 +77,9 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
                               f"tile of --prior-class (e.g. 0.5; default {defaults.prior_ratio:g}, none)")
     command.add_argument("--prior-class", help=f"the class the prior's tiles are added to (default "
                                                f"{defaults.prior_class})")
+    command.add_argument("--balance-sources", action="store_const", const=True,
+                         help="resample the training tiles so every source (filename prefix) of a class gives as "
+                              "many tiles as the others, the total unchanged")
     if validation:
         command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
         command.add_argument("--early-stopping", type=int, metavar="PATIENCE",

@@ -128,6 +128,9 @@ class TrainConfig:
     prior_ratio: float = 0.0
     # The class the prior's synthetic tiles are added to; it must be one of the dataset's classes.
     prior_class: str = "kom"
+    # Resample the training tiles (seeded) so every source of a class gives it as many tiles as the others,
+    # the total unchanged (artcnn.balance); the prior's synthetic tiles are left as they are.
+    balance_sources: bool = False
 
     def __post_init__(self) -> None:
         recipes = list_recipes()

@@ -76,8 +76,10 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
             started = time.monotonic()
             tested = manifest["artwork"].isin(fold.test).to_numpy()
             train_rows, test_rows = manifest[~tested], manifest[tested].reset_index(drop=True)
-            train_files = [str(info.path / tile) for tile in train_rows["tile"]] + prior_files
-            train_labels = np.concatenate([train_rows["class"].map(index_of).to_numpy(dtype=np.int64), prior_labels])
+            train_files, train_labels = fitting.training_tiles(
+                [str(info.path / tile) for tile in train_rows["tile"]],
+                train_rows["class"].map(index_of).to_numpy(dtype=np.int64), list(train_rows["artwork"]),
+                prior_files, prior_labels, config, sources)
             report = within(progress, f"fold {fold_index + 1}/{len(folds)} (left out: {fold.name})")
             outputs = fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
                                        len(info.classes), config, report, stop)

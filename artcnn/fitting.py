@@ -132,6 +132,24 @@ def prior_training_tiles(dataset_dir: Any, classes: Sequence[str], config: "Trai
     return files, np.full(len(files), list(classes).index(config.prior_class), dtype=np.int64)
 
 
+def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str], prior_files: Sequence[str],
+                   prior_labels: "np.ndarray", config: "TrainConfig",
+                   sources: dict[str, str] | None = None) -> tuple[list[str], "np.ndarray"]:
+    """A fit's training tiles: the dataset's `files` (`artworks`: each tile's artwork), resampled so every
+    source of a class contributes equally when config.balance_sources (artcnn.balance; `sources`: artwork →
+    source overrides, see folds.assign_sources), then the prior's tiles as they are."""
+    import numpy as np
+
+    files, labels = list(files), np.asarray(labels, dtype=np.int64)
+    if config.balance_sources:
+        from artcnn.balance import balanced_by_source
+        from artcnn.folds import assign_sources
+
+        source_of = assign_sources(sorted(set(artworks)), sources)
+        files, labels = balanced_by_source(files, labels, [source_of[artwork] for artwork in artworks], config.seed)
+    return files + list(prior_files), np.concatenate([labels, np.asarray(prior_labels, dtype=np.int64)])
+
+
 def fresh_model(recipe: "Recipe", num_classes: int, config: "TrainConfig") -> "keras.Model":
     """A new model of `recipe` with the config's weights, seed and precision, Keras's global seed set first
     (it drives vgg16's base, dropout and the pipeline's shuffles)."""

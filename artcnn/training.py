@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
-
 from artcnn import data, fitting
 from artcnn.config import TrainConfig, from_dict, to_dict
 from artcnn.fitting import TrainingStopped
@@ -177,7 +175,8 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles in its train split.")
     prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, run_dir / PRIOR, progress)
-    files, labels = files + prior_files, np.concatenate([labels, prior_labels])
+    files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "train")["artwork"]),
+                                           prior_files, prior_labels, config)
     if initial_epoch:
         # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
         keras.utils.set_random_seed(config.seed + initial_epoch)
@@ -241,8 +240,10 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
         prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
         model = fitting.fresh_model(recipe, len(info.classes), config)
-        pipeline, batches = fitting.tile_pipeline(files + prior_files, np.concatenate([labels, prior_labels]),
-                                                  len(info.classes), recipe, training=True, seed=config.seed)
+        files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "all")["artwork"]),
+                                               prior_files, prior_labels, config)
+        pipeline, batches = fitting.tile_pipeline(files, labels, len(info.classes), recipe, training=True,
+                                                  seed=config.seed)
         try:
             fitting.fit(model, pipeline, batches=batches, epochs=recipe.epochs, what="finalizing",
                         progress=progress, stop=stop)

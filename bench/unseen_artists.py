@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -26,7 +27,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artcnn.config import TilingConfig, TrainConfig, to_dict  # noqa: E402
+from artcnn.config import IMAGE_SUFFIXES, TilingConfig, TrainConfig, to_dict  # noqa: E402
+from artcnn.evaluation import source_of  # noqa: E402
 from bench import common  # noqa: E402
 from bench.reproduce_study import prepare_dataset  # noqa: E402
 
@@ -51,6 +53,8 @@ VARIANTS = {
     "scaled + degrade + prior": Variant(
         "`robust` (default + degrade augmentation), artworks scaled to a 512-px long side, prior 0.5",
         TrainConfig(recipe="robust", prior_ratio=0.5), long_side=512),
+    "default + balanced": Variant("`default`, training tiles resampled so every source of a class gives as many "
+                                  "(balance_sources)", TrainConfig(recipe="default", balance_sources=True)),
     "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
                                 TrainConfig(recipe="robust"), long_side=512),
 }
@@ -60,6 +64,16 @@ def source_groups(table, folds: int) -> list[list[str]]:
     """Sources in class order (then by name) dealt round-robin into `folds` groups."""
     ordered = table.drop_duplicates("source").sort_values(["class", "source"])["source"].tolist()
     return [ordered[index::folds] for index in range(folds)]
+
+
+def check_groups(groups: list[list[str]], sources: set[str]) -> None:
+    """Every source in `groups` must exist and be held out at most once (a subset of sources is allowed)."""
+    named = sum(groups, [])
+    unknown = sorted(set(named) - sources)
+    twice = sorted({source for source in named if named.count(source) > 1})
+    if unknown or twice:
+        raise ValueError(f"--groups must name known sources, each once. Unknown: {', '.join(unknown) or 'none'}; "
+                         f"named twice: {', '.join(twice) or 'none'}")
 
 
 def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
@@ -111,9 +125,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
         prior_files, prior_labels = fitting.prior_training_tiles(train_info.path, classes, config, scratch, None)
         groups = groups or source_groups(train_manifest, folds)
-        unknown = sorted(set(sum(groups, [])) ^ set(train_manifest["source"]))
-        if unknown:
-            raise ValueError(f"--groups must name every source once. Missing or unknown: {', '.join(unknown)}")
+        check_groups(groups, set(train_manifest["source"]))
         for index, group in enumerate(groups):
             settings = json.loads(json.dumps({"train": to_dict(config), "tiling": to_dict(tiling), "small": small,
                                               "group": group}))
@@ -127,7 +139,10 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
             tests = {kind: manifests[kind][manifests[kind]["source"].isin(group)].reset_index(drop=True)
                      for kind in KINDS}
             test_files = [str(infos[kind].path / tile) for kind in KINDS for tile in tests[kind]["tile"]]
-            labels = np.concatenate([train_rows["class"].map(classes.index).to_numpy(dtype=np.int64), prior_labels])
+            train_files, labels = fitting.training_tiles(
+                [str(train_info.path / tile) for tile in train_rows["tile"]],
+                train_rows["class"].map(classes.index).to_numpy(dtype=np.int64), list(train_rows["artwork"]),
+                prior_files, prior_labels, config)
 
             def report(event, index=index):
                 step = event.payload
@@ -135,8 +150,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
                     log(f"  {name}: fold {index + 1}/{len(groups)} epoch {step.epoch + 1}/{step.epochs} "
                         f"{time.monotonic() - started:.0f} s")
 
-            outputs = fit_and_predict([str(train_info.path / tile) for tile in train_rows["tile"]] + prior_files,
-                                      labels, test_files, len(classes), config, report, None)
+            outputs = fit_and_predict(train_files, labels, test_files, len(classes), config, report, None)
             first = len(tests[KINDS[0]])
             fold = pd.concat([artwork_probabilities(tests[kind], part, classes).assign(
                 kind=kind, fold=index, source=lambda frame: frame["artwork"].map(assign_sources(list(frame["artwork"]))))
@@ -197,8 +211,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=8, help="epochs of every fold (the 2-core budget)")
     parser.add_argument("--groups", help="held-out sources per fold, e.g. 'a,b;c,d' (default: round-robin)")
     parser.add_argument("--small", type=int, default=256, help="long side of the thumbnail copies")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table (markdown)")
+    parser.add_argument("--results", type=Path, help=f"where to write the table (markdown; default {RESULTS.name} "
+                                                     "when every source is held out, required otherwise)")
     args = parser.parse_args(argv)
+    groups = [group.split(",") for group in args.groups.split(";")] if args.groups else None
+    if args.results is None:
+        sources = {source_of(file) for folder in args.data.iterdir() if folder.is_dir() for file in folder.iterdir()
+                   if file.suffix.lower() in IMAGE_SUFFIXES}
+        if groups is not None and set(sum(groups, [])) != sources:
+            parser.error(f"--groups holds out only some sources: give --results, so that {RESULTS.name} (every "
+                         "source held out) is kept")
+        args.results = RESULTS
 
     def log(message: str) -> None:
         print(message, flush=True)
@@ -207,14 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants:
         artworks, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
                                         tiles=args.tiles, epochs=args.epochs, small=args.small,
-                                        groups=[group.split(",") for group in args.groups.split(";")] if args.groups
-                                        else None, log=log)
+                                        groups=groups, log=log)
         results[name] = per_source(artworks, classes)
     settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold; "
-                f"{args.folds} folds, each holding out whole sources; thumbnails: "
+                f"{len(groups) if groups else args.folds} folds, each holding out whole sources; thumbnails: "
                 f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
                 "Accuracy per artwork (mean of its tile probabilities) in percent, 95% Wilson interval, count.")
-    command = "python bench/unseen_artists.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python bench/unseen_artists.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     table = render_table(results, settings, command, common.machine())
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(table, encoding="utf-8")

@@ -151,9 +151,13 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
     assert not [line for line in logged if "epoch" in line]
     pd.testing.assert_frame_equal(again, artworks)
-    with pytest.raises(ValueError, match="every source once"):
-        unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art", tmp_path / "out",
-                                   **{**run, "groups": [["ink"]]})
+    for groups, problem in (([["ink", "nosuch"]], "Unknown: nosuch"), ([["ink"], ["alpha", "ink"]], "twice: ink")):
+        with pytest.raises(ValueError, match=problem):
+            unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",
+                                       tmp_path / "out", **{**run, "groups": groups})
+    # Holding out some sources only, the table must go elsewhere than the full one's file.
+    with pytest.raises(SystemExit):
+        unseen_artists.main(["--data", str(tmp_path / "art"), "--out", str(tmp_path / "out"), "--groups", "ink"])
 
 
 def test_model_on_real_art_scores_every_artwork_from_its_file_and_its_thumbnail(tmp_path, capsys):
