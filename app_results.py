@@ -51,7 +51,7 @@ def stored_results(rows: Iterable[dict]) -> list:
 def results_table(results: Sequence, classes: list[str], details: Sequence[str] = ()) -> pd.DataFrame:
     """Results as the Classify page shows them: the CSV's columns after an `artwork` name (a IIIF canvas's
     label, else the file's name); an unreadable file's verdict says so and a readable one's error is empty."""
-    from artcnn.prediction import results_to_frame
+    from artcnn.results_csv import results_to_frame
 
     frame = results_to_frame(results, classes, details)
     frame.insert(0, "artwork", [result.details.get("canvas_label") or Path(result.file).name for result in results])
@@ -61,9 +61,9 @@ def results_table(results: Sequence, classes: list[str], details: Sequence[str] 
 
 
 def results_csv(results: Sequence, classes: list[str], model: str, details: Sequence[str] = ()) -> bytes:
-    """The results as prediction.write_results_csv writes them (with the `details` columns), as bytes for
+    """The results as results_csv.write_results_csv writes them (with the `details` columns), as bytes for
     st.download_button."""
-    from artcnn.prediction import write_results_csv
+    from artcnn.results_csv import write_results_csv
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "results.csv"

@@ -53,7 +53,7 @@ def run_classify(args: argparse.Namespace, config: PredictConfig) -> int:
     """classify's handler, given the PredictConfig its flags make."""
     from artcnn.exports import new_run, write_annotations, write_json
     from artcnn.images import iter_image_files
-    from artcnn.prediction import result_columns, write_results_csv
+    from artcnn.results_csv import result_columns, write_results_csv
     from artcnn.ray_engine import EngineFailed
     from artcnn.results_csv import finished_files
     from artcnn.records import read_records

@@ -82,7 +82,8 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
 
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities
-    from artcnn.prediction import _tile_stream, model_tiling
+    from artcnn.prediction import model_tiling
+    from artcnn.reading import tile_stream
 
     tiling = model_tiling(metadata)
     input_size = metadata.get("input_size") or model.input_shape[1] or tiling.tile_size
@@ -104,7 +105,7 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
             counts[index] = counts.get(index, 0) + 1
 
     batch: list[tuple[int, np.ndarray]] = []
-    for index, pixels, real in _tile_stream(inputs, registry, tiling, config, None):
+    for index, pixels, real in tile_stream(inputs, registry, tiling, config, None):
         while registry:
             artwork = registry.popleft()
             artworks[artwork.index] = artwork

@@ -113,7 +113,8 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities
     from artcnn.images import read_artwork
-    from artcnn.prediction import _read_artwork, model_tiling
+    from artcnn.prediction import model_tiling
+    from artcnn.reading import read_for_tiles
     from artcnn.storage import load_model
 
     model, metadata = model if isinstance(model, tuple) else load_model(model)
@@ -122,7 +123,7 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
         raise ValueError(f"target must be one of the model's classes {', '.join(classes)}. Received: target={target!r}")
     _map_index(_layers(model))
     tiling = model_tiling(metadata)
-    pending, tiles = _read_artwork(0, Path(artwork), tiling, config)
+    pending, tiles = read_for_tiles(0, Path(artwork), tiling, config)
     if pending.error is not None:
         raise ValueError(f"{artwork}: {pending.error}")
     pixels = preprocess(np.stack(tiles), metadata.get("input_size") or model.input_shape[1] or tiling.tile_size)

@@ -28,15 +28,12 @@ from artcnn.duplicates import DuplicateFinder
 from artcnn.evaluation import class_probabilities
 from artcnn.images import check_inputs
 from artcnn.progress import ProgressCallback, emit
-from artcnn.reading import Pending, read_artworks, read_for_tiles, tile_stream
-from artcnn.results_csv import result_columns, results_to_frame, write_results_csv  # noqa: F401 - their old home
+from artcnn.reading import Pending, read_artworks
 
 if TYPE_CHECKING:
     from artcnn.catalogue import Catalogue
 
 NEEDS_REVIEW = "needs review"
-# Earlier names, still used by gradcam and collection_map.
-_Pending, _read_artwork, _tile_stream = Pending, read_for_tiles, tile_stream
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def test_an_old_dataset_without_duplicates_still_reads(tmp_path):
 def test_a_repeated_artwork_is_marked_in_the_results_csv(tmp_path):
     import keras
 
-    from artcnn.prediction import classify, write_results_csv
+    from artcnn.prediction import classify
+    from artcnn.results_csv import write_results_csv
 
     folder = tmp_path / "collection"
     folder.mkdir()

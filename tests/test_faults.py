@@ -26,7 +26,8 @@ from builders import write_dataset  # noqa: E402
 from artcnn import cli, run_folder, training  # noqa: E402
 from artcnn.catalogue import Catalogue  # noqa: E402
 from artcnn.config import PredictConfig, TrainConfig  # noqa: E402
-from artcnn.prediction import classify, write_results_csv  # noqa: E402
+from artcnn.prediction import classify  # noqa: E402
+from artcnn.results_csv import write_results_csv  # noqa: E402
 from artcnn.storage import load_model, read_metadata, save_model  # noqa: E402
 from artcnn.workspace import Workspace  # noqa: E402
 

@@ -14,9 +14,8 @@ from artcnn.prediction import (  # noqa: E402
     NEEDS_REVIEW,
     classify,
     decide,
-    results_to_frame,
-    write_results_csv,
 )
+from artcnn.results_csv import results_to_frame, write_results_csv  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
 
 METADATA = {"classes": ["han", "kom"], "input_size": 32, "tiling": {"tile_size": 32, "blank_threshold": 0.0}}
