@@ -127,12 +127,14 @@ def run_progress_text(jobs, name: str, record: dict, runs_dir: Path) -> str:
 
 def settings_text(config: dict) -> str:
     """A run's data and settings, as its config.json records them, in one line of Markdown."""
-    recipe, epochs = config["recipe"], config["recipe"]["epochs"]
+    recipe, epochs, train = config["recipe"], config["recipe"]["epochs"], config["train"]
     return (f"dataset `{Path(config['dataset']).name}` ({', '.join(config['classes'])}) · recipe **{recipe['name']}**"
             f" · {epochs} epoch{'s' if epochs != 1 else ''} · {recipe['input_size']}-px inputs · "
             f"{recipe['optimizer']} lr {recipe['learning_rate']:g} · batch {recipe['batch_size']}/"
             f"{recipe['test_batch_size']} · dropout {'on' if recipe['dropout'] else 'off'} · rotation "
-            f"{recipe['rotation_deg']:g}° · seed {config['train']['seed']}")
+            f"{recipe['rotation_deg']:g}° · seed {config['train']['seed']}"
+            + (f" · prior {train['prior_ratio']:g} to {train['prior_class']}" if train.get("prior_ratio") else "")
+            + (" · sources balanced" if train.get("balance_sources") else ""))
 
 
 def show_expected_duration(workspace: Workspace, dataset: str) -> None:
@@ -176,7 +178,9 @@ def report_ended_jobs(jobs, names: list[str]) -> None:
 # The Train page's settings, kept in st.session_state under these keys, one per TrainConfig field shown.
 TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size": "train_batch",
                  "test_batch_size": "train_test_batch", "learning_rate": "train_lr", "dropout": "train_dropout",
-                 "augment": "train_augment", "seed": "train_seed", "weights": "train_weights"}
+                 "augment": "train_augment", "seed": "train_seed", "weights": "train_weights",
+                 "prior_ratio": "train_prior_ratio", "prior_class": "train_prior_class",
+                 "balance_sources": "train_balance_sources"}
 
 
 def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) -> None:
@@ -210,6 +214,15 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
     if uses_weights(recipe):
         st.text_input("VGG16 weights", **kept(key["weights"], defaults.weights or "none"), help="A weights file on "
                       "the server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
+    with st.expander("For artists the model has not seen (bench/results/unseen_artists*.md: no clear gain yet)"):
+        classes = read_description(workspace.dataset_dir(dataset)).classes
+        prior = st.columns(2)
+        prior[0].number_input("Algorithmic-art prior: synthetic tiles per real tile of the class", 0.0, 4.0,
+                              step=0.25, **kept(key["prior_ratio"], defaults.prior_ratio))
+        prior[1].selectbox("Class the prior adds to", classes, **kept(
+            key["prior_class"], defaults.prior_class if defaults.prior_class in classes else classes[-1], classes))
+        st.checkbox("Balance sources: every source (filename prefix) of a class gives as many training tiles",
+                    **kept(key["balance_sources"], defaults.balance_sources))
     st.text_input("Run name", **kept("train_name", new_run_name), help="Also the prefix of the study's four runs.")
     show_expected_duration(workspace, dataset)
 

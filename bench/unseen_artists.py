@@ -55,6 +55,8 @@ VARIANTS = {
         TrainConfig(recipe="robust", prior_ratio=0.5), long_side=512),
     "default + balanced": Variant("`default`, training tiles resampled so every source of a class gives as many "
                                   "(balance_sources)", TrainConfig(recipe="default", balance_sources=True)),
+    "whole view": Variant("`default` on every artwork reduced to a 256-px long side: each tile shows most of the "
+                          "artwork", TrainConfig(recipe="default"), long_side=256),
     "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
                                 TrainConfig(recipe="robust"), long_side=512),
 }

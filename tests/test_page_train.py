@@ -47,6 +47,8 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     at = open_page("pages/train.py")
     assert "(SYNTHETIC demo data)" in at.selectbox(key="train_dataset").format_func("demo")
     at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_prior_ratio").set_value(0.5)
+    at.checkbox(key="train_balance_sources").check()
     at.text_input(key="train_name").input("first")
     at.button[0].click()
     at.run()
@@ -58,6 +60,9 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     assert "**first**: finished, epoch 1 of 1" in markdown(at)
     settings = "dataset `demo` (han, kom) · recipe **default** · 1 epoch · "
     assert any(settings in caption.value for caption in at.caption)
+    assert any("· prior 0.5 to kom · sources balanced" in caption.value for caption in at.caption)
+    recorded = run_folder.read_run(workspace / "runs" / "first")["config"]["train"]
+    assert (recorded["prior_ratio"], recorded["prior_class"], recorded["balance_sources"]) == (0.5, "kom", True)
     assert at.get("plotly_chart")
     assert {metric.label for metric in at.metric} == {"Test accuracy, tiles", "Test accuracy, artworks",
                                                       "ROC AUC, artworks"}
@@ -65,7 +70,7 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     confusion = at.dataframe[0].value
     assert list(confusion.columns) == ["predicted han", "predicted kom"] and confusion.to_numpy().sum() > 0
     wrong = run_folder.read_run(workspace / "runs" / "first")["metrics"]["misclassified"]
-    assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
+    assert len(at.expander) == len(wrong) + 2  # the form's unseen-artist options, each misclassified one, Finalize
     if not wrong:
         assert "Every test artwork was classified correctly." in at.success[0].value
     assert [run["name"] for run in Catalogue(workspace / "catalogue.sqlite").runs()] == ["first"]
@@ -143,7 +148,7 @@ def test_a_finished_three_class_run_shows_its_results_for_every_class(workspace)
     confusion = next(frame.value for frame in at.dataframe if "predicted photo" in frame.value.columns)
     assert list(confusion.columns) == ["predicted han", "predicted kom", "predicted photo"]
     wrong = run_folder.read_run(workspace / "runs" / "three")["metrics"]["misclassified"]
-    assert len(at.expander) == len(wrong) + 1  # one per misclassified artwork, then Finalize
+    assert len(at.expander) == len(wrong) + 2  # the form's unseen-artist options, each misclassified one, Finalize
 
 
 def test_the_form_keeps_its_choices_across_page_changes_and_estimates_the_duration(populated_workspace):
