@@ -70,6 +70,10 @@ def test_both_classification_paths_score_the_same_files_alike(dataset, tmp_path)
     # The same model on the same pixels; only the resize filter differs (none is needed at TILE px).
     assert result["max_probability_difference"] < 1e-3 and result["same_label"] == 1.0
 
+    costs = classify_speed.stages(model, metadata, files, batch_size=2)
+    assert list(costs) == ["read and decode", "sha256", "perceptual hash", "tiling", "resize", "model"]
+    assert all(value >= 0 for value in costs.values()) and costs["model"] > 0
+
     ceiling = classify_speed.model_alone(model, count=3, batch_size=2, repeats=1)
     assert ceiling["files_per_second"] > 0 and ceiling["files_per_cpu_second"] > 0
 
