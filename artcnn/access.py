@@ -17,7 +17,7 @@ import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 COLLECTIONS_VARIABLE = "ARTCNN_COLLECTIONS"
 # The keys of an [auth] section (or of one of its [auth.<provider>] sections) that name a sign-in provider.
@@ -101,6 +101,16 @@ def inside(path: str | os.PathLike, roots: Sequence[Path]) -> bool:
     """Whether `path`, resolved (symlinks followed, `..` removed), lies in one of `roots` (or is one)."""
     resolved = Path(path).resolve()
     return any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def files_inside(files: Iterable[Path], roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """`files` split into those that lie inside `roots` once resolved and those that do not: a link inside an
+    allowed folder may point anywhere the server can read."""
+    kept: list[Path] = []
+    outside: list[Path] = []
+    for file in files:
+        (kept if inside(file, roots) else outside).append(file)
+    return kept, outside
 
 
 def check_server_folder(text: str, roots: Sequence[Path]) -> Path:

@@ -8,7 +8,7 @@ import streamlit as st
 import app_state
 from app_results import show_classification
 from app_widgets import ACCEPTED_UPLOADS, model_picker, progress_callback, show_skipped, store_uploads
-from artcnn.access import allowed_roots, check_server_folder
+from artcnn.access import allowed_roots, check_server_folder, files_inside
 from artcnn.config import PredictConfig
 from artcnn.images import iter_image_files
 
@@ -61,8 +61,12 @@ if st.button("Classify", type="primary", disabled=model_path is None):
                 raise ValueError(f"Give one or more IIIF manifest URLs. Received: {manifest_text!r}")
             inputs, source = [], f"IIIF ({', '.join(manifests)})"
         elif source_kind == SOURCES[1]:
-            inputs = [check_server_folder(folder, roots)]
-            source = str(inputs[0])
+            chosen = check_server_folder(folder, roots)
+            inputs, outside = files_inside(iter_image_files([chosen]), roots)
+            if outside:
+                st.warning(f"{len(outside)} files in {folder.strip()} link to places outside the collections this "
+                           f"server may read and were left out, e.g. {outside[0].relative_to(chosen)}.")
+            source = str(chosen)
         else:
             inputs, skipped = store_uploads(files or [], workspace.upload_dir("classify"))
             show_skipped(skipped, "uploaded files or zip members")

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from artcnn.access import (acting_as, allowed_roots, check_server_folder, current_user, inside, set_current_user,
-                           sign_in_providers, user_name)
+from artcnn.access import (acting_as, allowed_roots, check_server_folder, current_user, files_inside, inside,
+                           set_current_user, sign_in_providers, user_name)
 
 
 @pytest.fixture
@@ -43,6 +43,18 @@ def test_a_folder_outside_every_root_is_refused(roots, how):
     with pytest.raises(ValueError, match="is outside the collections this server may read: choose a folder inside"):
         check_server_folder(typed, [collection])
     assert not inside(typed if os.path.isabs(typed) else collection / typed, [collection])
+
+
+def test_files_that_link_out_of_every_root_are_set_apart(roots):
+    collection, private = roots
+    (private / "secret.png").write_bytes(b"private")
+    (collection / "room 1" / "own.png").write_bytes(b"own")
+    (collection / "room 1" / "link.png").symlink_to(private / "secret.png")
+    (collection / "alias.png").symlink_to(collection / "room 1" / "own.png")  # a link that stays inside
+    files = sorted(collection.rglob("*.png"))
+    kept, outside = files_inside(files, [collection])
+    assert sorted(kept) == [collection / "alias.png", collection / "room 1" / "own.png"]
+    assert outside == [collection / "room 1" / "link.png"]
 
 
 def test_missing_and_empty_folders_and_no_roots_say_so(roots):

@@ -104,7 +104,8 @@ def test_a_folder_on_the_server_is_read_only_inside_the_named_collections(empty_
     assert "A folder on the server" not in at.radio[0].options  # no collection named by an administrator
     collections = tmp_path / "collections"
     made = artworks(collections / "paintings", per_class=1)
-    artworks(tmp_path / "private", per_class=1)
+    private = artworks(tmp_path / "private", per_class=1)
+    (collections / "paintings" / "han" / "link.png").symlink_to(private["han"][0])  # a link out of the collections
     monkeypatch.setenv("ARTCNN_COLLECTIONS", str(collections))
     at = open_page(PAGE)
     at.radio[0].set_value("A folder on the server").run()
@@ -121,6 +122,8 @@ def test_a_folder_on_the_server_is_read_only_inside_the_named_collections(empty_
     next(button for button in at.button if button.label == "Classify").click().run()
     (stored,) = empty_workspace.catalogue.classifications()
     assert stored["source"] == str((collections / "paintings").resolve()) and stored["artworks"] == 2
+    assert any("1 files in paintings link to places outside the collections" in w.value and "han/link.png" in w.value
+               for w in at.warning)
     assert sorted(at.dataframe[-1].value["artwork"]) == sorted(path.name for paths in made.values() for path in paths)
 
 
