@@ -98,7 +98,8 @@ def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
 
 
 def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds: int, tiles: int, epochs: int,
-                small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256):
+                small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256,
+                seed: int = 0):
     """Every artwork's out-of-fold probabilities for `variant` (a DataFrame with kind, source, fold)."""
     import numpy as np
     import pandas as pd
@@ -120,8 +121,8 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
         manifest["source"] = manifest["artwork"].map(assign_sources(sorted(manifest["artwork"].unique())))
     train_info, train_manifest = infos[KINDS[0]], manifests[KINDS[0]]
     classes = train_info.classes
-    config = dataclasses.replace(variant.train, epochs=variant.train.epochs or epochs, weights=None)
-    folder = out / name.replace(" ", "_").replace("+", "plus")
+    config = dataclasses.replace(variant.train, epochs=variant.train.epochs or epochs, weights=None, seed=seed)
+    folder = out / (name.replace(" ", "_").replace("+", "plus") + (f"_seed{seed}" if seed else ""))
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=int, default=4, help="random tiles per artwork")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of every fold (the 2-core budget)")
     parser.add_argument("--groups", help="held-out sources per fold, e.g. 'a,b;c,d' (default: round-robin)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of every fold (the tiles stay the same)")
     parser.add_argument("--small", type=int, default=256, help="long side of the thumbnail copies")
     parser.add_argument("--results", type=Path, help=f"where to write the table (markdown; default {RESULTS.name} "
                                                      "when every source is held out, required otherwise)")
@@ -232,9 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants:
         artworks, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
                                         tiles=args.tiles, epochs=args.epochs, small=args.small,
-                                        groups=groups, log=log)
+                                        groups=groups, log=log, seed=args.seed)
         results[name] = per_source(artworks, classes)
-    settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold; "
+    settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold, "
+                f"training seed {args.seed}; "
                 f"{len(groups) if groups else args.folds} folds, each holding out whole sources; thumbnails: "
                 f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
                 "Accuracy per artwork (mean of its tile probabilities) in percent, 95% Wilson interval, count.")
