@@ -8,10 +8,11 @@ given, with the value in the message.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from artcnn.models import list_recipes
 
@@ -211,6 +212,17 @@ class PredictConfig:
 
 
 _NAME_PATTERN = re.compile(r"[\w][\w .()+-]{0,63}")
+
+
+def whole_number_from_env(variable: str, environ: Mapping[str, str] | None, meaning: str) -> int | None:
+    """The whole number 0 or more that the environment variable `variable` holds (of `environ`, default
+    os.environ); None when it is unset or blank. `meaning` completes the error: "{variable} must be {meaning}"."""
+    text = (os.environ if environ is None else environ).get(variable, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"{variable} must be {meaning}. Received: {variable}={text!r}")
+    return int(text)
 
 
 def validate_name(name: str, what: str = "name") -> str:

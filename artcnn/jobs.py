@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from artcnn.access import acting_as
+from artcnn.config import whole_number_from_env
 from artcnn.progress import Progress, ProgressCallback
 
 LIMIT_VARIABLE = "ARTCNN_MAX_TRAININGS"
@@ -49,13 +50,8 @@ class JobsConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "JobsConfig":
         """ARTCNN_MAX_TRAININGS, or the default."""
-        text = (os.environ if environ is None else environ).get(LIMIT_VARIABLE, "").strip()
-        if not text:
-            return cls()
-        if not text.isdigit():
-            raise ValueError(f"{LIMIT_VARIABLE} must be a whole number (0: one per core). "
-                             f"Received: {LIMIT_VARIABLE}={text!r}")
-        return cls(max_trainings=int(text))
+        value = whole_number_from_env(LIMIT_VARIABLE, environ, "a whole number (0: one per core)")
+        return cls() if value is None else cls(max_trainings=value)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Mapping
 
 from artcnn.access import current_user
-from artcnn.config import validate_name
+from artcnn.config import validate_name, whole_number_from_env
 from artcnn.storage import MODEL_SUFFIXES, atomic_write_text
 from artcnn.workspace import SYNTHETIC_NAME, Workspace
 
@@ -48,12 +48,8 @@ class TrashConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "TrashConfig":
         """ARTCNN_TRASH_DAYS, or the default."""
-        text = (os.environ if environ is None else environ).get(DAYS_VARIABLE, "").strip()
-        if not text:
-            return cls()
-        if not text.isdigit():
-            raise ValueError(f"{DAYS_VARIABLE} must be a whole number of days. Received: {DAYS_VARIABLE}={text!r}")
-        return cls(days=int(text))
+        value = whole_number_from_env(DAYS_VARIABLE, environ, "a whole number of days")
+        return cls() if value is None else cls(days=value)
 
 
 @dataclass(frozen=True)
