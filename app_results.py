@@ -6,6 +6,7 @@ corrections a curator sends back into a dataset. Rows come from the catalogue, s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -120,13 +121,14 @@ def show_classification(workspace: Workspace, entry: dict) -> None:
     keep = left.multiselect("Show verdicts", present, default=present)
     only_review = right.checkbox("Only those to review (low confidence, or no single class)")
     shown = frame[verdicts.isin(keep) & (frame["review"].eq(True) | (not only_review))].copy()
-    model_path = model_of(workspace, model_name)
+    # Finding the model reads every model file's metadata: done only when the map or a heat map needs it.
+    model_path = functools.cache(lambda: model_of(workspace, model_name))
     if st.toggle("Map of the collection (artworks the model sees alike lie near each other)", key=f"map-on-{chosen}"):
-        if model_path is None:
+        if model_path() is None:
             st.info(f"The model {model_name} is no longer in this workspace: the map needs it.")
         else:
             readable = frame.loc[verdicts.ne(UNREADABLE), "file"].tolist()
-            on_map = show_collection_map(model_path, readable, key=f"classification-{chosen}")
+            on_map = show_collection_map(model_path(), readable, key=f"classification-{chosen}")
             if len(on_map) < len(readable):
                 shown = shown[shown["file"].isin(on_map)]
     shown.insert(0, "thumbnail", [file_thumbnail(file) if n < MAX_THUMBNAILS else None
@@ -152,8 +154,8 @@ def show_classification(workspace: Workspace, entry: dict) -> None:
     if event.selection.rows:
         result = results[shown.index[event.selection.rows[0]]]
         show_result_picture(result, classes)
-        if model_path is not None and not result.error and st.toggle("Where the model looks (heat map)",
-                                                                     key="heat-map-on"):
-            show_heat_map(model_path, result.file)
+        if not result.error and model_path() is not None and st.toggle("Where the model looks (heat map)",
+                                                                       key="heat-map-on"):
+            show_heat_map(model_path(), result.file)
     with st.expander("Correct verdicts and add the artworks to a dataset"):
         show_corrections(frame[verdicts.ne(UNREADABLE)], classes, chosen)
