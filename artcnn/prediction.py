@@ -208,21 +208,15 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
 
 
 def _scored_locally(model, metadata, inputs, tiling, config, stop) -> Iterator[Pending]:
-    """Tiles of artworks read in parallel (reading.read_artworks) fill batches of config.batch_size, mixing
+    """Tiles of artworks read and resized in parallel (reading.read_artworks) fill batches of config.batch_size, mixing
     artworks; each artwork is yielded, in input order, once its last tile is scored."""
-    import tensorflow as tf
-
-    from artcnn.data import preprocess
-
-    side = tiling.tile_size
-    resize = tf.function(lambda pixels: preprocess(pixels, metadata.get("input_size") or side),
-                         reduce_retracing=True, input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
-    buffer = np.empty((config.batch_size, side, side, 3), dtype=np.uint8)
+    input_size = metadata.get("input_size") or tiling.tile_size
+    buffer = np.empty((config.batch_size, input_size, input_size, 3), dtype=np.float32)
     owners: list[Pending] = []
     waiting: deque[Pending] = deque()
 
     def score() -> None:
-        outputs = class_probabilities(model.predict_on_batch(resize(buffer[:len(owners)])), len(metadata["classes"]))
+        outputs = class_probabilities(model.predict_on_batch(buffer[:len(owners)]), len(metadata["classes"]))
         for artwork, probabilities in zip(owners, outputs):
             artwork.tile_probabilities.append(probabilities)
             artwork.received += 1
@@ -232,7 +226,7 @@ def _scored_locally(model, metadata, inputs, tiling, config, stop) -> Iterator[P
         while waiting and waiting[0].complete:
             yield waiting.popleft()
 
-    reader = read_artworks(inputs, tiling, config, stop)
+    reader = read_artworks(inputs, tiling, config, stop, input_size)
     try:
         for artwork, tiles in reader:
             waiting.append(artwork)

@@ -139,9 +139,6 @@ class _Scorer:
     """A model actor: loads the model once, then scores batches of tile rows as the local engine does."""
 
     def __init__(self, model_file: bytes, metadata: dict, side: int):
-        import tensorflow as tf
-
-        from artcnn.data import preprocess
         from artcnn.storage import load_model
 
         with tempfile.TemporaryDirectory() as folder:
@@ -150,16 +147,15 @@ class _Scorer:
             # The model was already loaded, as the user allowed, by the process that sent it.
             self.model, _ = load_model(path, safe_mode=False)
         self.classes = len(metadata["classes"])
-        input_size = metadata.get("input_size") or side
-        self.resize = tf.function(lambda pixels: preprocess(pixels, input_size), reduce_retracing=True,
-                                  input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
+        self.input_size = metadata.get("input_size") or side
 
     def __call__(self, batch: dict) -> dict:
+        from artcnn.data import model_inputs
         from artcnn.evaluation import class_probabilities
 
         real = np.asarray(batch["real"], dtype=bool)
         probabilities = np.zeros((len(real), self.classes))
         if real.any():
-            pixels = np.ascontiguousarray(batch["tile"][real])
-            probabilities[real] = class_probabilities(self.model.predict_on_batch(self.resize(pixels)), self.classes)
+            inputs = model_inputs(list(batch["tile"][real]), self.input_size)
+            probabilities[real] = class_probabilities(self.model.predict_on_batch(inputs), self.classes)
         return {"artwork": batch["artwork"], "real": real, "probabilities": probabilities}

@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
@@ -126,10 +126,17 @@ def read_ahead(items: Iterable[T], read: Callable[[int, T], R], workers: int, ah
 
 
 def read_artworks(inputs: Iterable[str | os.PathLike], tiling: TilingConfig, config: PredictConfig,
-                  stop: threading.Event | None = None) -> Iterator[tuple[Pending, list]]:
-    """read_for_tiles of every image file of `inputs` (images.iter_image_files), in parallel, in input order."""
-    return read_ahead(iter_image_files(inputs), lambda index, path: read_for_tiles(index, path, tiling, config),
-                      workers_of(config), config.read_ahead, stop)
+                  stop: threading.Event | None = None, input_size: int | None = None) -> Iterator[tuple[Pending, Any]]:
+    """read_for_tiles of every image file of `inputs` (images.iter_image_files), in parallel, in input order;
+    with `input_size`, each artwork's tiles come as the model's inputs (data.model_inputs), prepared by the
+    same threads."""
+    from artcnn.data import model_inputs
+
+    def read(index: int, path: Path) -> tuple[Pending, Any]:
+        pending, tiles = read_for_tiles(index, path, tiling, config)
+        return pending, model_inputs(tiles, input_size) if input_size and tiles else tiles
+
+    return read_ahead(iter_image_files(inputs), read, workers_of(config), config.read_ahead, stop)
 
 
 def tile_stream(inputs: Iterable[str | os.PathLike], registry: deque, tiling: TilingConfig, config: PredictConfig,

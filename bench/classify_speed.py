@@ -6,8 +6,8 @@
 Single tiles. The study classified an image like this: keras.utils.load_img(path, target_size=(200,
 200)) (Pillow, nearest-neighbour resize), img_to_array, reshape to one-image batch, /255, then
 model.predict on that one image. artcnn's prediction.classify reads the same files, cuts each
-256×256 file into its one grid tile, resizes it to the model's input (bilinear, antialiased),
-predicts in batches of 64 through tf.data and averages each artwork's tiles (here: one tile, so the
+256×256 file into its one grid tile, resizes it to the model's input (bilinear, antialiased; on the
+reading threads, data.model_inputs), predicts in batches of 64 and averages each artwork's tiles (here: one tile, so the
 tile's probability is the artwork's). Both compute one probability per file from the whole file
 squeezed to 200×200; they differ only in the resize filter. The two run alternately, several
 times; medians are compared, by wall clock and per CPU-second. The model alone, scoring tiles
@@ -17,7 +17,7 @@ Whole artworks. prediction.classify on large artworks (default 4000×3000 JPEG):
 a grid of 256-px tiles over the whole artwork (at most 256), predict, average: artworks/s.
 
 Stage by stage: the CPU each stage of prediction.classify costs per single-tile file, run one after the
-other on one thread (classify runs reading, hashing and tiling on a pool of threads beside the model).
+other on one thread (classify runs reading, hashing, tiling and resizing on a pool of threads beside the model).
 
 The last line printed is `classify_speedup: <artcnn files/s ÷ study files/s>`.
 """
@@ -153,22 +153,19 @@ def model_alone(model: Any, count: int, batch_size: int = 64, repeats: int = 3) 
 
 def stages(model: Any, metadata: dict, files: Sequence[Path], batch_size: int = 64) -> dict[str, float]:
     """CPU milliseconds per file of each stage of prediction.classify, run one after the other on one thread:
-    reading (open and decode), sha256, perceptual hash, tiling, the batch's resize to the model's input, the model."""
+    reading (open and decode), sha256, perceptual hash, tiling, the resize to the model's input, the model."""
     import time
 
     import numpy as np
-    import tensorflow as tf
 
-    from artcnn.data import preprocess
+    from artcnn.data import model_inputs
     from artcnn.duplicates import perceptual_hash
     from artcnn.images import read_artwork, sha256_file
     from artcnn.prediction import model_tiling
     from artcnn.tiling import cut_tiles
 
     tiling = model_tiling(metadata)
-    side, size = tiling.tile_size, metadata.get("input_size") or tiling.tile_size
-    resize = tf.function(lambda pixels: preprocess(pixels, size),
-                         input_signature=[tf.TensorSpec((None, side, side, 3), tf.uint8)])
+    size = metadata.get("input_size") or tiling.tile_size
 
     def cpu_ms(work: Callable[[], Any]) -> tuple[Any, float]:
         started = time.process_time()
@@ -179,11 +176,10 @@ def stages(model: Any, metadata: dict, files: Sequence[Path], batch_size: int = 
     _, sha = cpu_ms(lambda: [sha256_file(file) for file in files])
     _, phash = cpu_ms(lambda: [perceptual_hash(image) for image in images])
     cuts, tile = cpu_ms(lambda: [cut_tiles(image, tiling, grid=True, keep_blank=True) for image in images])
-    pixels = np.stack([t.pixels for cut in cuts for t in cut.tiles])
-    batches = [pixels[start:start + batch_size] for start in range(0, len(pixels), batch_size)]
-    model.predict_on_batch(resize(batches[0]))  # traced before timing
-    resized, resizing = cpu_ms(lambda: [resize(batch) for batch in batches])
-    _, scoring = cpu_ms(lambda: [model.predict_on_batch(batch) for batch in resized])
+    inputs, resizing = cpu_ms(lambda: model_inputs([t.pixels for cut in cuts for t in cut.tiles], size))
+    batches = [inputs[start:start + batch_size] for start in range(0, len(inputs), batch_size)]
+    model.predict_on_batch(batches[0])  # traced before timing
+    _, scoring = cpu_ms(lambda: [model.predict_on_batch(batch) for batch in batches])
     return {"read and decode": read, "sha256": sha, "perceptual hash": phash, "tiling": tile, "resize": resizing,
             "model": scoring}
 

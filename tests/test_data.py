@@ -70,6 +70,16 @@ def test_preprocess_scales_and_resizes():
         data.preprocess(images.astype(np.float32), 16)
 
 
+@pytest.mark.parametrize("side, input_size", [(64, 40), (64, 64), (24, 56)])
+def test_model_inputs_equal_preprocess(side, input_size):
+    tiles = list(np.random.default_rng(side + input_size).integers(0, 256, (3, side, side, 3), dtype=np.uint8))
+    inputs = data.model_inputs(tiles, input_size)
+    assert inputs.dtype == np.float32 and inputs.shape == (3, input_size, input_size, 3)
+    np.testing.assert_allclose(inputs, data.preprocess(np.stack(tiles), input_size).numpy(), atol=2e-5)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        data.model_inputs([tiles[0][:, :, 0]], input_size)
+
+
 def test_binary_labels_are_scalars_and_images_in_unit_range(dataset):
     files, labels = data.labels_for(dataset, "train")
     pipeline = data.make_pipeline(files, labels, 2, 24, 5, training=False)
