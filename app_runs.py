@@ -134,7 +134,9 @@ def settings_text(config: dict) -> str:
             f"{recipe['test_batch_size']} · dropout {'on' if recipe['dropout'] else 'off'} · rotation "
             f"{recipe['rotation_deg']:g}° · seed {config['train']['seed']}"
             + (f" · prior {train['prior_ratio']:g} to {train['prior_class']}" if train.get("prior_ratio") else "")
-            + (" · sources balanced" if train.get("balance_sources") else ""))
+            + (" · sources balanced" if train.get("balance_sources") else "")
+            + (f" · verdict {recipe['statistics_weight']:.0%} global statistics" if recipe.get("statistics_weight")
+               else ""))
 
 
 def show_expected_duration(workspace: Workspace, dataset: str) -> None:
@@ -180,7 +182,7 @@ TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size
                  "test_batch_size": "train_test_batch", "learning_rate": "train_lr", "dropout": "train_dropout",
                  "augment": "train_augment", "seed": "train_seed", "weights": "train_weights",
                  "prior_ratio": "train_prior_ratio", "prior_class": "train_prior_class",
-                 "balance_sources": "train_balance_sources"}
+                 "balance_sources": "train_balance_sources", "statistics_weight": "train_statistics_weight"}
 
 
 def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) -> None:
@@ -214,7 +216,12 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
     if uses_weights(recipe):
         st.text_input("VGG16 weights", **kept(key["weights"], defaults.weights or "none"), help="A weights file on "
                       "the server (…_notop.h5), imagenet (Keras' cache, or a download) or none (random weights).")
-    with st.expander("For artists the model has not seen (bench/results/unseen_artists*.md: no clear gain yet)"):
+    with st.expander("For artists the model has not seen (measured in bench/results/unseen_artists*.md)"):
+        st.number_input("Share of the artwork's global statistics in its verdict (the rest: its tiles)", 0.0, 1.0,
+                        step=0.1, **kept(key["statistics_weight"], defaults.statistics_weight), placeholder="recipe's",
+                        help="Colours, flat fills, edges, spectrum and grain of the whole picture. On artists left "
+                             "out of training they raised `default` most; the prior and balancing below showed no "
+                             "clear gain.")
         classes = read_description(workspace.dataset_dir(dataset)).classes
         prior = st.columns(2)
         prior[0].number_input("Algorithmic-art prior: synthetic tiles per real tile of the class", 0.0, 4.0,

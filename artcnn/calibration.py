@@ -141,7 +141,7 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
     classes = list(metadata["classes"])
     folder = Path(data)
     if is_dataset(folder):
-        return _dataset_scores(model, classes, folder, split, batch_size, progress)
+        return _dataset_scores(model, metadata, folder, split, batch_size, progress)
     from artcnn.config import PredictConfig
     from artcnn.prediction import classify
     from artcnn.dataset_build import class_folders
@@ -165,10 +165,14 @@ def labelled_scores(model: Any, metadata: dict, data: str | os.PathLike, *, spli
     return names, np.asarray(true), np.asarray(probabilities)
 
 
-def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str, batch_size: int,
+def _dataset_scores(model: Any, metadata: dict, folder: Path, split: str, batch_size: int,
                     progress: ProgressCallback | None) -> tuple[list[str], np.ndarray, np.ndarray]:
     from artcnn import data
+    from artcnn.dataset import read_statistics
     from artcnn.evaluation import artwork_probabilities
+    from artcnn.image_statistics import StatisticsHead
+
+    classes = list(metadata["classes"])
 
     info = data.read_dataset(folder)
     if info.classes != classes:
@@ -183,7 +187,9 @@ def _dataset_scores(model: Any, classes: list[str], folder: Path, split: str, ba
     emit(progress, "calibrating", 0, len(files), f"scoring {len(files)} tiles of split {split}")
     outputs = model.predict(pipeline, verbose=0)
     emit(progress, "calibrating", len(files), len(files), f"scored {len(files)} tiles of split {split}")
-    table = artwork_probabilities(rows.reset_index(drop=True), outputs, classes)
+    head = StatisticsHead.from_metadata(metadata)
+    table = artwork_probabilities(rows.reset_index(drop=True), outputs, classes, head=head,
+                                  statistics=read_statistics(info) if head is not None else None)
     return (table["artwork"].tolist(), table["class"].map(classes.index).to_numpy(),
             table[[f"p_{name}" for name in classes]].to_numpy())
 

@@ -80,6 +80,10 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
     command.add_argument("--balance-sources", action="store_const", const=True,
                          help="resample the training tiles so every source (filename prefix) of a class gives as "
                               "many tiles as the others, the total unchanged")
+    command.add_argument("--statistics-weight", type=float,
+                         help="share of the artwork's global statistics (colours, flatness, edges, spectrum, grain) "
+                              "in its verdict, the rest the mean of its tiles; 0: tiles alone (default: the "
+                              "recipe's)")
     if validation:
         command.add_argument("--test-batch-size", type=int, help="evaluation batch size (default: the recipe's)")
         command.add_argument("--early-stopping", type=int, metavar="PATIENCE",

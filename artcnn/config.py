@@ -132,6 +132,9 @@ class TrainConfig:
     # Resample the training tiles (seeded) so every source of a class gives it as many tiles as the others,
     # the total unchanged (artcnn.balance); the prior's synthetic tiles are left as they are.
     balance_sources: bool = False
+    # Share of the artwork's global statistics (colours, flatness, edges, spectrum, grain) in its verdict,
+    # the rest the mean of its tiles; 0: tiles alone; None: the recipe's (default 0.7, seed 0).
+    statistics_weight: float | None = None
 
     def __post_init__(self) -> None:
         recipes = list_recipes()
@@ -145,6 +148,8 @@ class TrainConfig:
             self.learning_rate is None or self.learning_rate > 0,
             f"learning_rate must be positive. Received: learning_rate={self.learning_rate}",
         )
+        _check(self.statistics_weight is None or 0.0 <= self.statistics_weight <= 1.0,
+               f"statistics_weight must be in [0, 1]. Received: statistics_weight={self.statistics_weight}")
         _check(self.prior_ratio >= 0, f"prior_ratio must be at least 0. Received: prior_ratio={self.prior_ratio}")
         _check(bool(self.prior_class), f"prior_class must name a class. Received: prior_class={self.prior_class!r}")
 

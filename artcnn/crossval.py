@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from artcnn.config import CrossvalConfig, TrainConfig, to_dict
+from artcnn.dataset import read_statistics
 from artcnn.evaluation import artwork_probabilities, summarise, wilson_interval
+from artcnn.image_statistics import head_for_artworks
 from artcnn.folds import Fold, assign_sources, plan_folds, read_sources_csv
 from artcnn.progress import ProgressCallback, emit, within
 
@@ -68,6 +70,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     folds = plan_folds(table, config.seed, max_folds)
     index_of = {name: index for index, name in enumerate(info.classes)}
     recipe = models.resolve_recipe(config)
+    statistics = read_statistics(info) if recipe.statistics_weight else None
 
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
         prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
@@ -83,7 +86,10 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
             report = within(progress, f"fold {fold_index + 1}/{len(folds)} (left out: {fold.name})")
             outputs = fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
                                        len(info.classes), config, report, stop)
-            scored.append(artwork_probabilities(test_rows, outputs, info.classes).assign(
+            # Fitted on the fold's training artworks only, like its CNN.
+            verdict = dict(head=head_for_artworks(statistics, train_rows, info.classes, recipe.statistics_weight),
+                           statistics=statistics)
+            scored.append(artwork_probabilities(test_rows, outputs, info.classes, **verdict).assign(
                 source=lambda frame: frame["artwork"].map(source_map), fold=fold.name))
             fold_results.append({
                 "left_out": fold.name,
@@ -93,7 +99,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
                 "extra_train_tiles": len(prior_files),
                 "test_artworks": int(test_rows["artwork"].nunique()),
                 "seconds": round(time.monotonic() - started, 1),
-                "summary": summarise(test_rows, outputs, info.classes),
+                "summary": summarise(test_rows, outputs, info.classes, **verdict),
             })
     artworks = pd.concat(scored, ignore_index=True)
     return {

@@ -26,6 +26,9 @@ MANIFEST_FILE = "manifest.csv"
 SPLITS = ("train", "test")
 # manifest.csv: tile path relative to the dataset folder, source artwork, its sha256, class, split, tile position.
 MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
+# statistics.csv: one row per artwork of manifest.csv, its image_statistics.NAMES; datasets built before
+# statistics existed have none.
+STATISTICS_FILE = "statistics.csv"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,3 +133,30 @@ def read_manifest(dataset: Dataset) -> "pd.DataFrame":
             "Rebuild the dataset."
         )
     return manifest
+
+
+def write_statistics(folder: str | os.PathLike, statistics: dict[str, Any]) -> None:
+    """statistics.csv into `folder`: {artwork (as in manifest.csv): its image_statistics vector}."""
+    import pandas as pd
+
+    from artcnn.image_statistics import NAMES
+
+    table = pd.DataFrame.from_dict({artwork: list(values) for artwork, values in statistics.items()},
+                                   orient="index", columns=list(NAMES))
+    table.rename_axis("artwork").to_csv(Path(folder) / STATISTICS_FILE)
+
+
+def read_statistics(dataset: Dataset) -> "pd.DataFrame | None":
+    """The dataset's statistics.csv indexed by artwork, or None for a dataset built before statistics existed."""
+    import pandas as pd
+
+    from artcnn.image_statistics import NAMES
+
+    statistics_file = dataset.path / STATISTICS_FILE
+    if not statistics_file.is_file():
+        return None
+    table = pd.read_csv(statistics_file, dtype={"artwork": str}).set_index("artwork")
+    missing = [name for name in NAMES if name not in table.columns]
+    if missing:
+        raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. Rebuild the dataset.")
+    return table[list(NAMES)]

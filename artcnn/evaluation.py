@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from artcnn.dataset import read_statistics
+from artcnn.image_statistics import StatisticsHead
+
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a proportion: sensible even for 10/10 or 0/3, unlike p ± z·se."""
@@ -123,10 +126,27 @@ def _artwork_means(manifest: pd.DataFrame, probabilities: np.ndarray) -> tuple[n
     return names, first_row, group, sums / tiles_per_artwork[:, None]
 
 
-def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> pd.DataFrame:
-    """One row per artwork (sorted): artwork, class, source, tiles and p_<class> (the mean of its tiles')."""
+def _verdicts(names: np.ndarray, tile_means: np.ndarray, head: StatisticsHead | None,
+              statistics: pd.DataFrame | None) -> np.ndarray:
+    """Each artwork's verdict probabilities: its tiles' mean, blended with its global statistics by `head`."""
+    if head is None:
+        return tile_means
+    if statistics is None:
+        raise ValueError("this model's verdicts use each artwork's global statistics, which this dataset does not "
+                         "have (it was built before they were recorded). Rebuild the dataset.")
+    missing = [name for name in names if name not in statistics.index]
+    if missing:
+        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")
+    return head.blend(tile_means, statistics.loc[names].to_numpy())
+
+
+def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,
+                          head: StatisticsHead | None = None, statistics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per artwork (sorted): artwork, class, source, tiles and p_<class> (the mean of its tiles',
+    blended with its row of the dataset's `statistics` by `head` when given)."""
     probabilities = _checked_probabilities(manifest, tile_probs, classes)
     names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
+    artwork_probs = _verdicts(names, artwork_probs, head, statistics)
     table = pd.DataFrame({
         "artwork": names,
         "class": manifest["class"].to_numpy()[first_row],
@@ -138,9 +158,10 @@ def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list
     return table
 
 
-def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> dict:
+def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,
+              head: StatisticsHead | None = None, statistics: pd.DataFrame | None = None) -> dict:
     """Tile and artwork accuracy with 95% intervals, confusion matrices, ROC AUC, per-source accuracy
-    and the misclassified artworks, as JSON-ready data.
+    and the misclassified artworks, as JSON-ready data. An artwork's verdict is as in artwork_probabilities.
 
     manifest: one row per tile, in the order of `tile_probs`, with columns tile, artwork, class.
     tile_probs: [n_tiles, n_classes] probabilities (a binary model's [n, 1] output is accepted too).
@@ -151,6 +172,7 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> di
     tile_predicted = probabilities.argmax(axis=1)
 
     names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
+    artwork_probs = _verdicts(names, artwork_probs, head, statistics)
     artwork_true = tile_true[first_row]
     artwork_predicted = artwork_probs.argmax(axis=1)
     artwork_correct = artwork_predicted == artwork_true
@@ -191,11 +213,12 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str]) -> di
 
 
 def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "test", batch_size: int = 32, *,
-                   metadata: dict | None = None, name: str = "the model") -> dict:
+                   metadata: dict | None = None, name: str = "the model", head: StatisticsHead | None = None) -> dict:
     """`summarise` of `model` on one split ("train", "test" or "all") of a dataset folder.
 
     Given the model's `metadata` (as storage.load_model returns it), its classes and tile size must
-    be the dataset's; `name` (the model file, say) is how error messages call the model.
+    be the dataset's, and its statistics head (if any) gives the verdicts; `name` (the model file, say) is
+    how error messages call the model. `head` is for a model being trained, whose metadata is not written yet.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
@@ -218,7 +241,9 @@ def evaluate_model(model: Any, dataset_dir: str | os.PathLike, split: str = "tes
     pipeline = data.make_pipeline(files, labels, len(info.classes), input_size, batch_size,
                                   training=False, cache=False)
     outputs = model.predict(pipeline, verbose=0)
-    return summarise(manifest.reset_index(drop=True), outputs, info.classes)
+    head = head or (StatisticsHead.from_metadata(metadata) if metadata is not None else None)
+    return summarise(manifest.reset_index(drop=True), outputs, info.classes, head=head,
+                     statistics=read_statistics(info) if head is not None else None)
 
 
 def _check_fits_dataset(metadata: dict, info: Any, name: str) -> None:

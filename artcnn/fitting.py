@@ -184,3 +184,20 @@ def fit(model: "keras.Model", train: Any, *, batches: int, epochs: int, initial_
     model.fit(train, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=0)
     return model
+
+
+def statistics_head(info: Any, rows: Any, recipe: "Recipe") -> tuple[Any, str]:
+    """The recipe's statistics head fitted on the artworks of manifest `rows` of dataset `info`, or None, and how
+    the model's verdict is made, in words for its description."""
+    from artcnn.dataset import read_statistics
+    from artcnn.image_statistics import head_for_artworks
+
+    statistics = read_statistics(info) if recipe.statistics_weight else None
+    head = head_for_artworks(statistics, rows, info.classes, recipe.statistics_weight)
+    if head is not None:
+        return head, (f"; verdict: {recipe.statistics_weight:.0%} the artwork's global statistics, "
+                      f"{1 - recipe.statistics_weight:.0%} the mean of its tiles")
+    if recipe.statistics_weight:
+        return None, ("; verdict: the mean of its tiles alone (the dataset was built before artworks' global "
+                      "statistics were recorded: rebuild it to use them)")
+    return None, ""

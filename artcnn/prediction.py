@@ -26,6 +26,7 @@ from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, from_dict
 from artcnn.duplicates import DuplicateFinder
 from artcnn.evaluation import class_probabilities
+from artcnn.image_statistics import StatisticsHead
 from artcnn.images import check_inputs
 from artcnn.progress import ProgressCallback, emit
 from artcnn.reading import Pending, read_artworks
@@ -102,12 +103,15 @@ def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tup
     return classes[winner], confidence
 
 
-def _finish(pending: Pending, classes: list[str], metadata: dict, low_confidence: float) -> ArtworkResult:
+def _finish(pending: Pending, classes: list[str], metadata: dict, low_confidence: float,
+            head: StatisticsHead | None) -> ArtworkResult:
     if pending.error is not None:
         return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
                              probabilities={}, label=None, confidence=None, error=pending.error)
     tile_probabilities = np.stack(pending.tile_probabilities)
     probabilities = tile_probabilities.mean(axis=0)
+    if head is not None:
+        probabilities = head.blend(probabilities[None], pending.statistics[None])[0]
     label, confidence = decide(probabilities, classes, metadata)
     return ArtworkResult(
         file=pending.file,
@@ -199,9 +203,10 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
     else:
         artworks = _scored_locally(model, metadata, inputs, tiling, config, stop)
     classes = list(metadata["classes"])
+    head = StatisticsHead.from_metadata(metadata)
     repeats = DuplicateFinder()
     for done, artwork in enumerate(artworks, start=1):
-        result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence),
+        result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence, head),
                                      duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
         emit(progress, "classifying", done, None, Path(result.file).name, payload=result)
         yield result
@@ -226,7 +231,7 @@ def _scored_locally(model, metadata, inputs, tiling, config, stop) -> Iterator[P
         while waiting and waiting[0].complete:
             yield waiting.popleft()
 
-    reader = read_artworks(inputs, tiling, config, stop, input_size)
+    reader = read_artworks(inputs, tiling, config, stop, input_size, statistics="statistics" in metadata)
     try:
         for artwork, tiles in reader:
             waiting.append(artwork)

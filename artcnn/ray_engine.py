@@ -88,7 +88,8 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
     side = tiling.tile_size
     listed = ray.data.from_items([{"index": index, "file": file} for index, file in enumerate(files)],
                                  override_num_blocks=max(1, min(len(files) // 16, 200)))
-    tiles = listed.map_batches(lambda files: _tile_batch(files, tiling, config), batch_size=FILES_PER_TASK,
+    statistics = "statistics" in metadata
+    tiles = listed.map_batches(lambda files: _tile_batch(files, tiling, config, statistics), batch_size=FILES_PER_TASK,
                                batch_format="numpy")
     scored = tiles.map_batches(_Scorer, fn_constructor_args=(_model_bytes(model, metadata), metadata, side),
                                batch_size=config.batch_size, batch_format="numpy",
@@ -114,12 +115,12 @@ def scored_on_ray(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike
             yield waiting.popleft()
 
 
-def _tile_batch(files: dict, tiling: TilingConfig, config: PredictConfig) -> dict:
+def _tile_batch(files: dict, tiling: TilingConfig, config: PredictConfig, statistics: bool) -> dict:
     """Files read into tile rows (a Ray task): each artwork (pickled, without its tiles) rides on its first tile's
     row; an unreadable file is one placeholder row that is not scored."""
     artworks, tiles, real = [], [], []
     for index, file in zip(files["index"], files["file"]):
-        pending, pixels = read_for_tiles(int(index), Path(file), tiling, config)
+        pending, pixels = read_for_tiles(int(index), Path(file), tiling, config, statistics)
         artworks += [pickle.dumps(pending)] + [b""] * (len(pixels) - 1)
         tiles += pixels or [np.zeros((tiling.tile_size, tiling.tile_size, 3), np.uint8)]
         real += [True] * len(pixels) or [False]

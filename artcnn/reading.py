@@ -40,6 +40,8 @@ class Pending:
     note: str = ""
     image_hash: int | None = None
     boxes: list[tuple[int, int, int]] = field(default_factory=list)
+    # image_statistics of the picture, for a model whose verdict uses them.
+    statistics: np.ndarray | None = None
     error: str | None = None
     tile_probabilities: list[np.ndarray] = field(default_factory=list)
     received: int = 0
@@ -49,9 +51,12 @@ class Pending:
         return self.error is not None or self.received >= self.expected
 
 
-def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: PredictConfig) -> tuple[Pending, list]:
+def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: PredictConfig,
+                   statistics: bool = False) -> tuple[Pending, list]:
     """One artwork read, hashed and cut into its grid of tiles: (its Pending, the tiles' pixels); an unreadable
-    file gives a Pending with `error` set and no tiles. A big JPEG is decoded at the scale the tiles need."""
+    file gives a Pending with `error` set and no tiles. A big JPEG is decoded at the scale the tiles need.
+    With `statistics`, the Pending carries the picture's image_statistics too."""
+    from artcnn.image_statistics import image_statistics
     from artcnn.tiling import cut_tiles
 
     pending = Pending(index=index, file=str(path))
@@ -61,6 +66,8 @@ def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: Predict
         pending.sha256 = sha256_file(path)
         pending.image_hash = perceptual_hash(image)
         cut = cut_tiles(image, tiling, grid=True, max_tiles=config.max_tiles, keep_blank=True)
+        if statistics:
+            pending.statistics = image_statistics(image)
     except ArtworkError as error:
         pending.error = error.reason
         return pending, []
@@ -126,14 +133,15 @@ def read_ahead(items: Iterable[T], read: Callable[[int, T], R], workers: int, ah
 
 
 def read_artworks(inputs: Iterable[str | os.PathLike], tiling: TilingConfig, config: PredictConfig,
-                  stop: threading.Event | None = None, input_size: int | None = None) -> Iterator[tuple[Pending, Any]]:
+                  stop: threading.Event | None = None, input_size: int | None = None,
+                  statistics: bool = False) -> Iterator[tuple[Pending, Any]]:
     """read_for_tiles of every image file of `inputs` (images.iter_image_files), in parallel, in input order;
     with `input_size`, each artwork's tiles come as the model's inputs (data.model_inputs), prepared by the
     same threads."""
     from artcnn.data import model_inputs
 
     def read(index: int, path: Path) -> tuple[Pending, Any]:
-        pending, tiles = read_for_tiles(index, path, tiling, config)
+        pending, tiles = read_for_tiles(index, path, tiling, config, statistics)
         return pending, model_inputs(tiles, input_size) if input_size and tiles else tiles
 
     return read_ahead(iter_image_files(inputs), read, workers_of(config), config.read_ahead, stop)

@@ -42,7 +42,7 @@ class RunResult:
     state: str
 
 
-def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str) -> dict:
+def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str, head: Any = None) -> dict:
     return {
         "classes": list(info.classes),
         "input_size": recipe.input_size,
@@ -53,6 +53,7 @@ def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, descripti
         "metrics": metrics,
         "synthetic": info.synthetic,
         "description": description,
+        **({"statistics": head.to_dict()} if head is not None else {}),
     }
 
 
@@ -204,14 +205,15 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
 def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path,
                 progress: ProgressCallback | None) -> tuple[dict, Path]:
     """Evaluate on the test split, then save model.keras (metrics in its metadata) and metrics.json."""
+    head, verdict = fitting.statistics_head(info, data.split_rows(info, "train"), recipe)
     metrics = {}
     if (info.manifest["split"] == "test").any():
         from artcnn.evaluation import evaluate_model
 
         # Evaluating a big test split takes a while after the last batch: say so.
         emit(progress, "evaluating", 0, None, "evaluating on the test split")
-        metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size)
-    metadata = _metadata(info, recipe, metrics, _run_description(info, config, run_dir))
+        metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size, head=head)
+    metadata = _metadata(info, recipe, metrics, _run_description(info, config, run_dir) + verdict, head)
     model_path = save_model(model, run_dir / MODEL, metadata)
     atomic_write_json(run_dir / METRICS, metrics)
     return metrics, model_path
@@ -249,8 +251,9 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
                         progress=progress, stop=stop)
         except TrainingStopped:
             raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
+    head, verdict = fitting.statistics_head(info, info.manifest, recipe)
     description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "
                    f"{info.path.name}{_with_prior(config)}; no tiles were held out, so it has no test metrics "
-                   "of its own")
-    return save_model(model, model_path, _metadata(info, recipe, {}, description))
+                   f"of its own{verdict}")
+    return save_model(model, model_path, _metadata(info, recipe, {}, description, head))
 

@@ -19,9 +19,11 @@ TINY_TRAINING = TrainConfig(epochs=1, batch_size=8, test_batch_size=8, weights=N
 BROKEN = b"\x89PNG\r\n\x1a\n this is not really a PNG"
 
 
-def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=0, synthetic=True) -> Path:
+def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=0, synthetic=True,
+                  statistics=False) -> Path:
     """A tiny dataset folder in the documented layout: random-noise PNG tiles, the last artwork of
-    each class in the test split. `classes` may be unsorted; dataset.json lists them as given."""
+    each class in the test split. `classes` may be unsorted; dataset.json lists them as given. With
+    `statistics`, statistics.csv too, each artwork's measured on its first tile."""
     rng = np.random.default_rng(seed)
     rows = []
     for name in classes:
@@ -34,6 +36,13 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
                 rows.append({"tile": relative, "artwork": f"{name}{artwork}.png", "sha256": "0" * 64,
                              "class": name, "split": split, "x": index, "y": 0})
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    if statistics:
+        from artcnn.dataset import write_statistics
+        from artcnn.image_statistics import image_statistics
+
+        first_tiles = pd.DataFrame(rows).drop_duplicates("artwork")
+        write_statistics(root, {row.artwork: image_statistics(Image.open(root / row.tile))
+                                for row in first_tiles.itertuples()})
     description = {"classes": list(classes), "tiling": to_dict(TilingConfig(tile_size=TILE)), "hash": "f" * 64,
                    "synthetic": synthetic}
     (root / "dataset.json").write_text(json.dumps(description))

@@ -17,6 +17,7 @@ def test_every_training_command_builds_the_same_config_from_the_same_flags(comma
     assert config_of([*command, "--recipe", "seed", "--epochs", "3", "--no-dropout", "--weights", "none",
                       "--seed", "7"]) == TrainConfig(recipe="seed", epochs=3, dropout=False, weights=None, seed=7)
     assert config_of([*command, "--balance-sources"]) == TrainConfig(balance_sources=True)
+    assert config_of([*command, "--statistics-weight", "0"]) == TrainConfig(statistics_weight=0.0)
 
 
 def test_only_commands_that_test_during_training_take_test_flags():

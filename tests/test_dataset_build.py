@@ -215,3 +215,17 @@ def test_check_classes_refuses_what_build_dataset_would_before_reading_a_file(tm
         check_classes({"han": [tmp_path / "a.png"]}, "uploads")
     with pytest.raises(ValueError, match="'kom' has no image files"):
         check_classes({"han": [tmp_path / "a.png"], "kom": []})
+
+
+def test_each_artwork_gets_its_global_statistics(tmp_path):
+    from artcnn.dataset import read_statistics
+    from artcnn.image_statistics import NAMES, image_statistics
+
+    source = _collection(tmp_path / "art", {"kom": 3, "han": 3})
+    report = build_dataset(source, tmp_path / "ds", CONFIG)
+    statistics = read_statistics(report)
+    artworks = sorted({row["artwork"] for row in _manifest(tmp_path / "ds")})
+    assert sorted(statistics.index) == artworks and list(statistics.columns) == list(NAMES)
+    np.testing.assert_allclose(statistics.loc[artworks[0]].to_numpy(), image_statistics(Image.open(artworks[0])))
+    (tmp_path / "ds" / "statistics.csv").unlink()
+    assert read_statistics(report) is None

@@ -116,6 +116,33 @@ def test_summarise_does_not_depend_on_row_order():
     assert shuffled == summarise(*hand_made(), ["a", "b", "c"])
 
 
+def test_a_statistics_head_blends_into_every_artworks_verdict():
+    from artcnn.evaluation import artwork_probabilities
+    from artcnn.image_statistics import NAMES, StatisticsHead
+
+    manifest, probs = hand_made()
+    artworks = sorted(set(manifest["artwork"]))
+    # A head that only reads the first statistic, sure of class c when it is high.
+    coefficients = np.zeros((len(NAMES) + 1, 3))
+    coefficients[0, 2] = 20.0
+    head = StatisticsHead(classes=("a", "b", "c"), weight=0.6, mean=(0.0,) * len(NAMES), scale=(1.0,) * len(NAMES),
+                          coefficients=tuple(map(tuple, coefficients)))
+    statistics = pd.DataFrame(0.0, index=artworks, columns=list(NAMES))
+    statistics.loc["c/penne_2.png", NAMES[0]] = 1.0
+    table = artwork_probabilities(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics)
+    plain = artwork_probabilities(manifest, probs, ["a", "b", "c"])
+    expected = head.blend(plain[["p_a", "p_b", "p_c"]].to_numpy(), statistics.loc[plain["artwork"]].to_numpy())
+    np.testing.assert_allclose(table[["p_a", "p_b", "p_c"]].to_numpy(), expected)
+    # penne_2's tiles said a; with its statistics the verdict is c, so every artwork is now right.
+    summary = summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics)
+    assert summary["artwork_accuracy"]["correct"] == 4 and summary["misclassified"] == []
+    assert summary["tile_accuracy"] == summarise(manifest, probs, ["a", "b", "c"])["tile_accuracy"]
+    with pytest.raises(ValueError, match="Rebuild the dataset"):
+        summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=None)
+    with pytest.raises(ValueError, match="lack 1 artwork"):
+        summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics.drop(index="b/penne_1.png"))
+
+
 def test_summarise_binary_with_sigmoid_outputs():
     manifest = pd.DataFrame({
         "tile": [f"t{i}.png" for i in range(5)],

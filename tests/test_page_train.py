@@ -49,6 +49,7 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_prior_ratio").set_value(0.5)
     at.checkbox(key="train_balance_sources").check()
+    at.number_input(key="train_statistics_weight").set_value(0.5)
     at.text_input(key="train_name").input("first")
     at.button[0].click()
     at.run()
@@ -60,9 +61,11 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     assert "**first**: finished, epoch 1 of 1" in markdown(at)
     settings = "dataset `demo` (han, kom) · recipe **default** · 1 epoch · "
     assert any(settings in caption.value for caption in at.caption)
-    assert any("· prior 0.5 to kom · sources balanced" in caption.value for caption in at.caption)
+    assert any("· prior 0.5 to kom · sources balanced · verdict 50% global statistics" in caption.value
+               for caption in at.caption)
     recorded = run_folder.read_run(workspace / "runs" / "first")["config"]["train"]
     assert (recorded["prior_ratio"], recorded["prior_class"], recorded["balance_sources"]) == (0.5, "kom", True)
+    assert recorded["statistics_weight"] == 0.5
     assert at.get("plotly_chart")
     assert {metric.label for metric in at.metric} == {"Test accuracy, tiles", "Test accuracy, artworks",
                                                       "ROC AUC, artworks"}

@@ -1,6 +1,7 @@
 import csv
 import math
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +306,24 @@ def test_parallel_readers_give_the_results_of_one_reader(brightness_model, tmp_p
 def test_reading_settings_are_checked(field, value):
     with pytest.raises(ValueError, match=f"Received: {field}={value}"):
         PredictConfig(**{field: value})
+
+
+def test_a_model_with_a_statistics_head_blends_each_artworks_statistics(brightness_model, collection):
+    from artcnn.image_statistics import NAMES, StatisticsHead, image_statistics
+
+    # Reads only the grey level's spread: sure of kom for the half-black, half-white artwork, of han otherwise.
+    coefficients = np.zeros((len(NAMES) + 1, 2))
+    coefficients[NAMES.index("grey_std"), 1] = 40.0
+    coefficients[-1, 1] = -10.0
+    head = StatisticsHead(classes=("han", "kom"), weight=0.5, mean=(0.0,) * len(NAMES), scale=(1.0,) * len(NAMES),
+                          coefficients=tuple(map(tuple, coefficients)))
+    plain = {Path(r.file).name: r for r in run(brightness_model, [collection])}
+    blended = {Path(r.file).name: r for r in run(brightness_model, [collection],
+                                                  metadata={**METADATA, "statistics": head.to_dict()})}
+    for name in ("a_dark.png", "b_light.png", "c_half.png"):
+        statistics = image_statistics(Image.open(collection / name))
+        expected = head.blend([[plain[name].probabilities["han"], plain[name].probabilities["kom"]]], [statistics])[0]
+        assert [blended[name].probabilities[c] for c in ("han", "kom")] == pytest.approx(expected)
+        assert blended[name].tile_boxes == plain[name].tile_boxes
+    assert blended["c_half.png"].label == "kom" and blended["b_light.png"].label == "han"
+    assert blended["d_broken.png"].error == plain["d_broken.png"].error

@@ -4,12 +4,14 @@ Ray is not installed (it is optional: requirements-ray.txt)."""
 import csv
 
 import badfiles
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
 keras = pytest.importorskip("keras")
 
 from artcnn import cli  # noqa: E402
+from artcnn.image_statistics import NAMES, fit_head  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
 
 
@@ -46,7 +48,10 @@ def test_the_ray_engine_writes_the_csv_of_the_local_engine(local_ray, tmp_path, 
     badfiles.truncated_jpeg(art / "c_truncated.jpg")
     badfiles.png_bomb(art / "d_bomb.png")
     badfiles.not_images(art / "e_not_images")
-    model = save_model(badfiles.brightness_model(keras), tmp_path / "bright.keras", badfiles.METADATA)
+    # With a statistics head, so both engines' reading measures each artwork's statistics too.
+    head = fit_head(np.random.default_rng(0).normal(size=(6, len(NAMES))), [0, 1] * 3, ["han", "kom"], weight=0.5)
+    model = save_model(badfiles.brightness_model(keras), tmp_path / "bright.keras",
+                       {**badfiles.METADATA, "statistics": head.to_dict()})
     written = {}
     for engine in ("local", "ray"):
         written[engine] = tmp_path / f"{engine}.csv"

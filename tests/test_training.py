@@ -225,3 +225,28 @@ def test_the_prior_joins_the_training_tiles_of_train_and_finalize(dataset, tmp_p
                                          r"\(classes: han, kom\)"):
         training.train(dataset, tmp_path / "other", dataclasses.replace(config, prior_class="oil"))
     assert not (tmp_path / "other").exists()
+
+
+def test_the_verdict_blends_the_artworks_global_statistics(tmp_path):
+    from artcnn.evaluation import evaluate_model
+    from artcnn.image_statistics import StatisticsHead
+
+    with_statistics = write_dataset(tmp_path / "dataset", classes=("han", "kom"), artworks=3, tiles=2, statistics=True)
+    one_epoch = dataclasses.replace(TWO_EPOCHS, epochs=1)
+    result = training.train(with_statistics, tmp_path / "run", one_epoch)
+    _, metadata = storage.load_model(result.model_path)
+    head = StatisticsHead.from_metadata(metadata)
+    assert head.weight == models.get_recipe("default").statistics_weight == 0.7 and head.classes == ("han", "kom")
+    assert "verdict: 70% the artwork's global statistics, 30% the mean of its tiles" in metadata["description"]
+    # The test split's verdicts are the blend (evaluation's own tests check the blend itself).
+    model, _ = storage.load_model(result.model_path)
+    assert result.metrics == evaluate_model(model, with_statistics, "test", 8, metadata=metadata)
+
+    path = training.finalize(with_statistics, tmp_path / "tiles_only.keras",
+                             dataclasses.replace(one_epoch, statistics_weight=0.0))
+    assert "statistics" not in storage.load_model(path)[1]
+    # A dataset built before statistics were recorded trains on, its verdict from the tiles alone, and says so.
+    path = training.finalize(write_dataset(tmp_path / "old", classes=("han", "kom"), artworks=3, tiles=2),
+                             tmp_path / "old.keras", one_epoch)
+    _, metadata = storage.load_model(path)
+    assert "statistics" not in metadata and "rebuild it to use them" in metadata["description"]

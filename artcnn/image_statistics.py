@@ -1,0 +1,184 @@
+"""Global statistics of how an artwork was made, and the small model that reads a class from them.
+
+Tiles show a CNN strokes up close; what separates code from hand across artists it has never seen is often
+the whole picture's make-up: how many colours, how flat the fills, how straight the edges, how the detail
+falls off with frequency, how much grain. These are measured on a copy reduced to a `SIDE`-px long side,
+so a thumbnail and a full scan give nearly the same figures and file size or resolution cannot decide.
+`StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same;
+a recipe's `statistics_weight` blends it into every artwork's verdict with the mean of its tiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Long side in pixels of the copy the statistics are measured on.
+SIDE = 256
+# The statistics, in the order of image_statistics's vector.
+NAMES = (
+    "log_colours", "top_colour_share", "top8_colour_share", "colour_entropy", "edge_share",
+    *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
+    "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
+)
+# A gradient (on the [0, 1] grey scale) counted as an edge.
+EDGE = 0.1
+# L2 penalty of the regression, in units of the (weighted) mean loss times the number of artworks.
+PENALTY = 60.0
+
+
+def image_statistics(image: Image.Image) -> np.ndarray:
+    """The `NAMES` statistics of `image` (any mode), as float64, measured on a `SIDE`-px long-side copy."""
+    small = image.convert("RGB")
+    small.thumbnail((SIDE, SIDE), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small)
+    if min(pixels.shape[:2]) < 3:
+        raise ValueError(f"image_statistics needs a picture at least 3 px on each side. Received: size={image.size}")
+    rgb = pixels.astype(np.float32) / 255
+    grey = rgb.mean(axis=2)
+
+    # Colours quantised to 5 bits a channel.
+    quantised = (pixels >> 3).astype(np.int32)
+    counts = np.bincount((quantised[..., 0] * 1024 + quantised[..., 1] * 32 + quantised[..., 2]).ravel())
+    shares = np.sort(counts[counts > 0])[::-1] / grey.size
+    colours = [np.log(len(shares)), shares[0], shares[:8].sum(), -(shares * np.log(shares)).sum()]
+
+    dx, dy = np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1]
+    magnitude = np.hypot(dx, dy)
+    edges = magnitude > EDGE
+    angles = np.histogram(np.mod(np.arctan2(dy, dx)[edges], np.pi), bins=8, range=(0, np.pi),
+                          weights=magnitude[edges])[0]
+    angles = angles / (angles.sum() + 1e-9)
+    shape = [edges.mean(), *angles, angles[0] + angles[4], (magnitude < 1 / 255).mean(),
+             (np.abs(np.diff(rgb, axis=1)).sum(axis=2) == 0).mean()]
+
+    # How the spectrum's amplitude falls with frequency: the slope of its radial mean, log-log.
+    height, width = grey.shape
+    amplitude = np.abs(np.fft.fftshift(np.fft.fft2(grey - grey.mean())))
+    rows, columns = np.indices(grey.shape)
+    radius = np.hypot(rows - height / 2, columns - width / 2).astype(int).ravel()
+    radial = np.bincount(radius, amplitude.ravel()) / np.maximum(np.bincount(radius), 1)
+    frequencies = np.arange(2, max(3, min(height, width) // 2))
+    slope = np.polyfit(np.log(frequencies), np.log(radial[frequencies] + 1e-9), 1)[0]
+
+    saturation = np.asarray(small.convert("HSV"))[..., 1].astype(np.float32) / 255
+    # Grain: how far each pixel strays from the mean of its 3×3 neighbourhood.
+    neighbourhood = sum(grey[r:height - 2 + r, c:width - 2 + c] for r in range(3) for c in range(3)) / 9
+    grain = np.abs(grey[1:-1, 1:-1] - neighbourhood).mean()
+    values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std()]
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class StatisticsHead:
+    """A fitted multinomial logistic regression from `NAMES` statistics to class probabilities."""
+
+    # Class names, in the model's order.
+    classes: tuple[str, ...]
+    # Share of the statistics in an artwork's verdict (the rest is the mean of its tiles).
+    weight: float
+    # Standardisation: each statistic's mean and scale over the training artworks.
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    # [len(NAMES) + 1, classes] coefficients, the last row the intercepts.
+    coefficients: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.weight <= 1.0:
+            raise ValueError(f"weight must be in (0, 1]. Received: weight={self.weight}")
+        if len(self.mean) != len(NAMES) or np.shape(self.coefficients) != (len(NAMES) + 1, len(self.classes)):
+            raise ValueError(f"a statistics head needs {len(NAMES)} statistics and one column per class. "
+                             f"Received: {len(self.mean)} means, coefficients of shape {np.shape(self.coefficients)}")
+
+    def probabilities(self, statistics: Any) -> np.ndarray:
+        """[n, classes] probabilities for [n, len(NAMES)] statistics."""
+        return _softmax(_design(statistics, self.mean, self.scale) @ np.asarray(self.coefficients))
+
+    def blend(self, tile_means: Any, statistics: Any) -> np.ndarray:
+        """The verdict's probabilities: (1 - weight) × the tiles' mean + weight × the statistics'."""
+        return (1 - self.weight) * np.asarray(tile_means, dtype=np.float64) + self.weight * self.probabilities(statistics)
+
+    def to_dict(self) -> dict:
+        return {"classes": list(self.classes), "weight": self.weight, "mean": list(self.mean),
+                "scale": list(self.scale), "coefficients": [list(row) for row in self.coefficients]}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> "StatisticsHead | None":
+        """The head a model's metadata carries under "statistics", or None for a model without one."""
+        saved = metadata.get("statistics")
+        if not saved:
+            return None
+        return cls(classes=tuple(saved["classes"]), weight=float(saved["weight"]), mean=tuple(saved["mean"]),
+                   scale=tuple(saved["scale"]), coefficients=tuple(tuple(row) for row in saved["coefficients"]))
+
+
+def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], weight: float,
+             iterations: int = 30) -> StatisticsHead:
+    """A StatisticsHead fitted by Newton's method on [n, len(NAMES)] `statistics` of artworks with class indices
+    `labels`; every class weighs the same in the fit, however many artworks it has."""
+    statistics = np.asarray(statistics, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if statistics.ndim != 2 or statistics.shape[1] != len(NAMES) or len(statistics) != len(labels):
+        raise ValueError(f"statistics must be [n, {len(NAMES)}] with one label per row. "
+                         f"Received: statistics of shape {statistics.shape}, {len(labels)} labels")
+    present = np.unique(labels)
+    if len(present) < 2 or present.min() < 0 or present.max() >= len(classes):
+        raise ValueError(f"fitting needs artworks of at least two of the classes {', '.join(classes)}. "
+                         f"Received: class indices {present.tolist()}")
+    mean, spread = statistics.mean(axis=0), statistics.std(axis=0)
+    # A statistic (nearly) constant over the training artworks gets no say: scaled by 1, its coefficient stays 0.
+    scale = np.where(spread > 1e-6, spread, 1.0)
+    design = _design(statistics, mean, scale)
+    targets = np.eye(len(classes))[labels]
+    sample_weights = 1.0 / np.bincount(labels, minlength=len(classes))[labels]
+    sample_weights /= sample_weights.sum()
+    features, k = design.shape[1], len(classes)
+    # Intercepts are barely penalised: only enough to pin the softmax's free shift.
+    penalty = np.tile(np.r_[np.full(features - 1, PENALTY / len(labels)), 1e-6], k)
+    beta = np.zeros(features * k)
+    for _ in range(iterations):
+        probabilities = _softmax(design @ beta.reshape(k, features).T)
+        gradient = (design.T @ (sample_weights[:, None] * (probabilities - targets))).T.ravel() + penalty * beta
+        hessian = np.empty((k * features, k * features))
+        for a in range(k):
+            for b in range(k):
+                curvature = sample_weights * probabilities[:, a] * ((a == b) - probabilities[:, b])
+                hessian[a * features:(a + 1) * features, b * features:(b + 1) * features] = \
+                    design.T @ (curvature[:, None] * design)
+        step = np.linalg.solve(hessian + np.diag(penalty), gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    coefficients = beta.reshape(k, features).T
+    return StatisticsHead(classes=tuple(classes), weight=weight, mean=tuple(mean.tolist()),
+                          scale=tuple(scale.tolist()), coefficients=tuple(tuple(row) for row in coefficients.tolist()))
+
+
+def head_for_artworks(statistics: "pd.DataFrame | None", rows: "pd.DataFrame", classes: Sequence[str],
+                      weight: float) -> StatisticsHead | None:
+    """A head fitted on the artworks of manifest `rows` (columns artwork, class) from a dataset's `statistics`
+    (dataset.read_statistics); None when `weight` is 0 or the dataset has no statistics (built before them)."""
+    if weight == 0 or statistics is None:
+        return None
+    artworks = rows.drop_duplicates("artwork")
+    missing = sorted(set(artworks["artwork"]) - set(statistics.index))
+    if missing:
+        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")
+    labels = artworks["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
+    return fit_head(statistics.loc[artworks["artwork"]].to_numpy(), labels, classes, weight)
+
+
+def _design(statistics: Any, mean: Sequence[float], scale: Sequence[float]) -> np.ndarray:
+    standardised = (np.asarray(statistics, dtype=np.float64) - np.asarray(mean)) / np.asarray(scale)
+    return np.c_[standardised, np.ones(len(standardised))]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
