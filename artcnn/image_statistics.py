@@ -27,6 +27,8 @@ NAMES = (
     *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
     "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
 )
+# Shortest side the statistics are measured on: a smaller picture is enlarged to it.
+MIN_SIDE = 8
 # A gradient (on the [0, 1] grey scale) counted as an edge.
 EDGE = 0.1
 # L2 penalty of the regression, in units of the (weighted) mean loss times the number of artworks.
@@ -37,9 +39,10 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     """The `NAMES` statistics of `image` (any mode), as float64, measured on a `SIDE`-px long-side copy."""
     small = image.convert("RGB")
     small.thumbnail((SIDE, SIDE), Image.Resampling.BILINEAR)
+    if min(small.size) < MIN_SIDE:
+        # A picture smaller than a tile is upscaled before cutting too; its statistics then say "flat".
+        small = small.resize((max(small.width, MIN_SIDE), max(small.height, MIN_SIDE)), Image.Resampling.NEAREST)
     pixels = np.asarray(small)
-    if min(pixels.shape[:2]) < 3:
-        raise ValueError(f"image_statistics needs a picture at least 3 px on each side. Received: size={image.size}")
     rgb = pixels.astype(np.float32) / 255
     grey = rgb.mean(axis=2)
 
@@ -163,10 +166,11 @@ def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], wei
 def head_for_artworks(statistics: "pd.DataFrame | None", rows: "pd.DataFrame", classes: Sequence[str],
                       weight: float) -> StatisticsHead | None:
     """A head fitted on the artworks of manifest `rows` (columns artwork, class) from a dataset's `statistics`
-    (dataset.read_statistics); None when `weight` is 0 or the dataset has no statistics (built before them)."""
-    if weight == 0 or statistics is None:
-        return None
+    (dataset.read_statistics); None when `weight` is 0, the dataset has no statistics (built before them) or the
+    rows hold one class only (a cross-validation fold can: the head would have nothing to tell apart)."""
     artworks = rows.drop_duplicates("artwork")
+    if weight == 0 or statistics is None or artworks["class"].nunique() < 2:
+        return None
     missing = sorted(set(artworks["artwork"]) - set(statistics.index))
     if missing:
         raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")

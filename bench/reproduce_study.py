@@ -91,12 +91,14 @@ class _Usage:
 
 def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Callable[[str], None]) -> dict:
     """Tile `artworks` into `dataset`, reusing a dataset already cut from the same folder the same way."""
-    from artcnn.dataset import is_dataset, read_description
+    from artcnn.dataset import is_dataset, read_description, read_statistics
     from artcnn.dataset_build import build_dataset
 
     if is_dataset(dataset):
         report = read_description(dataset).to_json()
-        if report.get("tiling") == json.loads(json.dumps(to_dict(tiling))) and report.get("source") == str(artworks):
+        # A dataset built before artworks' statistics were recorded is built again (the same tiles, and those).
+        if (report.get("tiling") == json.loads(json.dumps(to_dict(tiling))) and report.get("source") == str(artworks)
+                and read_statistics(read_description(dataset)) is not None):
             log(f"reusing tiles in {dataset}")
             return report
     log(f"tiling {artworks} into {dataset} ...")

@@ -7,8 +7,11 @@ into `--folds` groups (so every fold holds out hand-made and generative sources 
 trains on all the other sources' tiles and scores the held-out sources' artworks twice, from the
 files as they are and from copies reduced to a `--small`-px long side (JPEG, quality 90), cut the
 same way. A work's verdict must come from how it was made, not from its file's size. Per source:
-artwork accuracy (mean tile probability) with a 95% Wilson interval; then the mean over sources
-and the worst one. Each finished fold is kept in bench/out/unseen/<variant>/ and reused.
+artwork accuracy (the recipe's verdict: the mean tile probability, blended with the artwork's global
+statistics when the recipe's statistics_weight says so, the head fitted on the fold's training artworks;
+such a variant also gets a "tiles alone" row from the same models) with a 95% Wilson interval; then the
+mean over sources and the worst one. Each finished fold's tile means are kept in
+bench/out/unseen/<variant>/ and reused.
 The last line printed is `unseen_mean_accuracy: <value>` of the first variant, as files are.
 """
 
@@ -47,7 +50,8 @@ class Variant:
 
 
 VARIANTS = {
-    "default": Variant("`default` as shipped (tiles at the file's own scale)", TrainConfig(recipe="default")),
+    "default": Variant("`default` as shipped (tiles at the file's own scale; verdict 0.7 global statistics, 0.3 "
+                       "tiles)", TrainConfig(recipe="default")),
     "default + prior": Variant("`default` + algorithmic-art prior (0.5 synthetic per real kom tile)",
                                TrainConfig(recipe="default", prior_ratio=0.5)),
     "scaled + degrade + prior": Variant(
@@ -100,14 +104,17 @@ def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
 def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds: int, tiles: int, epochs: int,
                 small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256,
                 seed: int = 0):
-    """Every artwork's out-of-fold probabilities for `variant` (a DataFrame with kind, source, fold)."""
+    """Every artwork's out-of-fold probabilities for `variant` (DataFrames with kind, source, fold): {row name:
+    its artworks}, one row, plus one of the tiles alone when the recipe blends in global statistics."""
     import numpy as np
     import pandas as pd
 
-    from artcnn import data, fitting
+    from artcnn import data, fitting, models
     from artcnn.crossval import fit_and_predict
+    from artcnn.dataset import read_statistics
     from artcnn.evaluation import artwork_probabilities
     from artcnn.folds import assign_sources
+    from artcnn.image_statistics import head_for_artworks
 
     tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side)
     scale = variant.long_side or "asis"
@@ -122,6 +129,10 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     train_info, train_manifest = infos[KINDS[0]], manifests[KINDS[0]]
     classes = train_info.classes
     config = dataclasses.replace(variant.train, epochs=variant.train.epochs or epochs, weights=None, seed=seed)
+    weight = models.resolve_recipe(config).statistics_weight
+    statistics = {kind: read_statistics(info) for kind, info in infos.items()}
+    columns = [f"p_{name}" for name in classes]
+    blended = []
     folder = out / (name.replace(" ", "_").replace("+", "plus") + (f"_seed{seed}" if seed else ""))
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
@@ -130,15 +141,19 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
         groups = groups or source_groups(train_manifest, folds)
         check_groups(groups, set(train_manifest["source"]))
         for index, group in enumerate(groups):
-            settings = json.loads(json.dumps({"train": to_dict(config), "tiling": to_dict(tiling), "small": small,
+            # The CNN does not depend on statistics_weight: folds saved before it existed, or with another, serve.
+            train_settings = {key: value for key, value in to_dict(config).items() if key != "statistics_weight"}
+            settings = json.loads(json.dumps({"train": train_settings, "tiling": to_dict(tiling), "small": small,
                                               "group": group}))
+            held = train_manifest["source"].isin(group).to_numpy()
+            train_rows = train_manifest[~held]
+            head = head_for_artworks(statistics[KINDS[0]], train_rows, classes, weight)
             saved = folder / f"fold{index}.csv"
             if saved.is_file() and json.loads((folder / f"fold{index}.json").read_text()) == settings:
                 scored.append(pd.read_csv(saved))
+                blended.append(_blend(scored[-1], head, statistics, columns))
                 continue
             started = time.monotonic()
-            held = train_manifest["source"].isin(group).to_numpy()
-            train_rows = train_manifest[~held]
             tests = {kind: manifests[kind][manifests[kind]["source"].isin(group)].reset_index(drop=True)
                      for kind in KINDS}
             test_files = [str(infos[kind].path / tile) for kind in KINDS for tile in tests[kind]["tile"]]
@@ -162,7 +177,22 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
             (folder / f"fold{index}.json").write_text(json.dumps(settings))
             log(f"{name}: fold {index + 1}/{len(groups)} ({', '.join(group)}) in {time.monotonic() - started:.0f} s")
             scored.append(fold)
-    return pd.concat(scored, ignore_index=True), classes
+            blended.append(_blend(fold, head, statistics, columns))
+    if not weight:
+        return {name: pd.concat(scored, ignore_index=True)}, classes
+    return {name: pd.concat(blended, ignore_index=True), f"{name}, tiles alone": pd.concat(scored, ignore_index=True)}, classes
+
+
+def _blend(fold, head, statistics: dict, columns: list[str]):
+    """A fold's artworks with their verdict probabilities: the tile means blended by `head` (None: unchanged)."""
+    if head is None:
+        return fold
+    fold = fold.copy()
+    for kind in KINDS:
+        rows = (fold["kind"] == kind).to_numpy()
+        fold.loc[rows, columns] = head.blend(fold.loc[rows, columns].to_numpy(),
+                                             statistics[kind].loc[fold.loc[rows, "artwork"]].to_numpy())
+    return fold
 
 
 def per_source(artworks, classes: list[str]) -> dict[str, dict[str, dict]]:
@@ -232,15 +262,17 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for name in args.variants:
-        artworks, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
-                                        tiles=args.tiles, epochs=args.epochs, small=args.small,
-                                        groups=groups, log=log, seed=args.seed)
-        results[name] = per_source(artworks, classes)
+        rows, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
+                                    tiles=args.tiles, epochs=args.epochs, small=args.small,
+                                    groups=groups, log=log, seed=args.seed)
+        results.update({row: per_source(artworks, classes) for row, artworks in rows.items()})
     settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold, "
                 f"training seed {args.seed}; "
                 f"{len(groups) if groups else args.folds} folds, each holding out whole sources; thumbnails: "
                 f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
-                "Accuracy per artwork (mean of its tile probabilities) in percent, 95% Wilson interval, count.")
+                "Accuracy per artwork (its verdict: the mean of its tile probabilities, blended with its global "
+                "statistics by recipes that do so; \"tiles alone\": the same models, the mean of the tiles) in percent, "
+                "95% Wilson interval, count.")
     command = "python bench/unseen_artists.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     table = render_table(results, settings, command, common.machine())
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -135,8 +135,9 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
         monkeypatch.setitem(unseen_artists.VARIANTS, name, dataclasses.replace(variant, train=quick))
     logged = []
     run = dict(folds=2, tiles=2, epochs=1, small=TILE + 8, groups=None, log=logged.append, tile_size=TILE)
-    artworks, classes = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
+    rows, classes = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
+    (artworks,) = rows.values()
     assert models.resolve_recipe(unseen_artists.VARIANTS["scaled + degrade + prior"].train).degrade
     # Every artwork scored once per kind by the fold that held its source out.
     assert sorted(artworks.groupby("kind").size().tolist()) == [8, 8]
@@ -154,7 +155,16 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
     again, _ = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
     assert not [line for line in logged if "epoch" in line]
-    pd.testing.assert_frame_equal(again, artworks)
+    pd.testing.assert_frame_equal(again["scaled + degrade + prior"], artworks)
+
+    # default blends in the artworks' global statistics: its row, and the same models' tiles alone.
+    blended, _ = unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",
+                                            tmp_path / "out", **run)
+    assert list(blended) == ["default", "default, tiles alone"]
+    verdict, tiles_alone = blended["default"], blended["default, tiles alone"]
+    assert verdict[["artwork", "kind", "fold"]].equals(tiles_alone[["artwork", "kind", "fold"]])
+    assert not np.allclose(verdict["p_kom"], tiles_alone["p_kom"])
+    np.testing.assert_allclose(verdict[["p_han", "p_kom"]].sum(axis=1), 1.0)
     for groups, problem in (([["ink", "nosuch"]], "Unknown: nosuch"), ([["ink"], ["alpha", "ink"]], "twice: ink")):
         with pytest.raises(ValueError, match=problem):
             unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",

@@ -47,9 +47,10 @@ def test_statistics_are_measured_on_a_small_copy_so_size_barely_matters():
         assert a[name] == pytest.approx(b[name], rel=0.1, abs=0.02), name
 
 
-def test_a_picture_too_small_is_refused():
-    with pytest.raises(ValueError, match="at least 3 px"):
-        image_statistics(Image.new("RGB", (2, 40)))
+def test_a_tiny_picture_is_measured_enlarged():
+    statistics = named(Image.new("RGB", (1, 1), (200, 10, 10)))
+    assert statistics["log_colours"] == 0 and statistics["top_colour_share"] == 1 and statistics["grain"] == 0
+    assert np.isfinite(image_statistics(Image.new("L", (2, 40)))).all()
 
 
 def test_a_head_learns_two_classes_and_survives_its_metadata():
@@ -102,5 +103,6 @@ def test_head_for_artworks_fits_on_the_rows_artworks_only():
     assert head is not None and head.weight == 0.7 and head.classes == ("han", "kom")
     assert head_for_artworks(table, rows, ["han", "kom"], 0.0) is None
     assert head_for_artworks(None, rows, ["han", "kom"], 0.7) is None
+    assert head_for_artworks(table, rows[rows["class"] == "kom"], ["han", "kom"], 0.7) is None
     with pytest.raises(ValueError, match="lack 1 artwork"):
         head_for_artworks(table.drop(index="a0.png"), rows, ["han", "kom"], 0.7)
