@@ -127,6 +127,15 @@ def score_tflite(path: str | os.PathLike, tiles: np.ndarray) -> np.ndarray:
     return interpreter.get_signature_runner()(tiles=tiles.astype(np.uint8))["probabilities"]
 
 
+def _artwork_verdict(metadata: dict) -> str:
+    if not metadata.get("statistics"):
+        return "the mean of its tiles' probabilities"
+    weight = metadata["statistics"]["weight"]
+    return (f"{1 - weight:g} x the mean of its tiles' probabilities + {weight:g} x the 'statistics' head's: "
+            "softmax([(s - mean) / scale, 1] @ coefficients), s being artcnn.image_statistics.image_statistics "
+            "of the whole artwork (Python, numpy and Pillow; not inside the exported models)")
+
+
 def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: Path, report: dict) -> dict:
     classes = list(metadata["classes"])
     return {
@@ -136,7 +145,8 @@ def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: 
         "output": {"name": "probabilities", "dtype": "float32", "shape": [None, len(classes)],
                    "meaning": f"one probability per class, in the order {classes}"},
         "preprocessing_inside": f"x / 255, antialiased bilinear resize to {input_size}x{input_size}, clip to [0, 1]",
-        "artwork": "the mean of its tiles' probabilities",
+        "artwork": _artwork_verdict(metadata),
+        **({"statistics": metadata["statistics"]} if metadata.get("statistics") else {}),
         "tiling": to_dict(tiling),
         "input_size": input_size,
         "decision": {key: metadata[key] for key in DECISION_KEYS if key in metadata},

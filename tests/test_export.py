@@ -73,6 +73,25 @@ def test_an_export_that_scores_differently_is_refused_and_not_written(tmp_path, 
     assert "over the tolerance of 0.001" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
+def test_a_statistics_heads_verdict_can_be_rebuilt_from_the_export(artwork, tmp_path):
+    from artcnn.image_statistics import NAMES, StatisticsHead, fit_head, image_statistics
+
+    recipe = dataclasses.replace(get_recipe("default"), input_size=32)
+    head = fit_head(np.random.default_rng(0).normal(size=(6, len(NAMES))), [0, 1] * 3, ["han", "kom"], weight=0.7)
+    model = save_model(create_model(recipe, 2, weights=None, seed=3), tmp_path / "head.keras",
+                       {"classes": ["han", "kom"], "input_size": 32, "tiling": to_dict(TILING),
+                        "statistics": head.to_dict()})
+    described = json.loads(export_model(model, tmp_path / "out", images=[artwork]).metadata.read_text())
+    assert "0.3 x the mean of its tiles' probabilities + 0.7 x" in described["artwork"]
+    tiles = np.stack([tile.pixels for tile in cut_tiles(load_artwork(artwork), TILING, grid=True,
+                                                        max_tiles=256, keep_blank=True).tiles])
+    exported = StatisticsHead.from_metadata(described)
+    rebuilt = exported.blend(score_saved_model(tmp_path / "out" / "saved_model", tiles).mean(axis=0)[None],
+                             image_statistics(load_artwork(artwork))[None])[0]
+    expected = next(classify(model, [artwork])).probabilities
+    np.testing.assert_allclose(rebuilt, [expected["han"], expected["kom"]], atol=1e-4)
+
+
 def test_the_export_command_writes_the_models_and_their_metadata(tiny_model, artwork, tmp_path, capsys):
     assert main(["export", str(tiny_model), str(tmp_path / "out"), "--check-images", str(artwork)]) == 0
     assert "the largest difference from the original is" in capsys.readouterr().out
