@@ -65,6 +65,16 @@ def build_demo_model(
     return metrics
 
 
+def _verdict(training: TrainConfig) -> str:
+    from artcnn.models import resolve_recipe
+
+    weight = resolve_recipe(training).statistics_weight
+    if not weight:
+        return ""
+    return (f"\n   Its verdict on an artwork: {weight:.0%} a logistic head on the artwork's global statistics "
+            f"(`artcnn.image_statistics`, fitted on the same synthetic artworks), {1 - weight:.0%} the mean of its tiles.")
+
+
 def _percent(accuracy: dict) -> str:
     return (f"{accuracy['value']:.1%} | {accuracy['low']:.1%}–{accuracy['high']:.1%} | "
             f"{accuracy['correct']}/{accuracy['total']}")
@@ -98,7 +108,7 @@ your own model on your own collection for real use.
 3. A run of the `{training.recipe}` recipe ({training.epochs} epochs, seed {training.seed}) on the train split,
    evaluated on the held-out test split: the metrics below.
 4. The same recipe trained again on all tiles (`finalize`): this is the shipped model, saved without
-   optimizer state. Its metadata carries classes, tiling and `synthetic: true`.
+   optimizer state. Its metadata carries classes, tiling and `synthetic: true`.{_verdict(training)}
 
 ## Test metrics of the run (step 3), on held-out synthetic artworks
 
