@@ -34,18 +34,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 
-STUDY_SIZE = (200, 200)
-
 
 def study_classify(model: Any, files: Sequence[Path]) -> list[float]:
     """The study's Figure 13, once per file: the model's output (probability of class 1, kom) for each."""
     import numpy as np
     from keras.utils import img_to_array, load_img
 
+    # The study's 200×200, or the input of the model given (--model).
+    size = tuple(model.input_shape[1:3])
     outputs = []
     for file in files:
-        image = load_img(file, target_size=STUDY_SIZE)
-        batch = img_to_array(image).reshape(1, *STUDY_SIZE, 3).astype("float32") / 255.0
+        image = load_img(file, target_size=size)
+        batch = img_to_array(image).reshape(1, *size, 3).astype("float32") / 255.0
         # verbose=0: the study's progress bar per image would only add printing time to its side.
         outputs.append(float(np.ravel(model.predict(batch, verbose=0))[-1]))
     return outputs
@@ -153,7 +153,8 @@ def model_alone(model: Any, count: int, batch_size: int = 64, repeats: int = 3) 
 
 def stages(model: Any, metadata: dict, files: Sequence[Path], batch_size: int = 64) -> dict[str, float]:
     """CPU milliseconds per file of each stage of prediction.classify, run one after the other on one thread:
-    reading (open and decode), sha256, perceptual hash, tiling, the resize to the model's input, the model."""
+    reading (open and decode), sha256, perceptual hash, tiling, the resize to the model's input, the model, and for
+    a model with a statistics head the artwork's global statistics."""
     import time
 
     import numpy as np
@@ -180,8 +181,13 @@ def stages(model: Any, metadata: dict, files: Sequence[Path], batch_size: int = 
     batches = [inputs[start:start + batch_size] for start in range(0, len(inputs), batch_size)]
     model.predict_on_batch(batches[0])  # traced before timing
     _, scoring = cpu_ms(lambda: [model.predict_on_batch(batch) for batch in batches])
-    return {"read and decode": read, "sha256": sha, "perceptual hash": phash, "tiling": tile, "resize": resizing,
-            "model": scoring}
+    costs = {"read and decode": read, "sha256": sha, "perceptual hash": phash, "tiling": tile, "resize": resizing,
+             "model": scoring}
+    if "statistics" in metadata:
+        from artcnn.image_statistics import image_statistics
+
+        _, costs["global statistics"] = cpu_ms(lambda: [image_statistics(image) for image in images])
+    return costs
 
 
 def whole_artworks(model: Any, metadata: dict, files: Sequence[Path], repeats: int,
