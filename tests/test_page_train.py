@@ -172,3 +172,17 @@ def test_the_form_keeps_its_choices_across_page_changes_and_estimates_the_durati
     assert not at.checkbox(key="train_dropout").value and at.text_input(key="train_name").value == "kept"
     assert at.selectbox(key="train_dataset").value == dataset
     assert any(caption.value.startswith("3 epochs over ") for caption in at.caption)
+
+
+def test_a_dataset_without_global_statistics_is_named_before_training(workspace):
+    write_dataset(workspace / "datasets" / "old", classes=("han", "kom"))
+    write_dataset(workspace / "datasets" / "new", classes=("han", "kom"), statistics=True)
+    warning = "built before artworks' global statistics were recorded"
+    at = open_page("pages/train.py")
+    at.selectbox(key="train_dataset").set_value("old").run()
+    assert any(warning in caption.value for caption in at.caption)
+    at.number_input(key="train_statistics_weight").set_value(0.0).run()
+    assert not any(warning in caption.value for caption in at.caption)
+    at.number_input(key="train_statistics_weight").set_value(None)
+    at.selectbox(key="train_dataset").set_value("new").run()
+    assert not at.exception and not any(warning in caption.value for caption in at.caption)
