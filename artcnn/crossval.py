@@ -21,8 +21,8 @@ import pandas as pd
 from artcnn.config import CrossvalConfig, TrainConfig, to_dict
 from artcnn.dataset import read_statistics
 from artcnn.evaluation import artwork_probabilities, summarise, wilson_interval
-from artcnn.image_statistics import head_for_artworks
 from artcnn.folds import Fold, assign_sources, plan_folds, read_sources_csv
+from artcnn.image_statistics import head_for_artworks
 from artcnn.progress import ProgressCallback, emit, within
 
 LEFT_OUT, HELD_OUT = "left out", "held-out part"

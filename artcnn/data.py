@@ -1,8 +1,9 @@
 """tf.data pipelines from a dataset folder, and the one preprocessing every stage shares.
 
 Training, evaluation and prediction all go through `preprocess` (prediction through `model_inputs`, its
-equal for tiles in memory), so a model always sees pixels prepared the same way. TensorFlow is imported inside the functions that need it. The dataset folder's
-format is `artcnn.dataset`'s; pages that only show a dataset read `dataset.read_description`.
+equal for tiles in memory), so a model always sees pixels prepared the same way. TensorFlow is imported
+inside the functions that need it. The dataset folder's format is `artcnn.dataset`'s; pages that only
+show a dataset read `dataset.read_description`.
 """
 
 from __future__ import annotations

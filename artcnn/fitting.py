@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from artcnn.config import TrainConfig
+    from artcnn.image_statistics import StatisticsHead
     from artcnn.models import Recipe
 
 
@@ -186,7 +187,7 @@ def fit(model: "keras.Model", train: Any, *, batches: int, epochs: int, initial_
     return model
 
 
-def statistics_head(info: Any, rows: Any, recipe: "Recipe") -> tuple[Any, str]:
+def statistics_head(info: Any, rows: Any, recipe: "Recipe") -> tuple["StatisticsHead | None", str]:
     """The recipe's statistics head fitted on the artworks of manifest `rows` of dataset `info`, or None, and how
     the model's verdict is made, in words for its description."""
     from artcnn.dataset import read_statistics

@@ -225,7 +225,7 @@ _COMPACT = dict(input_size=128, epochs=30, batch_size=32, test_batch_size=64, op
                 momentum=0.0, rotation_deg=25.0, dropout=True, augment=True, extra_augment=True)
 
 
-# 0.7: on the real dev set's leave-sources-out folds, 0.5 and 0.85 did no better (bench/results/unseen_artists_statistics.md).
+# 0.7: on the real dev set's leave-sources-out folds (README, "Results on real art"), 0.5 did worse and 0.85 no better.
 @register_recipe("default", "compact CNN with the artwork's global statistics, quick on CPUs", **_COMPACT,
                  statistics_weight=0.7)
 def _compact_features(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],

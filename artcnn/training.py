@@ -26,6 +26,7 @@ from artcnn.workspace import record_run
 if TYPE_CHECKING:
     import keras
 
+    from artcnn.image_statistics import StatisticsHead
     from artcnn.models import Recipe
 
 
@@ -42,7 +43,8 @@ class RunResult:
     state: str
 
 
-def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str, head: Any = None) -> dict:
+def _metadata(info: data.DatasetInfo, recipe: "Recipe", metrics: dict, description: str,
+              head: "StatisticsHead | None" = None) -> dict:
     return {
         "classes": list(info.classes),
         "input_size": recipe.input_size,
