@@ -48,13 +48,18 @@ def show_heat_map(model_path: Path, file: str) -> None:
     """Where the model looks in one artwork, beside its tiles' probabilities."""
     from artcnn.gradcam import heat_map
 
+    model = _model(model_path)
     try:
-        made = heat_map(_model(model_path), file)
+        made = heat_map(model, file)
     except ValueError as error:
         st.info(str(error))
         return
     picture, tiles = st.columns(2)
     picture.image(made.overlay, caption=f"Where the model looks for {made.target} (red, yellow: most)")
+    if head := model[1].get("statistics"):
+        picture.caption(f"The tiles make {1 - head['weight']:.0%} of this model's verdict; the other "
+                        f"{head['weight']:.0%} comes from the whole picture's statistics (colours, flat fills, "
+                        "edges, grain), which have no place on a heat map.")
     tiles.dataframe(pd.DataFrame([{"x": x, "y": y, **{f"p_{name}": p for name, p in zip(made.probabilities, ps)}}
                                   for x, y, _, ps in made.tile_boxes]), hide_index=True)
 

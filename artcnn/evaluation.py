@@ -1,7 +1,8 @@
 """Metrics at tile and artwork level, with the uncertainty a small test set deserves.
 
 The study scored single tiles; a collection is judged by artworks, so every figure here exists
-at both levels. An artwork's probabilities are the mean of its tiles'. Everything but
+at both levels. An artwork's probabilities are the mean of its tiles', blended with its global statistics
+(artcnn.image_statistics) for a model whose head says so. Everything but
 `evaluate_model` is plain numpy/pandas so pages can summarise without importing TensorFlow.
 """
 

@@ -39,7 +39,7 @@ class HeatMap:
     overlay: Image.Image
     # (x, y, size, per-class probabilities) of each tile, as prediction.ArtworkResult.tile_boxes.
     tile_boxes: list[tuple[int, int, int, list[float]]]
-    # The artwork's probabilities: the mean of its tiles'.
+    # The mean of its tiles' probabilities (the whole verdict, unless the model blends in global statistics).
     probabilities: dict[str, float]
 
 

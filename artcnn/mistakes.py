@@ -25,7 +25,7 @@ class Mistake:
     artwork: str
     true: str
     predicted: str
-    # The artwork's probability of each class (the mean of its tiles').
+    # The artwork's verdict probability of each class (as evaluation.summarise gives it).
     probabilities: dict[str, float]
     # Cross-entropy of its true class: -ln p(true). The larger, the more confidently wrong.
     loss: float

@@ -1,5 +1,6 @@
 """Classifying whole artworks: every artwork is cut into a grid of tiles, the model scores each
-tile, and the artwork's probabilities are the mean of its tiles'.
+tile, and the artwork's probabilities are the mean of its tiles' (blended with the whole picture's
+global statistics when the model has a statistics head, artcnn.image_statistics).
 
 Collections run to tens of thousands of files, so everything streams: files are read, hashed and
 tiled by a pool of threads a bounded number of files ahead (artcnn/reading.py) while the model scores

@@ -11,6 +11,7 @@ from builders import TINY_TILING, artworks, write_finished_run  # noqa: E402
 
 from artcnn.dataset_build import build_dataset  # noqa: E402
 from artcnn.gradcam import NO_CONVOLUTION  # noqa: E402
+from artcnn.image_statistics import NAMES, fit_head  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
 from artcnn.synthetic import generate_han, generate_kom  # noqa: E402
 
@@ -24,11 +25,11 @@ def page(function, *args) -> AppTest:
     return at
 
 
-def tiny_model(path, convolution=True):
+def tiny_model(path, convolution=True, metadata=METADATA):
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.Conv2D(4, 3, activation="relu")(inputs) if convolution else inputs
     x = keras.layers.Dense(6)(keras.layers.GlobalAveragePooling2D()(x))
-    return save_model(keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x)), path, dict(METADATA))
+    return save_model(keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x)), path, dict(metadata))
 
 
 def pictures(folder, count):
@@ -80,6 +81,13 @@ def test_the_heat_map_shows_the_picture_and_a_model_without_convolution_is_told(
     assert len(at.get("image")) == 1 and list(at.dataframe[0].value.columns) == ["x", "y", "p_han", "p_kom"]
     flat = page(heat_part, tiny_model(tmp_path / "flat.keras", convolution=False), file)
     assert flat.info[0].value == NO_CONVOLUTION
+    assert not any("whole picture's statistics" in caption.value for caption in at.caption)
+    # A model whose verdict blends in global statistics says how much of it the heat map explains.
+    head = fit_head(np.random.default_rng(0).normal(size=(6, len(NAMES))), [0, 1] * 3, ["han", "kom"], weight=0.7)
+    blended = page(heat_part, tiny_model(tmp_path / "head.keras", metadata={**METADATA, "statistics": head.to_dict()}),
+                   file)
+    assert any(caption.value.startswith("The tiles make 30% of this model's verdict; the other 70%")
+               for caption in blended.caption)
 
 
 def test_mistakes_open_each_cell_and_a_run_without_test_split_is_told(workspace, tmp_path):
