@@ -28,7 +28,6 @@ def small_models(monkeypatch):
         monkeypatch.setitem(models._REGISTRY, name, dataclasses.replace(  # noqa: SLF001
             entry, defaults=dataclasses.replace(entry.defaults, input_size=TILE)))
     monkeypatch.setattr(train_speed, "STUDY_SIZE", (TILE, TILE))
-    monkeypatch.setattr(classify_speed, "STUDY_SIZE", (TILE, TILE))
 
 
 @pytest.fixture(scope="module")
