@@ -26,9 +26,11 @@ MANIFEST_FILE = "manifest.csv"
 SPLITS = ("train", "test")
 # manifest.csv: tile path relative to the dataset folder, source artwork, its sha256, class, split, tile position.
 MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
-# statistics.csv: one row per artwork of manifest.csv, its image_statistics.NAMES; datasets built before
-# statistics existed have none.
+# statistics.csv: per artwork of manifest.csv and view, its image_statistics.NAMES; datasets built before
+# statistics existed have none, and those built before thumbnails were measured have the "file" view only.
 STATISTICS_FILE = "statistics.csv"
+# The views: the artwork's file as it is (image_statistics), and as a thumbnail would show it (thumbnail_statistics).
+STATISTICS_VIEWS = ("file", "thumbnail")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,19 +137,20 @@ def read_manifest(dataset: Dataset) -> "pd.DataFrame":
     return manifest
 
 
-def write_statistics(folder: str | os.PathLike, statistics: dict[str, Any]) -> None:
-    """statistics.csv into `folder`: {artwork (as in manifest.csv): its image_statistics vector}."""
+def write_statistics(folder: str | os.PathLike, statistics: dict[str, dict[str, Any]]) -> None:
+    """statistics.csv into `folder`: {artwork (as in manifest.csv): {view: its statistics vector}}."""
     import pandas as pd
 
     from artcnn.image_statistics import NAMES
 
-    table = pd.DataFrame.from_dict({artwork: list(values) for artwork, values in statistics.items()},
-                                   orient="index", columns=list(NAMES))
-    table.rename_axis("artwork").to_csv(Path(folder) / STATISTICS_FILE)
+    rows = [{"artwork": artwork, "view": view, **dict(zip(NAMES, values))}
+            for artwork, views in statistics.items() for view, values in views.items()]
+    pd.DataFrame(rows, columns=["artwork", "view", *NAMES]).to_csv(Path(folder) / STATISTICS_FILE, index=False)
 
 
-def read_statistics(dataset: Dataset) -> "pd.DataFrame | None":
-    """The dataset's statistics.csv indexed by artwork, or None for a dataset built before statistics existed."""
+def read_statistics(dataset: Dataset) -> "dict[str, pd.DataFrame] | None":
+    """The dataset's statistics.csv as {view: its rows indexed by artwork}, the "file" view first; None for a
+    dataset built before statistics existed."""
     import pandas as pd
 
     from artcnn.image_statistics import NAMES
@@ -155,8 +158,11 @@ def read_statistics(dataset: Dataset) -> "pd.DataFrame | None":
     statistics_file = dataset.path / STATISTICS_FILE
     if not statistics_file.is_file():
         return None
-    table = pd.read_csv(statistics_file, dtype={"artwork": str}).set_index("artwork")
-    missing = [name for name in NAMES if name not in table.columns]
+    table = pd.read_csv(statistics_file, dtype={"artwork": str, "view": str})
+    missing = [name for name in ("artwork", "view", *NAMES) if name not in table.columns]
     if missing:
         raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. Rebuild the dataset.")
-    return table[list(NAMES)]
+    views = {view: table[table["view"] == view].set_index("artwork")[list(NAMES)] for view in STATISTICS_VIEWS}
+    if views["file"].empty:
+        raise ValueError(f"{statistics_file} has no statistics of the files themselves. Rebuild the dataset.")
+    return {view: rows for view, rows in views.items() if not rows.empty}

@@ -128,13 +128,15 @@ def _artwork_means(manifest: pd.DataFrame, probabilities: np.ndarray) -> tuple[n
 
 
 def _verdicts(names: np.ndarray, tile_means: np.ndarray, head: StatisticsHead | None,
-              statistics: pd.DataFrame | None) -> np.ndarray:
-    """Each artwork's verdict probabilities: its tiles' mean, blended with its global statistics by `head`."""
+              views: dict[str, pd.DataFrame] | None) -> np.ndarray:
+    """Each artwork's verdict probabilities: its tiles' mean, blended by `head` with its file's global statistics
+    (the "file" view of dataset.read_statistics)."""
     if head is None:
         return tile_means
-    if statistics is None:
+    if views is None:
         raise ValueError("this model's verdicts use each artwork's global statistics, which this dataset does not "
                          "have (it was built before they were recorded). Rebuild the dataset.")
+    statistics = views["file"]
     missing = [name for name in names if name not in statistics.index]
     if missing:
         raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")
@@ -142,9 +144,10 @@ def _verdicts(names: np.ndarray, tile_means: np.ndarray, head: StatisticsHead | 
 
 
 def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,
-                          head: StatisticsHead | None = None, statistics: pd.DataFrame | None = None) -> pd.DataFrame:
+                          head: StatisticsHead | None = None,
+                          statistics: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """One row per artwork (sorted): artwork, class, source, tiles and p_<class> (the mean of its tiles',
-    blended with its row of the dataset's `statistics` by `head` when given)."""
+    blended by `head`, when given, with its file's row of the dataset's `statistics`, dataset.read_statistics)."""
     probabilities = _checked_probabilities(manifest, tile_probs, classes)
     names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
     artwork_probs = _verdicts(names, artwork_probs, head, statistics)
@@ -160,7 +163,7 @@ def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list
 
 
 def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,
-              head: StatisticsHead | None = None, statistics: pd.DataFrame | None = None) -> dict:
+              head: StatisticsHead | None = None, statistics: dict[str, pd.DataFrame] | None = None) -> dict:
     """Tile and artwork accuracy with 95% intervals, confusion matrices, ROC AUC, per-source accuracy
     and the misclassified artworks, as JSON-ready data. An artwork's verdict is as in artwork_probabilities.
 

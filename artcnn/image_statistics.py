@@ -4,14 +4,18 @@ Tiles show a CNN strokes up close; what separates code from hand across artists 
 the whole picture's make-up: how many colours, how flat the fills, how straight the edges, how the detail
 falls off with frequency, how much grain. These are measured on a copy reduced to a `SIDE`-px long side,
 so a thumbnail and a full scan give nearly the same figures and file size or resolution cannot decide.
-`StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same;
-a recipe's `statistics_weight` blends it into every artwork's verdict with the mean of its tiles.
+`StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same, on
+each training artwork as it is and as a thumbnail would show it (`thumbnail_statistics`: a small JPEG copy
+flattens exactly the fills and grain the statistics read); a recipe's `statistics_weight` blends it into
+every artwork's verdict with the mean of its tiles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
+
+import io
 
 import numpy as np
 from PIL import Image
@@ -27,6 +31,8 @@ NAMES = (
     *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
     "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
 )
+# JPEG quality of the thumbnail copy thumbnail_statistics measures (a common web thumbnail's).
+THUMBNAIL_QUALITY = 90
 # Shortest side the statistics are measured on: a smaller picture is enlarged to it.
 MIN_SIDE = 8
 # A gradient (on the [0, 1] grey scale) counted as an edge.
@@ -76,6 +82,18 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     grain = np.abs(grey[1:-1, 1:-1] - neighbourhood).mean()
     values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std()]
     return np.asarray(values, dtype=np.float64)
+
+
+def thumbnail_statistics(image: Image.Image) -> np.ndarray:
+    """image_statistics of `image` as a thumbnail: reduced to a `SIDE`-px long side (Lanczos) and saved as a JPEG
+    of quality `THUMBNAIL_QUALITY`, the way a collection's web thumbnails are often made."""
+    small = image.convert("RGB")
+    small.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS)
+    encoded = io.BytesIO()
+    small.save(encoded, format="JPEG", quality=THUMBNAIL_QUALITY)
+    encoded.seek(0)
+    with Image.open(encoded) as thumbnail:
+        return image_statistics(thumbnail)
 
 
 @dataclass(frozen=True)
@@ -163,19 +181,23 @@ def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], wei
                           scale=tuple(scale.tolist()), coefficients=tuple(tuple(row) for row in coefficients.tolist()))
 
 
-def head_for_artworks(statistics: "pd.DataFrame | None", rows: "pd.DataFrame", classes: Sequence[str],
+def head_for_artworks(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFrame", classes: Sequence[str],
                       weight: float) -> StatisticsHead | None:
-    """A head fitted on the artworks of manifest `rows` (columns artwork, class) from a dataset's `statistics`
-    (dataset.read_statistics); None when `weight` is 0, the dataset has no statistics (built before them) or the
-    rows hold one class only (a cross-validation fold can: the head would have nothing to tell apart)."""
+    """A head fitted on the artworks of manifest `rows` (columns artwork, class), each once per view of a dataset's
+    statistics (dataset.read_statistics: the files, and their thumbnails when recorded); None when `weight` is 0,
+    the dataset has no statistics (built before them) or the rows hold one class only (a cross-validation fold
+    can: the head would have nothing to tell apart)."""
     artworks = rows.drop_duplicates("artwork")
-    if weight == 0 or statistics is None or artworks["class"].nunique() < 2:
+    if weight == 0 or not views or artworks["class"].nunique() < 2:
         return None
-    missing = sorted(set(artworks["artwork"]) - set(statistics.index))
-    if missing:
-        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")
+    for table in views.values():
+        missing = sorted(set(artworks["artwork"]) - set(table.index))
+        if missing:
+            raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. "
+                             "Rebuild the dataset.")
     labels = artworks["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
-    return fit_head(statistics.loc[artworks["artwork"]].to_numpy(), labels, classes, weight)
+    statistics = np.concatenate([table.loc[artworks["artwork"]].to_numpy() for table in views.values()])
+    return fit_head(statistics, np.tile(labels, len(views)), classes, weight)
 
 
 def _design(statistics: Any, mean: Sequence[float], scale: Sequence[float]) -> np.ndarray:

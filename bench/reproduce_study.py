@@ -89,16 +89,26 @@ class _Usage:
         self.path = None
 
 
+def _has_statistics(dataset) -> bool:
+    from artcnn.dataset import STATISTICS_VIEWS, read_statistics
+
+    try:
+        return set(read_statistics(dataset) or {}) == set(STATISTICS_VIEWS)
+    except ValueError:
+        return False
+
+
 def prepare_dataset(artworks: Path, dataset: Path, tiling: TilingConfig, log: Callable[[str], None]) -> dict:
     """Tile `artworks` into `dataset`, reusing a dataset already cut from the same folder the same way."""
-    from artcnn.dataset import is_dataset, read_description, read_statistics
+    from artcnn.dataset import is_dataset, read_description
     from artcnn.dataset_build import build_dataset
 
     if is_dataset(dataset):
         report = read_description(dataset).to_json()
-        # A dataset built before artworks' statistics were recorded is built again (the same tiles, and those).
+        # A dataset built before artworks' statistics (of both views) were recorded is built again: the same
+        # tiles, and those.
         if (report.get("tiling") == json.loads(json.dumps(to_dict(tiling))) and report.get("source") == str(artworks)
-                and read_statistics(read_description(dataset)) is not None):
+                and _has_statistics(read_description(dataset))):
             log(f"reusing tiles in {dataset}")
             return report
     log(f"tiling {artworks} into {dataset} ...")

@@ -191,7 +191,7 @@ def _blend(fold, head, statistics: dict, columns: list[str]):
     for kind in KINDS:
         rows = (fold["kind"] == kind).to_numpy()
         fold.loc[rows, columns] = head.blend(fold.loc[rows, columns].to_numpy(),
-                                             statistics[kind].loc[fold.loc[rows, "artwork"]].to_numpy())
+                                             statistics[kind]["file"].loc[fold.loc[rows, "artwork"]].to_numpy())
     return fold
 
 

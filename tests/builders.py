@@ -23,7 +23,7 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
                   statistics=False) -> Path:
     """A tiny dataset folder in the documented layout: random-noise PNG tiles, the last artwork of
     each class in the test split. `classes` may be unsorted; dataset.json lists them as given. With
-    `statistics`, statistics.csv too, each artwork's measured on its first tile."""
+    `statistics`, statistics.csv too, each artwork's (file view) measured on its first tile."""
     rng = np.random.default_rng(seed)
     rows = []
     for name in classes:
@@ -41,7 +41,7 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
         from artcnn.image_statistics import image_statistics
 
         first_tiles = pd.DataFrame(rows).drop_duplicates("artwork")
-        write_statistics(root, {row.artwork: image_statistics(Image.open(root / row.tile))
+        write_statistics(root, {row.artwork: {"file": image_statistics(Image.open(root / row.tile))}
                                 for row in first_tiles.itertuples()})
     description = {"classes": list(classes), "tiling": to_dict(TilingConfig(tile_size=TILE)), "hash": "f" * 64,
                    "synthetic": synthetic}

@@ -219,13 +219,18 @@ def test_check_classes_refuses_what_build_dataset_would_before_reading_a_file(tm
 
 def test_each_artwork_gets_its_global_statistics(tmp_path):
     from artcnn.dataset import read_statistics
-    from artcnn.image_statistics import NAMES, image_statistics
+    from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
 
     source = _collection(tmp_path / "art", {"kom": 3, "han": 3})
     report = build_dataset(source, tmp_path / "ds", CONFIG)
-    statistics = read_statistics(report)
+    views = read_statistics(report)
+    assert list(views) == ["file", "thumbnail"]
     artworks = sorted({row["artwork"] for row in _manifest(tmp_path / "ds")})
-    assert sorted(statistics.index) == artworks and list(statistics.columns) == list(NAMES)
-    np.testing.assert_allclose(statistics.loc[artworks[0]].to_numpy(), image_statistics(Image.open(artworks[0])))
+    for view, measure in (("file", image_statistics), ("thumbnail", thumbnail_statistics)):
+        assert sorted(views[view].index) == artworks and list(views[view].columns) == list(NAMES)
+        np.testing.assert_allclose(views[view].loc[artworks[0]].to_numpy(), measure(Image.open(artworks[0])))
+    (tmp_path / "ds" / "statistics.csv").write_text("artwork,log_colours\nx.png,1.0\n")
+    with pytest.raises(ValueError, match="lacks the column"):
+        read_statistics(report)
     (tmp_path / "ds" / "statistics.csv").unlink()
     assert read_statistics(report) is None

@@ -129,18 +129,18 @@ def test_a_statistics_head_blends_into_every_artworks_verdict():
                           coefficients=tuple(map(tuple, coefficients)))
     statistics = pd.DataFrame(0.0, index=artworks, columns=list(NAMES))
     statistics.loc["c/penne_2.png", NAMES[0]] = 1.0
-    table = artwork_probabilities(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics)
+    table = artwork_probabilities(manifest, probs, ["a", "b", "c"], head=head, statistics={"file": statistics})
     plain = artwork_probabilities(manifest, probs, ["a", "b", "c"])
     expected = head.blend(plain[["p_a", "p_b", "p_c"]].to_numpy(), statistics.loc[plain["artwork"]].to_numpy())
     np.testing.assert_allclose(table[["p_a", "p_b", "p_c"]].to_numpy(), expected)
     # penne_2's tiles said a; with its statistics the verdict is c, so every artwork is now right.
-    summary = summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics)
+    summary = summarise(manifest, probs, ["a", "b", "c"], head=head, statistics={"file": statistics})
     assert summary["artwork_accuracy"]["correct"] == 4 and summary["misclassified"] == []
     assert summary["tile_accuracy"] == summarise(manifest, probs, ["a", "b", "c"])["tile_accuracy"]
     with pytest.raises(ValueError, match="Rebuild the dataset"):
         summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=None)
     with pytest.raises(ValueError, match="lack 1 artwork"):
-        summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=statistics.drop(index="b/penne_1.png"))
+        summarise(manifest, probs, ["a", "b", "c"], head=head, statistics={"file": statistics.drop(index="b/penne_1.png")})
 
 
 def test_summarise_binary_with_sigmoid_outputs():

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
-from artcnn.image_statistics import NAMES, SIDE, StatisticsHead, fit_head, head_for_artworks, image_statistics
+from artcnn.image_statistics import (NAMES, SIDE, StatisticsHead, fit_head, head_for_artworks, image_statistics,
+                                     thumbnail_statistics)
 
 
 def named(image: Image.Image) -> dict[str, float]:
@@ -45,6 +46,14 @@ def test_statistics_are_measured_on_a_small_copy_so_size_barely_matters():
     a, b = named(large), named(small)
     for name in ("log_colours", "top_colour_share", "saturation_mean", "grey_std", "spectrum_slope"):
         assert a[name] == pytest.approx(b[name], rel=0.1, abs=0.02), name
+
+
+def test_a_thumbnail_flattens_what_a_file_shows():
+    flat = flat_shapes(3, side=4 * SIDE)
+    as_file, as_thumbnail = named(flat), dict(zip(NAMES, thumbnail_statistics(flat)))
+    # JPEG compression leaves no two neighbours exactly equal where the file had flat fills.
+    assert as_thumbnail["equal_neighbours"] < as_file["equal_neighbours"]
+    assert as_thumbnail["log_colours"] > as_file["log_colours"]
 
 
 def test_a_tiny_picture_is_measured_enlarged():
@@ -99,10 +108,18 @@ def test_head_for_artworks_fits_on_the_rows_artworks_only():
     names = [f"a{i}.png" for i in range(8)]
     table = pd.DataFrame(rng.normal(size=(8, len(NAMES))), index=names, columns=list(NAMES))
     rows = pd.DataFrame({"artwork": names[:6] * 2, "class": ["han", "kom"] * 6})
-    head = head_for_artworks(table, rows, ["han", "kom"], 0.7)
+    head = head_for_artworks({"file": table}, rows, ["han", "kom"], 0.7)
     assert head is not None and head.weight == 0.7 and head.classes == ("han", "kom")
-    assert head_for_artworks(table, rows, ["han", "kom"], 0.0) is None
+    # Artworks 6 and 7 are not in the rows: changing them changes nothing.
+    moved = table.copy()
+    moved.iloc[6:] += 100
+    assert head_for_artworks({"file": moved}, rows, ["han", "kom"], 0.7) == head
+    # A second view fits on each artwork twice: both views' statistics count.
+    both = head_for_artworks({"file": table, "thumbnail": table + rng.normal(size=table.shape)}, rows,
+                             ["han", "kom"], 0.7)
+    assert both.mean != head.mean
+    assert head_for_artworks({"file": table}, rows, ["han", "kom"], 0.0) is None
     assert head_for_artworks(None, rows, ["han", "kom"], 0.7) is None
-    assert head_for_artworks(table, rows[rows["class"] == "kom"], ["han", "kom"], 0.7) is None
+    assert head_for_artworks({"file": table}, rows[rows["class"] == "kom"], ["han", "kom"], 0.7) is None
     with pytest.raises(ValueError, match="lack 1 artwork"):
-        head_for_artworks(table.drop(index="a0.png"), rows, ["han", "kom"], 0.7)
+        head_for_artworks({"file": table, "thumbnail": table.drop(index="a0.png")}, rows, ["han", "kom"], 0.7)
