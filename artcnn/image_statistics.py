@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+import functools
 import io
 
 import numpy as np
@@ -61,7 +62,7 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     dx, dy = np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1]
     magnitude = np.hypot(dx, dy)
     edges = magnitude > EDGE
-    angles = np.histogram(np.mod(np.arctan2(dy, dx)[edges], np.pi), bins=8, range=(0, np.pi),
+    angles = np.histogram(np.mod(np.arctan2(dy[edges], dx[edges]), np.pi), bins=8, range=(0, np.pi),
                           weights=magnitude[edges])[0]
     angles = angles / (angles.sum() + 1e-9)
     shape = [edges.mean(), *angles, angles[0] + angles[4], (magnitude < 1 / 255).mean(),
@@ -70,9 +71,8 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     # How the spectrum's amplitude falls with frequency: the slope of its radial mean, log-log.
     height, width = grey.shape
     amplitude = np.abs(np.fft.fftshift(np.fft.fft2(grey - grey.mean())))
-    rows, columns = np.indices(grey.shape)
-    radius = np.hypot(rows - height / 2, columns - width / 2).astype(int).ravel()
-    radial = np.bincount(radius, amplitude.ravel()) / np.maximum(np.bincount(radius), 1)
+    radius, counts = _radii(height, width)
+    radial = np.bincount(radius, amplitude.ravel()) / counts
     frequencies = np.arange(2, max(3, min(height, width) // 2))
     slope = np.polyfit(np.log(frequencies), np.log(radial[frequencies] + 1e-9), 1)[0]
 
@@ -82,6 +82,17 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     grain = np.abs(grey[1:-1, 1:-1] - neighbourhood).mean()
     values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std()]
     return np.asarray(values, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _radii(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's whole distance from the centre of a height × width spectrum, and how many pixels have each."""
+    rows, columns = np.indices((height, width))
+    radius = np.hypot(rows - height / 2, columns - width / 2).astype(int).ravel()
+    counts = np.maximum(np.bincount(radius), 1)
+    # Shared by every call of this size: read only.
+    radius.flags.writeable = counts.flags.writeable = False
+    return radius, counts
 
 
 def thumbnail_statistics(image: Image.Image) -> np.ndarray:
