@@ -98,6 +98,8 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
                 "train_tiles": int(len(train_rows)),
                 "extra_train_tiles": len(prior_files),
                 "test_artworks": int(test_rows["artwork"].nunique()),
+                # Whether the fold's verdicts blended in global statistics (not for a dataset built without them).
+                "statistics_head": verdict["head"] is not None,
                 "seconds": round(time.monotonic() - started, 1),
                 "summary": summarise(test_rows, outputs, info.classes, **verdict),
             })

@@ -40,6 +40,8 @@ def test_cross_validate_scores_every_artwork_once_out_of_fold(demo_dataset):
     assert [fold["left_out"] for fold in result["folds"]] == ["alpha", "beta"]
     # Training never sees the left-out source: 8 ink/2 + 4 other kom artworks.
     assert [fold["train_artworks"] for fold in result["folds"]] == [8, 8]
+    # default blends each fold's head, fitted on that fold's training artworks, into its verdicts.
+    assert [fold["statistics_head"] for fold in result["folds"]] == [True, True]
     assert {event.message.split(" · ")[0] for event in events if event.payload} == {
         "fold 1/2 (left out: alpha)", "fold 2/2 (left out: beta)"}
     json.dumps(result)
