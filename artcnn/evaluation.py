@@ -127,7 +127,7 @@ def _artwork_means(manifest: pd.DataFrame, probabilities: np.ndarray) -> tuple[n
     return names, first_row, group, sums / tiles_per_artwork[:, None]
 
 
-def _verdicts(names: np.ndarray, tile_means: np.ndarray, head: StatisticsHead | None,
+def verdict_probabilities(names: np.ndarray, tile_means: np.ndarray, head: StatisticsHead | None,
               views: dict[str, pd.DataFrame] | None) -> np.ndarray:
     """Each artwork's verdict probabilities: its tiles' mean, blended by `head` with its file's global statistics
     (the "file" view of dataset.read_statistics)."""
@@ -150,7 +150,7 @@ def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list
     blended by `head`, when given, with its file's row of the dataset's `statistics`, dataset.read_statistics)."""
     probabilities = _checked_probabilities(manifest, tile_probs, classes)
     names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
-    artwork_probs = _verdicts(names, artwork_probs, head, statistics)
+    artwork_probs = verdict_probabilities(names, artwork_probs, head, statistics)
     table = pd.DataFrame({
         "artwork": names,
         "class": manifest["class"].to_numpy()[first_row],
@@ -176,7 +176,7 @@ def summarise(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,
     tile_predicted = probabilities.argmax(axis=1)
 
     names, first_row, group, artwork_probs = _artwork_means(manifest, probabilities)
-    artwork_probs = _verdicts(names, artwork_probs, head, statistics)
+    artwork_probs = verdict_probabilities(names, artwork_probs, head, statistics)
     artwork_true = tile_true[first_row]
     artwork_predicted = artwork_probs.argmax(axis=1)
     artwork_correct = artwork_predicted == artwork_true

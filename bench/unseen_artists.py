@@ -184,14 +184,14 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
 
 
 def _blend(fold, head, statistics: dict, columns: list[str]):
-    """A fold's artworks with their verdict probabilities: the tile means blended by `head` (None: unchanged)."""
-    if head is None:
-        return fold
+    """A fold's artworks with their verdict probabilities (evaluation.verdict_probabilities of its tile means)."""
+    from artcnn.evaluation import verdict_probabilities
+
     fold = fold.copy()
     for kind in KINDS:
         rows = (fold["kind"] == kind).to_numpy()
-        fold.loc[rows, columns] = head.blend(fold.loc[rows, columns].to_numpy(),
-                                             statistics[kind]["file"].loc[fold.loc[rows, "artwork"]].to_numpy())
+        fold.loc[rows, columns] = verdict_probabilities(fold.loc[rows, "artwork"].to_numpy(),
+                                                        fold.loc[rows, columns].to_numpy(), head, statistics[kind])
     return fold
 
 
