@@ -141,8 +141,9 @@ def settings_text(config: dict) -> str:
 
 def show_expected_duration(workspace: Workspace, dataset: str) -> None:
     """Before a run starts: its epochs and tiles, and how long it should take here (an estimate from the
-    workspace's earlier runs of the same recipe and input size), or why there is no estimate yet."""
-    from artcnn.dataset import read_description
+    workspace's earlier runs of the same recipe and input size), or why there is no estimate yet; and whether
+    the dataset lacks the global statistics its verdict would use."""
+    from artcnn.dataset import STATISTICS_FILE, read_description
     from artcnn.models import resolve_recipe
     from artcnn.run_report import duration_text, seconds_per_tile
 
@@ -152,6 +153,9 @@ def show_expected_duration(workspace: Workspace, dataset: str) -> None:
     except ValueError as error:
         st.error(str(error))
         return
+    if recipe.statistics_weight and not (workspace.dataset_dir(dataset) / STATISTICS_FILE).is_file():
+        st.caption("This dataset was built before artworks' global statistics were recorded, so this model will "
+                   "judge by its tiles alone. Build the dataset again on the Datasets page to use them.")
     own = "" if st.session_state.get(TRAINING_FORM["epochs"]) else " (the recipe's own number)"
     what = f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''}{own} over {tiles} tiles"
     rate = seconds_per_tile(workspace.root / "runs", recipe.name, recipe.input_size)
@@ -190,8 +194,8 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
     mean the recipe's) and keeping the user's choice across reruns and page changes (app_state.kept); then
     the run's expected duration."""
     from artcnn.config import TrainConfig
-    from artcnn.dataset import STATISTICS_FILE, read_description
-    from artcnn.models import get_recipe, recipe_descriptions, uses_weights
+    from artcnn.dataset import read_description
+    from artcnn.models import recipe_descriptions, uses_weights
 
     synthetic = {name for name in datasets if read_description(workspace.dataset_dir(name)).synthetic}
     dataset = st.selectbox("Dataset", datasets, **kept("train_dataset", datasets[0], datasets),
@@ -230,11 +234,6 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
             key["prior_class"], defaults.prior_class if defaults.prior_class in classes else classes[-1], classes))
         st.checkbox("Balance sources: every source (filename prefix) of a class gives as many training tiles",
                     **kept(key["balance_sources"], defaults.balance_sources))
-    chosen_weight = st.session_state.get(key["statistics_weight"])
-    if (get_recipe(recipe).statistics_weight if chosen_weight is None else chosen_weight) and not (
-            workspace.dataset_dir(dataset) / STATISTICS_FILE).is_file():
-        st.caption("This dataset was built before artworks' global statistics were recorded, so this model will "
-                   "judge by its tiles alone. Build the dataset again on the Datasets page to use them.")
     st.text_input("Run name", **kept("train_name", new_run_name), help="Also the prefix of the study's four runs.")
     show_expected_duration(workspace, dataset)
 
