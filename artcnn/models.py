@@ -221,7 +221,9 @@ _STUDY = dict(epochs=20, batch_size=64, test_batch_size=32, optimizer="sgd", lea
               rotation_deg=25.0, dropout=True, augment=True, extra_augment=False)
 
 
-_COMPACT = dict(input_size=128, epochs=30, batch_size=32, test_batch_size=64, optimizer="adam", learning_rate=0.001,
+# 4 epochs: on unseen artists 4 scored as 8 did (README), the test tile accuracy is flat after the first, and the
+# whole dev set then trains within the 20-minute budget on 2 cores.
+_COMPACT = dict(input_size=128, epochs=4, batch_size=32, test_batch_size=64, optimizer="adam", learning_rate=0.001,
                 momentum=0.0, rotation_deg=25.0, dropout=True, augment=True, extra_augment=True)
 
 

@@ -189,7 +189,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     go_to(page, "Train", "Train")
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("demo (SYNTHETIC demo data)")
     # Before any run there is nothing to estimate from, and the page says so and what the default means.
-    expect(page.get_by_text(re.compile(r"30 epochs \(the recipe's own number\) over \d+ tiles\. No earlier run"))
+    expect(page.get_by_text(re.compile(r"4 epochs \(the recipe's own number\) over \d+ tiles\. No earlier run"))
            ).to_be_visible()
     for role, name, value in (("spinbutton", "Epochs", "1"), ("spinbutton", "Seed", "7"),
                               ("textbox", "Run name", "browser run")):

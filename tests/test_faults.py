@@ -98,7 +98,7 @@ def test_training_killed_mid_epoch_resumes_from_its_last_complete_epoch(tmp_path
     finished_epochs = record["history"]
 
     # Issue 16: resumed without flags, the run keeps its own settings (3 epochs, batches of 2, no augmentation)
-    # instead of the command line's defaults (the recipe's 30 epochs, batches of 32, augmentation).
+    # instead of the command line's defaults (the recipe's 4 epochs, batches of 32, augmentation).
     started_with = record["config"]["train"]
     resumed = subprocess.run([sys.executable, "-m", "artcnn", "train", str(dataset), str(run), "--resume"], cwd=REPO,
                              env=env, capture_output=True, text=True, timeout=300)
