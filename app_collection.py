@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_state import loaded_model, workspace
 from app_widgets import progress_callback
-from artcnn.cli_collection import MAPS_FOLDER
+from artcnn.workspace import MAPS_FOLDER
 
 
 def _model(model_path: Path):

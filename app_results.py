@@ -18,7 +18,7 @@ import streamlit as st
 from app_collection import show_collection_map, show_corrections, show_heat_map
 from artcnn.images import ArtworkError
 from artcnn.prediction import NEEDS_REVIEW
-from artcnn.workspace import Workspace, named_synthetic, synthetic_warning
+from artcnn.workspace import Workspace, classification_key, named_synthetic, synthetic_warning
 
 # Rows of a table that get a thumbnail: each is an image read, so a huge collection shows the first ones.
 MAX_THUMBNAILS = 300
@@ -128,7 +128,7 @@ def show_classification(workspace: Workspace, entry: dict) -> None:
             st.info(f"The model {model_name} is no longer in this workspace: the map needs it.")
         else:
             readable = frame.loc[verdicts.ne(UNREADABLE), "file"].tolist()
-            on_map = show_collection_map(model_path(), readable, key=f"classification-{chosen}")
+            on_map = show_collection_map(model_path(), readable, key=classification_key(chosen))
             if len(on_map) < len(readable):
                 shown = shown[shown["file"].isin(on_map)]
     shown.insert(0, "thumbnail", [file_thumbnail(file) if n < MAX_THUMBNAILS else None

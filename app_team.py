@@ -124,6 +124,26 @@ def _delete(workspace: Workspace, kind: str, name: str, running: bool, key: str)
     st.session_state[DONE] = f"The {kind} {name} is in the trash; restore it on the Models page."
 
 
+def delete_classification_control(workspace: Workspace, entry: dict) -> None:
+    """Delete the catalogue classification `entry` after a confirming click: a model that only it was made with
+    can then go to the trash. What happened shows at `show_done`."""
+    number = entry["id"]
+    with st.popover(f"Delete classification #{number}"):
+        st.write(f"Its {entry['artworks']} results leave the catalogue for good: download the CSV first to keep "
+                 "them. The artworks' files are not touched.")
+        st.button("Delete it", type="primary", key=f"team delete classification {number}",
+                  on_click=_delete_classification, args=(workspace, number))
+
+
+def _delete_classification(workspace: Workspace, number: int) -> None:
+    try:
+        workspace.delete_classification(number)
+    except OSError as error:
+        st.session_state[FAILED] = f"Classification #{number} could not be deleted: {error.strerror}."
+        return
+    st.session_state[DONE] = f"Classification #{number} is deleted."
+
+
 def trash_days() -> int:
     """TrashConfig.days as ARTCNN_TRASH_DAYS sets it; a bad value is named once and the default used."""
     try:

@@ -10,9 +10,6 @@ from pathlib import Path
 from artcnn.config import PredictConfig
 from artcnn.terminal import TerminalBar
 
-# Where `map` keeps its maps when --cache is not given, inside the workspace.
-MAPS_FOLDER = "maps"
-
 
 def add_collection_commands(commands: argparse._SubParsersAction) -> None:
     add_map_command(commands)
@@ -39,7 +36,7 @@ def add_collection_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def add_map_command(commands: argparse._SubParsersAction) -> None:
-    from artcnn.workspace import root_from_env
+    from artcnn.workspace import MAPS_FOLDER, root_from_env
 
     defaults = PredictConfig()
     command = commands.add_parser(

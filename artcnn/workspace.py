@@ -32,6 +32,8 @@ FOLDERS = ("datasets", "runs", "models", "uploads", "trash")
 
 # How model_name marks a model trained on synthetic pictures only.
 SYNTHETIC_NAME = " (synthetic)"
+# Where collection maps are kept inside the workspace (the app; `map` when --cache is not given).
+MAPS_FOLDER = "maps"
 
 
 def best_model(metadatas: Sequence[dict]) -> int | None:
@@ -62,6 +64,11 @@ def model_name(path: str | os.PathLike, metadata: dict | None = None) -> str:
 def named_synthetic(name: str) -> bool:
     """Whether a `model_name` (as a classification in the catalogue keeps it) marks a synthetic-only model."""
     return name.endswith(SYNTHETIC_NAME)
+
+
+def classification_key(number: int) -> str:
+    """The collection_map cache key of catalogue classification `number`'s map."""
+    return f"classification-{number}"
 
 
 def root_from_env() -> Path:
@@ -211,6 +218,12 @@ class Workspace:
         if path.suffix not in MODEL_SUFFIXES or not path.is_file():
             raise ValueError(f"no model file named {file_name!r} in {self.root / 'models'}. Received: {file_name=}")
         path.unlink()
+
+    def delete_classification(self, number: int) -> None:
+        """Delete catalogue classification `number`, its results and its cached map, for good (its CSV is the copy
+        to keep; the artworks' files are not touched)."""
+        self.catalogue.delete_classification(number)
+        (self.root / MAPS_FOLDER / f"{classification_key(number)}.npz").unlink(missing_ok=True)
 
 
 def record_dataset(dataset: Dataset) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
+import app_team
 from app_results import show_classification
 from app_widgets import ACCEPTED_UPLOADS, model_picker, progress_callback, show_skipped, store_uploads
 from artcnn.access import allowed_roots, check_server_folder, files_inside
@@ -16,6 +17,7 @@ app_state.follow_router()
 workspace = app_state.workspace()
 catalogue = workspace.catalogue
 st.title("Classify")
+app_team.show_done()
 
 model_path = model_picker(workspace)
 # The server's own folders are offered only below the collections an administrator named (ARTCNN_COLLECTIONS).
@@ -87,3 +89,4 @@ chosen = st.selectbox(
     format_func=lambda i: f"#{i} · {about[i]['created']} · {about[i]['model']} · {about[i]['source']} · "
                           f"{about[i]['artworks']} artworks" + ("" if about[i]["finished"] else " · interrupted"))
 show_classification(workspace, about[chosen])
+app_team.delete_classification_control(workspace, about[chosen])

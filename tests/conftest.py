@@ -1,5 +1,6 @@
 import functools
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,17 @@ def populated_workspace(tmp_path_factory, monkeypatch):
     from artcnn.workspace import Workspace
 
     root = _populated_under(tmp_path_factory.getbasetemp())
+    monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
+    return Workspace.open(root)
+
+
+@pytest.fixture
+def populated_copy(populated_workspace, tmp_path, monkeypatch):
+    """A copy of `populated_workspace` for a test that changes it."""
+    from artcnn.workspace import Workspace
+
+    root = tmp_path / "workspace"
+    shutil.copytree(populated_workspace.root, root)
     monkeypatch.setenv("ARTCNN_WORKSPACE", str(root))
     return Workspace.open(root)
 

@@ -4,9 +4,12 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import streamlit
 
 from app_pages import open_page
+from artcnn import trash
+from artcnn.workspace import MAPS_FOLDER, classification_key
 from builders import BROKEN, artworks
 
 PAGE = "pages/classify.py"
@@ -97,6 +100,22 @@ def test_a_past_classification_reopens_in_a_new_session(populated_workspace):
     assert len(table) == 4 and table["error"].ne("").sum() == 1
     # The run's model has test metrics and the demo model none: the run's is preselected.
     assert "runs/first/model.keras" in at.selectbox[0].format_func(at.selectbox[0].value)
+
+
+def test_deleting_a_classification_frees_its_model_for_the_trash(populated_copy):
+    (classification,) = populated_copy.catalogue.classifications()
+    with pytest.raises(ValueError, match="on the Classify page: choose one, then Delete classification"):
+        trash.check_deletable(populated_copy, "run", "first")
+    cached_map = populated_copy.root / MAPS_FOLDER / f"{classification_key(classification['id'])}.npz"
+    cached_map.parent.mkdir(exist_ok=True)
+    cached_map.write_bytes(b"map")
+    at = open_page(PAGE)
+    next(button for button in at.button if button.label == "Delete it").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [success.value for success in at.success] == [f"Classification #{classification['id']} is deleted."]
+    assert any("No classification yet" in info.value for info in at.info)
+    assert populated_copy.catalogue.classifications() == [] and not cached_map.exists()
+    trash.check_deletable(populated_copy, "run", "first")
 
 
 def test_a_folder_on_the_server_is_read_only_inside_the_named_collections(empty_workspace, tmp_path, monkeypatch):

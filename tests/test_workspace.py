@@ -5,7 +5,9 @@ import pytest
 
 from artcnn.catalogue import CATALOGUE_FILE
 from artcnn.storage import save_model
-from artcnn.workspace import BUILTIN_MODELS, Workspace, best_model, model_name, named_synthetic
+from artcnn.prediction import ArtworkResult
+from artcnn.workspace import (BUILTIN_MODELS, MAPS_FOLDER, Workspace, best_model, classification_key, model_name,
+                              named_synthetic)
 from builders import TINY_TILING, TINY_TRAINING, artworks
 
 
@@ -119,6 +121,26 @@ def test_delete_model_only_deletes_saved_model_files(tmp_path):
             workspace.delete_model(bad)
     workspace.delete_model("final.keras")
     assert sorted(p.name for p in (workspace.root / "models").iterdir()) == ["notes.txt"]
+
+
+def test_delete_classification_takes_its_results_and_map_and_nothing_else(tmp_path):
+    workspace = Workspace.open(tmp_path / "ws")
+    catalogue = workspace.catalogue
+    gone, kept = (catalogue.start_classification("final", ["han", "kom"], "upload") for _ in range(2))
+    for number in (gone, kept):
+        catalogue.add_result(number, 0, ArtworkResult(
+            file="a.jpg", sha256=None, width=4, height=4, tiles=1, probabilities={"han": 0.9, "kom": 0.1}, label="han",
+            confidence=0.9))
+    maps = workspace.root / MAPS_FOLDER
+    maps.mkdir()
+    for number in (gone, kept):
+        (maps / f"{classification_key(number)}.npz").write_bytes(b"map")
+    workspace.delete_classification(gone)
+    assert [entry["id"] for entry in catalogue.classifications()] == [kept]
+    assert catalogue.results(gone) == [] and len(catalogue.results(kept)) == 1
+    assert sorted(path.name for path in maps.iterdir()) == [f"{classification_key(kept)}.npz"]
+    workspace.delete_classification(kept)  # one never mapped goes as well
+    assert catalogue.classifications() == []
 
 
 def test_describe_model_tells_where_a_model_comes_from(tmp_path):
