@@ -1,5 +1,6 @@
 """What the pages need for a server shared by a team: Streamlit's sign-in as a gate before every page, the
-person signed in, deleting by typing a name into the trash and restoring from it, and the training queue.
+person signed in, deleting by typing a name into the trash and restoring from it, deleting a classification,
+and the training queue.
 The rules themselves are artcnn's (access, trash, jobs)."""
 
 from __future__ import annotations
