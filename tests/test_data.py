@@ -108,6 +108,18 @@ def test_evaluation_pipeline_is_plain_preprocessing_in_order(dataset):
     np.testing.assert_allclose(images, data.preprocess(decoded(files), TILE).numpy(), atol=1e-6)
 
 
+def test_tiles_are_brought_to_the_input_size_once_before_the_cache(dataset):
+    # Cached at the model's input size as uint8 (a quarter of the memory for half the side): preprocess's values
+    # rounded to whole grey levels.
+    files, labels = data.labels_for(dataset, "test")
+    exact = data.preprocess(decoded(files), TILE // 2).numpy()
+    for cache in (True, False):
+        images, _ = images_and_targets(data.make_pipeline(files, labels, 2, TILE // 2, 3, training=False, cache=cache))
+        np.testing.assert_allclose(images, exact, atol=0.5 / 255 + 1e-6)
+        np.testing.assert_allclose(images * 255, np.round(images * 255), atol=1e-3)
+    assert np.abs(exact * 255 - np.round(exact * 255)).max() > 0.1
+
+
 def test_augmentation_only_when_training(dataset):
     files, labels = data.labels_for(dataset, "train")
     originals = data.preprocess(decoded(files), TILE).numpy()
