@@ -115,8 +115,8 @@ def check_deletable(workspace: Workspace, kind: str, name: str, running: bool = 
             count = f"{len(using)} classifications in the catalogue were" if len(using) > 1 else \
                 "1 classification in the catalogue was"
             raise ValueError(f"The {kind} {name!r} is kept: {count} made with its model (the latest on "
-                             f"{using[0]['created'][:10]}). It can be deleted once those classifications are deleted (on the Classify page: choose one, "
-                             "then Delete classification).")
+                             f"{using[0]['created'][:10]}). It can be deleted once those classifications are deleted "
+                             "(on the Classify page: choose one, then Delete classification).")
     return path
 
 
