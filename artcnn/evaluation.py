@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from artcnn.dataset import read_statistics
-from artcnn.image_statistics import StatisticsHead
+from artcnn.image_statistics import StatisticsHead, statistics_of
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -136,11 +136,7 @@ def verdict_probabilities(names: np.ndarray, tile_means: np.ndarray, head: Stati
     if views is None:
         raise ValueError("this model's verdicts use each artwork's global statistics, which this dataset does not "
                          "have (it was built before they were recorded). Rebuild the dataset.")
-    statistics = views["file"]
-    missing = [name for name in names if name not in statistics.index]
-    if missing:
-        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. Rebuild the dataset.")
-    return head.blend(tile_means, statistics.loc[names].to_numpy())
+    return head.blend(tile_means, statistics_of(views["file"], names))
 
 
 def artwork_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: list[str], *,

@@ -201,14 +201,19 @@ def head_for_artworks(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFra
     artworks = rows.drop_duplicates("artwork")
     if weight == 0 or not views or artworks["class"].nunique() < 2:
         return None
-    for table in views.values():
-        missing = sorted(set(artworks["artwork"]) - set(table.index))
-        if missing:
-            raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. "
-                             "Rebuild the dataset.")
     labels = artworks["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
-    statistics = np.concatenate([table.loc[artworks["artwork"]].to_numpy() for table in views.values()])
+    statistics = np.concatenate([statistics_of(table, artworks["artwork"]) for table in views.values()])
     return fit_head(statistics, np.tile(labels, len(views)), classes, weight)
+
+
+def statistics_of(view: "pd.DataFrame", artworks: Sequence[str]) -> np.ndarray:
+    """The [n, len(NAMES)] rows of `artworks` in one view of dataset.read_statistics, or a ValueError naming the
+    first artwork it lacks."""
+    missing = sorted(set(artworks) - set(view.index))
+    if missing:
+        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. "
+                         "Rebuild the dataset.")
+    return view.loc[list(artworks)].to_numpy()
 
 
 def _design(statistics: Any, mean: Sequence[float], scale: Sequence[float]) -> np.ndarray:
