@@ -13,6 +13,7 @@ import streamlit as st
 
 from app_state import loaded_model, workspace
 from app_widgets import progress_callback
+from artcnn.image_statistics import StatisticsHead
 from artcnn.workspace import MAPS_FOLDER
 
 
@@ -56,9 +57,9 @@ def show_heat_map(model_path: Path, file: str) -> None:
         return
     picture, tiles = st.columns(2)
     picture.image(made.overlay, caption=f"Where the model looks for {made.target} (red, yellow: most)")
-    if head := model[1].get("statistics"):
-        picture.caption(f"The tiles make {1 - head['weight']:.0%} of this model's verdict; the other "
-                        f"{head['weight']:.0%} comes from the whole picture's statistics (colours, flat fills, "
+    if head := StatisticsHead.from_metadata(model[1]):
+        picture.caption(f"The tiles make {1 - head.weight:.0%} of this model's verdict; the other "
+                        f"{head.weight:.0%} comes from the whole picture's statistics (colours, flat fills, "
                         "edges, grain), which have no place on a heat map.")
     tiles.dataframe(pd.DataFrame([{"x": x, "y": y, **{f"p_{name}": p for name, p in zip(made.probabilities, ps)}}
                                   for x, y, _, ps in made.tile_boxes]), hide_index=True)

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from artcnn.config import TilingConfig, to_dict
+from artcnn.image_statistics import StatisticsHead
 from artcnn.images import load_artwork, sha256_file
 from artcnn.prediction import model_tiling
 from artcnn.progress import ProgressCallback, emit
@@ -127,10 +128,10 @@ def score_tflite(path: str | os.PathLike, tiles: np.ndarray) -> np.ndarray:
     return interpreter.get_signature_runner()(tiles=tiles.astype(np.uint8))["probabilities"]
 
 
-def _artwork_verdict(metadata: dict) -> str:
-    if not metadata.get("statistics"):
+def _artwork_verdict(head: StatisticsHead | None) -> str:
+    if head is None:
         return "the mean of its tiles' probabilities"
-    weight = metadata["statistics"]["weight"]
+    weight = head.weight
     return (f"{1 - weight:g} x the mean of its tiles' probabilities + {weight:g} x the 'statistics' head's: "
             "softmax([(s - mean) / scale, 1] @ coefficients), s being artcnn.image_statistics.image_statistics "
             "of the whole artwork (Python, numpy and Pillow; not inside the exported models)")
@@ -138,6 +139,7 @@ def _artwork_verdict(metadata: dict) -> str:
 
 def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: Path, report: dict) -> dict:
     classes = list(metadata["classes"])
+    head = StatisticsHead.from_metadata(metadata)
     return {
         "classes": classes,
         "input": {"name": "tiles", "dtype": "uint8", "shape": [None, tiling.tile_size, tiling.tile_size, 3],
@@ -145,8 +147,8 @@ def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: 
         "output": {"name": "probabilities", "dtype": "float32", "shape": [None, len(classes)],
                    "meaning": f"one probability per class, in the order {classes}"},
         "preprocessing_inside": f"x / 255, antialiased bilinear resize to {input_size}x{input_size}, clip to [0, 1]",
-        "artwork": _artwork_verdict(metadata),
-        **({"statistics": metadata["statistics"]} if metadata.get("statistics") else {}),
+        "artwork": _artwork_verdict(head),
+        **({"statistics": head.to_dict()} if head is not None else {}),
         "tiling": to_dict(tiling),
         "input_size": input_size,
         "decision": {key: metadata[key] for key in DECISION_KEYS if key in metadata},
