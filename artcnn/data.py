@@ -182,28 +182,30 @@ def make_pipeline(
     if not 0.0 <= rotation_deg <= 180.0:
         raise ValueError(f"rotation_deg must be in [0, 180]. Received: rotation_deg={rotation_deg}")
 
+    # Degrading imitates a smaller file of the whole tile, so it needs every pixel; otherwise each tile is
+    # preprocessed once, before the cache, rather than every epoch: the cache then holds a 128-px model's tiles in
+    # a quarter of the memory, as uint8 (a rounding of at most half a grey level).
+    preprocessed_once = not (training and degrade)
+
     def decode(file: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = tf.io.decode_png(tf.io.read_file(file), channels=3)
-        if training and degrade:
-            return image, label  # degrading imitates a smaller file of the whole tile, so it needs every pixel
-        # Brought to the model's input size once, with preprocess's filter, rather than every epoch: the cache then
-        # holds a 128-px model's tiles in a quarter of the memory, at a rounding of at most half a grey level.
-        resized = tf.image.resize(tf.cast(image, tf.float32), (input_size, input_size), method="bilinear",
-                                  antialias=True)
-        return tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8), label
+        if not preprocessed_once:
+            return image, label
+        return tf.cast(tf.round(preprocess(image, input_size) * 255.0), tf.uint8), label
 
     def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if num_classes == 2:
             target = tf.cast(label, tf.float32)
         else:
             target = tf.one_hot(label, num_classes, dtype=tf.float32)
-        return preprocess(image, input_size), target
+        pixels = tf.cast(image, tf.float32) / 255.0 if preprocessed_once else preprocess(image, input_size)
+        return pixels, target
 
     autotune = tf.data.AUTOTUNE
     dataset = tf.data.Dataset.from_tensor_slices((list(map(str, files)), labels))
     dataset = dataset.map(decode, num_parallel_calls=autotune)
     if cache:
-        # Decoded uint8 tiles, so later epochs skip file reads, PNG decoding and resizing.
+        # uint8 tiles, so later epochs skip file reads, PNG decoding and (but for degrade) resizing.
         dataset = dataset.cache()
     if training:
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
