@@ -8,6 +8,7 @@ from PIL import Image, ImageFilter
 from artcnn.synthetic import (
     CLASS_DESCRIPTIONS,
     CLASS_TECHNIQUES,
+    DRAWN_TECHNIQUES,
     KOM_TECHNIQUES,
     PRIOR_TECHNIQUES,
     generate,
@@ -40,6 +41,17 @@ def test_every_prior_technique_draws_reproducibly_at_any_size():
             assert (image.size, image.mode) == ((width, height), "RGB"), name
         again = np.asarray(technique(np.random.default_rng(5), 90, 40))
         assert np.array_equal(np.asarray(image), again), name
+
+
+def test_every_drawing_technique_draws_dark_lines_on_white_reproducibly_at_any_size():
+    for name, technique in DRAWN_TECHNIQUES.items():
+        for width, height in ((16, 16), (300, 200)):
+            image = technique(np.random.default_rng(7), width, height)
+            assert (image.size, image.mode) == ((width, height), "RGB"), name
+        grey = np.asarray(image.convert("L"))
+        # Line art: most of the sheet is paper, and there are marks on it.
+        assert (grey > 200).mean() > 0.6 and (grey < 150).any(), name
+        assert np.array_equal(np.asarray(image), np.asarray(technique(np.random.default_rng(7), 300, 200))), name
 
 
 def _exact_neighbours(image: Image.Image) -> float:

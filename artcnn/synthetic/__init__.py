@@ -2,7 +2,8 @@
 
 One module a family: `canvas` (palettes and canvases every family shares), `generative` (the
 demo's `kom` class: what code draws), `algorithmic` (more of it, for the algorithmic-art prior),
-`handmade` (the demo's `han` class: what a hand draws) and `photo` (a third class for tests with
+`handmade` (the demo's `han` class: what a hand draws), `drawn` (hand-drawn line art on white, the
+hand-made counterpart real training adds, artcnn.counterpart) and `photo` (a third class for tests with
 more than two). Every family draws its palettes, backgrounds and sizes from the same distributions,
 so only how the marks are made tells the classes apart.
 """
@@ -14,6 +15,7 @@ from PIL import Image
 
 from artcnn.synthetic.algorithmic import PRIOR_TECHNIQUES
 from artcnn.synthetic.canvas import Technique
+from artcnn.synthetic.drawn import DRAWN_TECHNIQUES
 from artcnn.synthetic.generative import KOM_TECHNIQUES
 from artcnn.synthetic.handmade import HAN_TECHNIQUES
 from artcnn.synthetic.photo import PHOTO_TECHNIQUES
@@ -33,7 +35,7 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
     "photo": "photograph-like pictures: smooth skies and out-of-focus lights under a lens vignette and sensor noise",
 }
 
-__all__ = ["CLASS_DESCRIPTIONS", "CLASS_TECHNIQUES", "HAN_TECHNIQUES", "KOM_TECHNIQUES", "PHOTO_TECHNIQUES",
+__all__ = ["CLASS_DESCRIPTIONS", "CLASS_TECHNIQUES", "DRAWN_TECHNIQUES", "HAN_TECHNIQUES", "KOM_TECHNIQUES", "PHOTO_TECHNIQUES",
            "PRIOR_TECHNIQUES", "Technique", "generate", "generate_han", "generate_kom"]
 
 
