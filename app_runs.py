@@ -135,6 +135,8 @@ def settings_text(config: dict) -> str:
             f"{recipe['rotation_deg']:g}° · seed {config['train']['seed']}"
             + (f" · prior {train['prior_ratio']:g} to {train['prior_class']}" if train.get("prior_ratio") else "")
             + (" · sources balanced" if train.get("balance_sources") else "")
+            + (f" · {recipe['drawn_ratio']:g} synthetic drawings per {train['drawn_class']} artwork"
+               if recipe.get("drawn_ratio") else "")
             + (f" · verdict {recipe['statistics_weight']:.0%} global statistics" if recipe.get("statistics_weight")
                else ""))
 
@@ -186,7 +188,8 @@ TRAINING_FORM = {"recipe": "train_recipe", "epochs": "train_epochs", "batch_size
                  "test_batch_size": "train_test_batch", "learning_rate": "train_lr", "dropout": "train_dropout",
                  "augment": "train_augment", "seed": "train_seed", "weights": "train_weights",
                  "prior_ratio": "train_prior_ratio", "prior_class": "train_prior_class",
-                 "balance_sources": "train_balance_sources", "statistics_weight": "train_statistics_weight"}
+                 "balance_sources": "train_balance_sources", "statistics_weight": "train_statistics_weight",
+                 "drawn_ratio": "train_drawn_ratio", "drawn_class": "train_drawn_class"}
 
 
 def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) -> None:
@@ -227,6 +230,13 @@ def training_form(workspace: Workspace, datasets: list[str], new_run_name: str) 
                              "out of training they raised `default` most; the prior and balancing below showed no "
                              "clear gain.")
         classes = read_description(workspace.dataset_dir(dataset)).classes
+        drawn = st.columns(2)
+        drawn[0].number_input("Synthetic hand drawings per artwork of the class", 0.0, 2.0, step=0.05,
+                              **kept(key["drawn_ratio"], defaults.drawn_ratio), placeholder="recipe's",
+                              help="Line art on white (mouse doodles, pencil sketches) drawn by our generators. On "
+                                   "artists left out of training they took drawn hand-made sources from near 0% up.")
+        drawn[1].selectbox("Class the drawings are added to", classes, **kept(
+            key["drawn_class"], defaults.drawn_class if defaults.drawn_class in classes else classes[0], classes))
         prior = st.columns(2)
         prior[0].number_input("Algorithmic-art prior: synthetic tiles per real tile of the class", 0.0, 4.0,
                               step=0.25, **kept(key["prior_ratio"], defaults.prior_ratio))

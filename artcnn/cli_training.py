@@ -77,6 +77,10 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
                               f"tile of --prior-class (e.g. 0.5; default {defaults.prior_ratio:g}, none)")
     command.add_argument("--prior-class", help=f"the class the prior's tiles are added to (default "
                                                f"{defaults.prior_class})")
+    command.add_argument("--drawn-ratio", type=float,
+                         help="synthetic hand drawings (line art on white: mouse doodles, pencil sketches) added to "
+                              "--drawn-class, this many per artwork of it; 0: none (default: the recipe's)")
+    command.add_argument("--drawn-class", help=f"the class the drawings are added to (default {defaults.drawn_class})")
     command.add_argument("--balance-sources", action="store_const", const=True,
                          help="resample the training tiles so every source (filename prefix) of a class gives as "
                               "many tiles as the others, the total unchanged")

@@ -135,6 +135,12 @@ class TrainConfig:
     # Share of the artwork's global statistics (colours, flatness, edges, spectrum, grain) in its verdict,
     # the rest the mean of its tiles; 0: tiles alone; None: the recipe's (default 0.7, seed 0).
     statistics_weight: float | None = None
+    # The hand-drawn counterpart (artcnn.counterpart): synthetic line drawings added to drawn_class's training,
+    # this many per artwork of that class in the dataset; None: the recipe's (default 0.25, seed 0).
+    drawn_ratio: float | None = None
+    # The class the drawings are added to. When the dataset has no such class, a recipe's own ratio adds none;
+    # a drawn_ratio set here is refused instead.
+    drawn_class: str = "han"
 
     def __post_init__(self) -> None:
         recipes = list_recipes()
@@ -152,6 +158,9 @@ class TrainConfig:
                f"statistics_weight must be in [0, 1]. Received: statistics_weight={self.statistics_weight}")
         _check(self.prior_ratio >= 0, f"prior_ratio must be at least 0. Received: prior_ratio={self.prior_ratio}")
         _check(bool(self.prior_class), f"prior_class must name a class. Received: prior_class={self.prior_class!r}")
+        _check(self.drawn_ratio is None or self.drawn_ratio >= 0,
+               f"drawn_ratio must be at least 0. Received: drawn_ratio={self.drawn_ratio}")
+        _check(bool(self.drawn_class), f"drawn_class must name a class. Received: drawn_class={self.drawn_class!r}")
 
 
 @dataclass(frozen=True)

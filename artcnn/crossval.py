@@ -22,7 +22,6 @@ from artcnn.config import CrossvalConfig, TrainConfig, to_dict
 from artcnn.dataset import read_statistics
 from artcnn.evaluation import artwork_probabilities, summarise, wilson_interval
 from artcnn.folds import Fold, assign_sources, plan_folds, read_sources_csv
-from artcnn.image_statistics import head_for_artworks
 from artcnn.progress import ProgressCallback, emit, within
 
 LEFT_OUT, HELD_OUT = "left out", "held-out part"
@@ -52,8 +51,8 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     train/test split is ignored), as JSON-ready data.
 
     sources: artwork → source overrides (see folds.assign_sources). max_folds: see folds.plan_folds.
-    With config.prior_ratio, the algorithmic-art prior's tiles join the training side of every fold
-    (never tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each
+    The synthetic additions (the algorithmic-art prior's tiles, the recipe's hand drawings) join the training
+    side of every fold (never tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each
     fold's evaluation.summarise ("folds") and every artwork's out-of-fold probabilities ("artworks").
     Each fold's Progress comes with "fold 2/5 (left out: <sources>)" before its message; a set `stop`
     raises fitting.TrainingStopped.
@@ -61,7 +60,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     from artcnn import data, fitting, models
 
     info = data.read_dataset(dataset_dir)
-    fitting.check_prior(info.classes, config, info.path)
+    fitting.check_synthetic(info.classes, config, info.path)
     emit(progress, "training", 0, None, "loading TensorFlow")
     manifest = info.manifest.reset_index(drop=True)
     source_map = assign_sources(sorted(manifest["artwork"].unique()), sources)
@@ -73,7 +72,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     statistics = read_statistics(info) if recipe.statistics_weight else None
 
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
-        prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
+        additions = fitting.synthetic_additions(info, config, scratch, progress)
         fold_results, scored = [], []
         for fold_index, fold in enumerate(folds):
             started = time.monotonic()
@@ -82,13 +81,12 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
             train_files, train_labels = fitting.training_tiles(
                 [str(info.path / tile) for tile in train_rows["tile"]],
                 train_rows["class"].map(index_of).to_numpy(dtype=np.int64), list(train_rows["artwork"]),
-                prior_files, prior_labels, config, sources)
+                additions, config, sources)
             report = within(progress, f"fold {fold_index + 1}/{len(folds)} (left out: {fold.name})")
             outputs = fit_and_predict(train_files, train_labels, [str(info.path / tile) for tile in test_rows["tile"]],
                                        len(info.classes), config, report, stop)
             # Fitted on the fold's training artworks only, like its CNN.
-            verdict = dict(head=head_for_artworks(statistics, train_rows, info.classes, recipe.statistics_weight),
-                           statistics=statistics)
+            verdict = dict(head=fitting.statistics_head(info, train_rows, recipe, additions)[0], statistics=statistics)
             scored.append(artwork_probabilities(test_rows, outputs, info.classes, **verdict).assign(
                 source=lambda frame: frame["artwork"].map(source_map), fold=fold.name))
             fold_results.append({
@@ -96,7 +94,8 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
                 "left_out_sources": list(fold.left_out),
                 "train_artworks": int(train_rows["artwork"].nunique()),
                 "train_tiles": int(len(train_rows)),
-                "extra_train_tiles": len(prior_files),
+                "extra_train_tiles": len(additions.files),
+                "synthetic_drawings": additions.counterpart.drawings if additions.counterpart is not None else 0,
                 "test_artworks": int(test_rows["artwork"].nunique()),
                 # Whether the fold's verdicts blended in global statistics (not for a dataset built without them).
                 "statistics_head": verdict["head"] is not None,

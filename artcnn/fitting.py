@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from artcnn.config import TrainConfig
+    from artcnn.counterpart import Counterpart
     from artcnn.image_statistics import StatisticsHead
     from artcnn.models import Recipe
 
@@ -109,36 +110,72 @@ def tile_pipeline(files: Sequence[str], labels: Sequence[int], num_classes: int,
     return pipeline, math.ceil(len(files) / batch_size)
 
 
-def check_prior(classes: Sequence[str], config: "TrainConfig", dataset: Any) -> None:
-    """Refuse a prior for a class the dataset does not have, before any work is done."""
-    if config.prior_ratio and config.prior_class not in classes:
-        raise ValueError(f"the algorithmic-art prior adds tiles to class {config.prior_class}, but dataset {dataset} "
-                         f"has no such class (classes: {', '.join(classes)}). Received: "
-                         f"prior_class={config.prior_class!r}")
+def check_synthetic(classes: Sequence[str], config: "TrainConfig", dataset: Any) -> None:
+    """Refuse a prior, or a drawn_ratio set in the config, for a class the dataset does not have, before any work
+    is done (a recipe's own drawn_ratio simply adds no drawings then)."""
+    for what, ratio, name, field in (("the algorithmic-art prior adds tiles", config.prior_ratio, config.prior_class,
+                                      "prior_class"),
+                                     ("the hand-drawn counterpart adds drawings", config.drawn_ratio,
+                                      config.drawn_class, "drawn_class")):
+        if ratio and name not in classes:
+            raise ValueError(f"{what} to class {name}, but dataset {dataset} has no such class (classes: "
+                             f"{', '.join(classes)}). Received: {field}={name!r}")
 
 
-def prior_training_tiles(dataset_dir: Any, classes: Sequence[str], config: "TrainConfig", folder: Any,
-                         progress: ProgressCallback | None) -> tuple[list[str], "np.ndarray"]:
-    """The algorithmic-art prior's tiles for `config` written into `folder` (none when prior_ratio is 0),
-    with their class index, to add to a fit's training tiles."""
+@dataclass(frozen=True)
+class SyntheticAdditions:
+    """What a fit adds to a dataset's training: the algorithmic-art prior's tiles and the hand-drawn
+    counterpart's tiles, with their class indices, and the counterpart for the statistics head."""
+
+    files: list[str]
+    labels: "np.ndarray"
+    # The drawings (artcnn.counterpart), or None when the fit adds none.
+    counterpart: "Counterpart | None"
+    # The additions in words, for a model's description: "" for none, else " with ...".
+    description: str
+
+
+def synthetic_additions(info: Any, config: "TrainConfig", folder: Any,
+                        progress: ProgressCallback | None) -> SyntheticAdditions:
+    """The prior's tiles (config.prior_ratio) and the counterpart's drawings (the recipe's drawn_ratio) for
+    `config` on dataset `info`, written into `folder`."""
     import numpy as np
 
-    check_prior(classes, config, dataset_dir)
-    if not config.prior_ratio:
-        return [], np.zeros(0, dtype=np.int64)
-    from artcnn.prior import prior_tiles
+    from artcnn.models import resolve_recipe
 
-    files = prior_tiles(dataset_dir, folder, config.prior_ratio, target_class=config.prior_class, seed=config.seed,
-                        progress=progress)[config.prior_class]
-    return files, np.full(len(files), list(classes).index(config.prior_class), dtype=np.int64)
+    check_synthetic(info.classes, config, info.path)
+    files: list[str] = []
+    labels = np.zeros(0, dtype=np.int64)
+    if config.prior_ratio:
+        from artcnn.prior import prior_tiles
+
+        files = prior_tiles(info.path, folder, config.prior_ratio, target_class=config.prior_class, seed=config.seed,
+                            progress=progress)[config.prior_class]
+        labels = np.full(len(files), list(info.classes).index(config.prior_class), dtype=np.int64)
+    parts = [f"the algorithmic-art prior ({len(files)} synthetic {config.prior_class} tiles)"] if files else []
+    counterpart = None
+    ratio = resolve_recipe(config).drawn_ratio
+    if ratio and config.drawn_class in info.classes:
+        from pathlib import Path
+
+        from artcnn.counterpart import drawn_counterpart
+
+        counterpart = drawn_counterpart(info, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
+                                        seed=config.seed, progress=progress)
+        files = files + list(counterpart.files)
+        labels = np.concatenate([labels, np.full(len(counterpart.files), list(info.classes).index(config.drawn_class),
+                                                 dtype=np.int64)])
+        plural = "s" if counterpart.drawings != 1 else ""
+        parts.append(f"{counterpart.drawings} synthetic hand drawing{plural} in class {config.drawn_class}")
+    return SyntheticAdditions(files, labels, counterpart, f" with {' and '.join(parts)}" if parts else "")
 
 
-def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str], prior_files: Sequence[str],
-                   prior_labels: "np.ndarray", config: "TrainConfig",
+def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str],
+                   additions: SyntheticAdditions, config: "TrainConfig",
                    sources: dict[str, str] | None = None) -> tuple[list[str], "np.ndarray"]:
     """A fit's training tiles: the dataset's `files` (`artworks`: each tile's artwork), resampled so every
     source of a class contributes equally when config.balance_sources (artcnn.balance; `sources`: artwork →
-    source overrides, see folds.assign_sources), then the prior's tiles as they are."""
+    source overrides, see folds.assign_sources), then the synthetic additions as they are."""
     import numpy as np
 
     files, labels = list(files), np.asarray(labels, dtype=np.int64)
@@ -148,7 +185,7 @@ def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequenc
 
         source_of = assign_sources(sorted(set(artworks)), sources)
         files, labels = balanced_by_source(files, labels, [source_of[artwork] for artwork in artworks], config.seed)
-    return files + list(prior_files), np.concatenate([labels, np.asarray(prior_labels, dtype=np.int64)])
+    return files + list(additions.files), np.concatenate([labels, additions.labels])
 
 
 def fresh_model(recipe: "Recipe", num_classes: int, config: "TrainConfig") -> "keras.Model":
@@ -187,14 +224,17 @@ def fit(model: "keras.Model", train: Any, *, batches: int, epochs: int, initial_
     return model
 
 
-def statistics_head(info: Any, rows: Any, recipe: "Recipe") -> tuple["StatisticsHead | None", str]:
-    """The recipe's statistics head fitted on the artworks of manifest `rows` of dataset `info`, or None, and how
-    the model's verdict is made, in words for its description."""
+def statistics_head(info: Any, rows: Any, recipe: "Recipe",
+                    additions: SyntheticAdditions) -> tuple["StatisticsHead | None", str]:
+    """The recipe's statistics head fitted on the artworks of manifest `rows` of dataset `info` and on the
+    additions' drawings, or None, and how the model's verdict is made, in words for its description."""
+    from artcnn.counterpart import with_drawings
     from artcnn.dataset import read_statistics
     from artcnn.image_statistics import head_for_artworks
 
     statistics = read_statistics(info) if recipe.statistics_weight else None
-    head = head_for_artworks(statistics, rows, info.classes, recipe.statistics_weight)
+    views, rows = with_drawings(statistics, rows, additions.counterpart)
+    head = head_for_artworks(views, rows, info.classes, recipe.statistics_weight)
     if head is not None:
         return head, (f"; verdict: {recipe.statistics_weight:.0%} the artwork's global statistics, "
                       f"{1 - recipe.statistics_weight:.0%} the mean of its tiles")

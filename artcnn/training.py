@@ -93,7 +93,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
 
     run_dir = Path(run_dir)
     info = data.read_dataset(dataset_dir)
-    fitting.check_prior(info.classes, config, info.path)
+    fitting.check_synthetic(info.classes, config, info.path)
     recipe = models.resolve_recipe(config)
     # The first event, once the arguments are checked, comes before TensorFlow's import, which takes
     # seconds: a page shows it at once.
@@ -111,8 +111,9 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
         initial_epoch, history = 0, []
     write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
-        model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, progress, stop)
-        metrics, model_path = _finish_run(model, info, recipe, config, run_dir, progress)
+        additions = fitting.synthetic_additions(info, config, run_dir / PRIOR, progress)
+        model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, additions, progress, stop)
+        metrics, model_path = _finish_run(model, info, recipe, config, run_dir, additions, progress)
     except TrainingStopped:
         write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         return RunResult(run_dir, history, {}, None, "stopped")
@@ -156,20 +157,14 @@ def _epochs_done(history: list[dict]) -> int:
     return history[-1]["epoch"] if history else 0
 
 
-def _run_description(info: data.DatasetInfo, config: TrainConfig, run_dir: Path) -> str:
-    return (f"{config.recipe} trained on the train split of dataset {info.path.name}{_with_prior(config)} "
+def _run_description(info: data.DatasetInfo, config: TrainConfig, run_dir: Path,
+                     additions: fitting.SyntheticAdditions) -> str:
+    return (f"{config.recipe} trained on the train split of dataset {info.path.name}{additions.description} "
             f"(run {run_dir.name})")
 
 
-def _with_prior(config: TrainConfig) -> str:
-    if not config.prior_ratio:
-        return ""
-    return (f" with the algorithmic-art prior ({config.prior_ratio:g} synthetic {config.prior_class} tile per "
-            f"{config.prior_class} tile)")
-
-
 def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path, initial_epoch: int,
-             history: list[dict], progress: ProgressCallback | None,
+             history: list[dict], additions: fitting.SyntheticAdditions, progress: ProgressCallback | None,
              stop: threading.Event | None) -> "keras.Model":
     """Fit from `initial_epoch`, recording each finished epoch; `history` grows in place as epochs finish."""
     import keras
@@ -177,9 +172,8 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
     files, labels = data.labels_for(info, "train")
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles in its train split.")
-    prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, run_dir / PRIOR, progress)
     files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "train")["artwork"]),
-                                           prior_files, prior_labels, config)
+                                           additions, config)
     if initial_epoch:
         # Offsetting by the epoch gives a resumed run fresh shuffles and augmentations instead of epoch 1's again.
         keras.utils.set_random_seed(config.seed + initial_epoch)
@@ -191,7 +185,7 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
     test_files, test_labels = data.labels_for(info, "test")
     validation = fitting.tile_pipeline(test_files, test_labels, len(info.classes), recipe,
                                        training=False)[0] if test_files else None
-    description = _run_description(info, config, run_dir)
+    description = _run_description(info, config, run_dir, additions)
 
     def record(epoch: int, logs: dict[str, float], seconds: float) -> None:
         history.append({"epoch": epoch, **logs, "seconds": round(seconds, 3)})
@@ -205,9 +199,9 @@ def _fit_run(info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_
 
 
 def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", config: TrainConfig, run_dir: Path,
-                progress: ProgressCallback | None) -> tuple[dict, Path]:
+                additions: fitting.SyntheticAdditions, progress: ProgressCallback | None) -> tuple[dict, Path]:
     """Evaluate on the test split, then save model.keras (metrics in its metadata) and metrics.json."""
-    head, verdict = fitting.statistics_head(info, data.split_rows(info, "train"), recipe)
+    head, verdict = fitting.statistics_head(info, data.split_rows(info, "train"), recipe, additions)
     metrics = {}
     if (info.manifest["split"] == "test").any():
         from artcnn.evaluation import evaluate_model
@@ -215,7 +209,7 @@ def _finish_run(model: "keras.Model", info: data.DatasetInfo, recipe: "Recipe", 
         # Evaluating a big test split takes a while after the last batch: say so.
         emit(progress, "evaluating", 0, None, "evaluating on the test split")
         metrics = evaluate_model(model, info.path, "test", recipe.test_batch_size, head=head)
-    metadata = _metadata(info, recipe, metrics, _run_description(info, config, run_dir) + verdict, head)
+    metadata = _metadata(info, recipe, metrics, _run_description(info, config, run_dir, additions) + verdict, head)
     model_path = save_model(model, run_dir / MODEL, metadata)
     atomic_write_json(run_dir / METRICS, metrics)
     return metrics, model_path
@@ -235,17 +229,17 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     if not model_path.parent.is_dir():
         raise ValueError(f"the folder for {model_path.name} does not exist: {model_path.parent}")
     info = data.read_dataset(dataset_dir)
-    fitting.check_prior(info.classes, config, info.path)
+    fitting.check_synthetic(info.classes, config, info.path)
     recipe = models.resolve_recipe(config)
     files, labels = data.labels_for(info, "all")
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles.")
     emit(progress, "finalizing", 0, None, "loading TensorFlow")
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
-        prior_files, prior_labels = fitting.prior_training_tiles(info.path, info.classes, config, scratch, progress)
+        additions = fitting.synthetic_additions(info, config, scratch, progress)
         model = fitting.fresh_model(recipe, len(info.classes), config)
         files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "all")["artwork"]),
-                                               prior_files, prior_labels, config)
+                                               additions, config)
         pipeline, batches = fitting.tile_pipeline(files, labels, len(info.classes), recipe, training=True,
                                                   seed=config.seed)
         try:
@@ -253,9 +247,9 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
                         progress=progress, stop=stop)
         except TrainingStopped:
             raise TrainingStopped(f"finalizing {model_path} was stopped; no model was written.") from None
-    head, verdict = fitting.statistics_head(info, info.manifest, recipe)
+    head, verdict = fitting.statistics_head(info, info.manifest, recipe, additions)
     description = (f"{recipe.name} finalized on all {len(info.manifest)} tiles (train and test) of dataset "
-                   f"{info.path.name}{_with_prior(config)}; no tiles were held out, so it has no test metrics "
+                   f"{info.path.name}{additions.description}; no tiles were held out, so it has no test metrics "
                    f"of its own{verdict}")
     return save_model(model, model_path, _metadata(info, recipe, {}, description, head))
 

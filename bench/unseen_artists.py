@@ -50,8 +50,10 @@ class Variant:
 
 
 VARIANTS = {
-    "default": Variant("`default` as shipped (tiles at the file's own scale; verdict 0.7 global statistics, 0.3 "
-                       "tiles)", TrainConfig(recipe="default")),
+    "default": Variant("`default` as shipped (tiles at the file's own scale; synthetic hand drawings, 0.25 per "
+                       "hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)", TrainConfig(recipe="default")),
+    "default, no drawings": Variant("`default` without its synthetic hand drawings (drawn_ratio 0)",
+                                    TrainConfig(recipe="default", drawn_ratio=0.0)),
     "default + prior": Variant("`default` + algorithmic-art prior (0.5 synthetic per real kom tile)",
                                TrainConfig(recipe="default", prior_ratio=0.5)),
     "scaled + degrade + prior": Variant(
@@ -114,7 +116,6 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     from artcnn.dataset import read_statistics
     from artcnn.evaluation import artwork_probabilities
     from artcnn.folds import assign_sources
-    from artcnn.image_statistics import head_for_artworks
 
     tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side)
     scale = variant.long_side or "asis"
@@ -137,17 +138,21 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
     with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
-        prior_files, prior_labels = fitting.prior_training_tiles(train_info.path, classes, config, scratch, None)
+        additions = fitting.synthetic_additions(train_info, config, scratch, None)
         groups = groups or source_groups(train_manifest, folds)
         check_groups(groups, set(train_manifest["source"]))
         for index, group in enumerate(groups):
             # The CNN does not depend on statistics_weight: folds saved before it existed, or with another, serve.
-            train_settings = {key: value for key, value in to_dict(config).items() if key != "statistics_weight"}
+            train_settings = {key: value for key, value in to_dict(config).items()
+                              if key not in ("statistics_weight", "drawn_ratio", "drawn_class")}
+            # Folds saved before the hand drawings existed had none: only a fold with drawings records them.
+            if additions.counterpart is not None:
+                train_settings["drawings"] = [config.drawn_class, additions.counterpart.drawings]
             settings = json.loads(json.dumps({"train": train_settings, "tiling": to_dict(tiling), "small": small,
                                               "group": group}))
             held = train_manifest["source"].isin(group).to_numpy()
             train_rows = train_manifest[~held]
-            head = head_for_artworks(statistics[KINDS[0]], train_rows, classes, weight)
+            head = fitting.statistics_head(train_info, train_rows, models.resolve_recipe(config), additions)[0]
             saved = folder / f"fold{index}.csv"
             if saved.is_file() and json.loads((folder / f"fold{index}.json").read_text()) == settings:
                 scored.append(pd.read_csv(saved))
@@ -160,7 +165,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
             train_files, labels = fitting.training_tiles(
                 [str(train_info.path / tile) for tile in train_rows["tile"]],
                 train_rows["class"].map(classes.index).to_numpy(dtype=np.int64), list(train_rows["artwork"]),
-                prior_files, prior_labels, config)
+                additions, config)
 
             def report(event, index=index):
                 step = event.payload

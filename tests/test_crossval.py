@@ -47,20 +47,24 @@ def test_cross_validate_scores_every_artwork_once_out_of_fold(demo_dataset):
     json.dumps(result)
 
 
-def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior(demo_dataset, tmp_path, capsys):
+def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior_and_the_drawings(demo_dataset, tmp_path, capsys):
     from artcnn.cli import main
 
     root, _ = demo_dataset
     out = tmp_path / "crossval.json"
     assert main(["crossval", str(root / "art"), "--epochs", "1", "--batch-size", "8", "--tile-size", "32",
-                 "--tiles-per-artwork", "2", "--prior-ratio", "0.5", "--input-size", "32", "--mixed-precision",
+                 "--tiles-per-artwork", "2", "--prior-ratio", "0.5", "--drawn-ratio", "0.5", "--input-size", "32",
+                 "--mixed-precision",
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "alpha" in printed and "left out" in printed and "held-out part" in printed
     result = json.loads(out.read_text())
-    # Half a synthetic tile per real kom tile (8 kom artworks × 2 tiles).
-    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {8}
-    assert result["train"]["prior_ratio"] == 0.5 and result["train"]["mixed_precision"] is True
+    # Half a synthetic tile per real kom tile (8 kom artworks × 2 tiles), and half a drawing per han artwork
+    # (8 han artworks), each cut into 2 tiles.
+    assert {fold["synthetic_drawings"] for fold in result["folds"]} == {4}
+    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {8 + 4 * 2}
+    assert result["train"]["prior_ratio"] == 0.5 and result["train"]["drawn_ratio"] == 0.5
+    assert result["train"]["mixed_precision"] is True
 
 
 def test_the_stage_groups_folds_and_refuses_a_prior_for_a_missing_class(demo_dataset, tmp_path):

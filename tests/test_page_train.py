@@ -50,6 +50,7 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     at.number_input(key="train_prior_ratio").set_value(0.5)
     at.checkbox(key="train_balance_sources").check()
     at.number_input(key="train_statistics_weight").set_value(0.5)
+    at.number_input(key="train_drawn_ratio").set_value(0.5)
     at.text_input(key="train_name").input("first")
     at.button[0].click()
     at.run()
@@ -61,11 +62,12 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     assert "**first**: finished, epoch 1 of 1" in markdown(at)
     settings = "dataset `demo` (han, kom) · recipe **default** · 1 epoch · "
     assert any(settings in caption.value for caption in at.caption)
-    assert any("· prior 0.5 to kom · sources balanced · verdict 50% global statistics" in caption.value
+    assert any("· prior 0.5 to kom · sources balanced · 0.5 synthetic drawings per han artwork · verdict 50% "
+               "global statistics" in caption.value
                for caption in at.caption)
     recorded = run_folder.read_run(workspace / "runs" / "first")["config"]["train"]
     assert (recorded["prior_ratio"], recorded["prior_class"], recorded["balance_sources"]) == (0.5, "kom", True)
-    assert recorded["statistics_weight"] == 0.5
+    assert recorded["statistics_weight"] == 0.5 and recorded["drawn_ratio"] == 0.5
     assert at.get("plotly_chart")
     assert {metric.label for metric in at.metric} == {"Test accuracy, tiles", "Test accuracy, artworks",
                                                       "ROC AUC, artworks"}
@@ -84,7 +86,9 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     button(at, "Finalize").click()
     at.run()
     run_until_idle(at)
-    assert "Saved first final.h5" in at.success[-1].value
+    assert not at.error, [e.value for e in at.error]
+    # The run's own "every test artwork right" success may come after it, in the run's panel.
+    assert any("Saved first final.h5" in success.value for success in at.success)
     assert (workspace / "models" / "first final.h5").is_file()
 
 

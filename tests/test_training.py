@@ -19,7 +19,9 @@ SMALL = 32
 def steps(events) -> list[TrainingStep]:
     """The TrainingStep payloads of a fit's Progress events."""
     return [event.payload for event in events if isinstance(event.payload, TrainingStep)]
-TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None, input_size=SMALL)
+# Without the recipe's synthetic drawings, whose tiles would change the batch counts these tests check; the
+# last prior test and tests/test_counterpart.py cover them.
+TWO_EPOCHS = TrainConfig(epochs=2, batch_size=8, test_batch_size=8, weights=None, input_size=SMALL, drawn_ratio=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +206,7 @@ def test_trains_on_a_dataset_built_from_the_demo_collection(tmp_path):
     assert storage.read_metadata(result.model_path)["synthetic"] is True
 
 
-def test_the_prior_joins_the_training_tiles_of_train_and_finalize(dataset, tmp_path):
+def test_the_prior_and_the_drawings_join_the_training_tiles_of_train_and_finalize(dataset, tmp_path):
     config = dataclasses.replace(TWO_EPOCHS, epochs=1, prior_ratio=0.5)
     events = []
     result = training.train(dataset, tmp_path / "run", config, progress=events.append)
@@ -212,14 +214,17 @@ def test_the_prior_joins_the_training_tiles_of_train_and_finalize(dataset, tmp_p
     assert len(list((tmp_path / "run" / "prior").glob("*.png"))) == 6
     assert {step.batches for step in steps(events)} == {3}
     assert any(event.what == "prior" for event in events)
-    assert "with the algorithmic-art prior (0.5 synthetic kom tile per kom tile)" in \
+    assert "with the algorithmic-art prior (6 synthetic kom tiles) (run run)" in \
         storage.read_metadata(result.model_path)["description"]
 
     events = []
-    path = training.finalize(dataset, tmp_path / "final.keras", dataclasses.replace(config, prior_class="han"),
-                             progress=events.append)
-    assert {step.batches for step in steps(events)} == {4}  # 24 real + 6 synthetic han tiles
-    assert "0.5 synthetic han tile per han tile" in storage.read_metadata(path)["description"]
+    path = training.finalize(dataset, tmp_path / "final.keras", dataclasses.replace(config, prior_class="han",
+                                                                                  drawn_ratio=0.5), progress=events.append)
+    # 24 real + 6 synthetic han tiles + 2 drawings (half one per han artwork: 3) of the tiling's 10 tiles each.
+    assert {step.batches for step in steps(events)} == {7}
+    assert any(event.what == "counterpart" for event in events)
+    assert ("with the algorithmic-art prior (6 synthetic han tiles) and 2 synthetic hand drawings in class han; "
+            in storage.read_metadata(path)["description"])
 
     with pytest.raises(ValueError, match="prior adds tiles to class oil, but dataset .* has no such class "
                                          r"\(classes: han, kom\)"):
