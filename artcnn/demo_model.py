@@ -76,6 +76,16 @@ def _verdict(training: TrainConfig) -> str:
             f"(`artcnn.image_statistics`, fitted on the same synthetic artworks), {1 - weight:.0%} the mean of its tiles.")
 
 
+def _drawings(training: TrainConfig) -> str:
+    from artcnn.models import resolve_recipe
+
+    ratio = resolve_recipe(training).drawn_ratio
+    if not ratio:
+        return ""
+    return (f"\n   Its training adds {ratio:g} synthetic hand drawing per `{training.drawn_class}` artwork (line art on "
+            f"white, `artcnn.synthetic.drawn`, added by `artcnn.counterpart`).")
+
+
 def _percent(accuracy: dict) -> str:
     return (f"{accuracy['value']:.1%} | {accuracy['low']:.1%}–{accuracy['high']:.1%} | "
             f"{accuracy['correct']}/{accuracy['total']}")
@@ -107,7 +117,7 @@ your own model on your own collection for real use.
    {tiling.blank_threshold}, {tiling.test_fraction:.0%} of each class's artworks held out for test (seed {tiling.seed}).
    {counts}.
 3. A run of the `{training.recipe}` recipe ({training.epochs} epochs, seed {training.seed}) on the train split,
-   evaluated on the held-out test split: the metrics below.
+   evaluated on the held-out test split: the metrics below.{_drawings(training)}
 4. The same recipe trained again on all tiles (`finalize`): this is the shipped model, saved without
    optimizer state. Its metadata carries classes, tiling and `synthetic: true`.{_verdict(training)}
 

@@ -58,6 +58,7 @@ def test_demo_model_is_reproducible_small_and_carded(tmp_path):
     assert "SYNTHETIC" in card and "never seen real art" in card
     assert f"{artworks['value']:.1%} | {artworks['low']:.1%}–{artworks['high']:.1%}" in card
     assert "make_demo_collection(per_class=3, seed=0)" in card
+    assert "Its training adds 0.25 synthetic hand drawing per `han` artwork" in card
     assert "statistics" in metadata and "Its verdict on an artwork: 70% a logistic head" in card
 
 
