@@ -71,7 +71,7 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     recipe = models.resolve_recipe(config)
     statistics = read_statistics(info) if recipe.statistics_weight else None
 
-    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
         additions = fitting.synthetic_additions(info, config, scratch, progress)
         fold_results, scored = [], []
         for fold_index, fold in enumerate(folds):

@@ -19,8 +19,6 @@ from artcnn.storage import atomic_write_json, atomic_write_text
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 CONFIG, STATUS, HISTORY, CHECKPOINT, MODEL, METRICS = (
     "config.json", "status.json", "history.csv", "checkpoint.keras", "model.keras", "metrics.json")
-# The algorithmic-art prior's tiles of a run with TrainConfig.prior_ratio above 0 (a folder).
-PRIOR = "prior"
 
 
 def timestamp() -> str:

@@ -18,7 +18,7 @@ from artcnn import data, fitting
 from artcnn.config import TrainConfig, from_dict, to_dict
 from artcnn.fitting import TrainingStopped
 from artcnn.progress import ProgressCallback, emit
-from artcnn.run_folder import (CHECKPOINT, CONFIG, METRICS, MODEL, PRIOR, claim_run, read_history, read_json,
+from artcnn.run_folder import (CHECKPOINT, CONFIG, METRICS, MODEL, claim_run, read_history, read_json,
                                read_run, timestamp, write_history, write_status)
 from artcnn.storage import MODEL_SUFFIXES, atomic_write_json, read_metadata, save_model
 from artcnn.workspace import record_run
@@ -111,9 +111,11 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
         initial_epoch, history = 0, []
     write_status(run_dir, "running", initial_epoch, recipe.epochs)
     try:
-        additions = fitting.synthetic_additions(info, config, run_dir / PRIOR, progress)
-        model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, additions, progress, stop)
-        metrics, model_path = _finish_run(model, info, recipe, config, run_dir, additions, progress)
+        # The synthetic additions are seeded, so a resumed run draws the same again: none is kept in the run.
+        with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
+            additions = fitting.synthetic_additions(info, config, scratch, progress)
+            model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, additions, progress, stop)
+            metrics, model_path = _finish_run(model, info, recipe, config, run_dir, additions, progress)
     except TrainingStopped:
         write_status(run_dir, "stopped", _epochs_done(history), recipe.epochs)
         return RunResult(run_dir, history, {}, None, "stopped")
@@ -235,7 +237,7 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
     if not files:
         raise ValueError(f"dataset {info.path} has no tiles.")
     emit(progress, "finalizing", 0, None, "loading TensorFlow")
-    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
         additions = fitting.synthetic_additions(info, config, scratch, progress)
         model = fitting.fresh_model(recipe, len(info.classes), config)
         files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "all")["artwork"]),
