@@ -54,6 +54,8 @@ VARIANTS = {
                        "hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)", TrainConfig(recipe="default")),
     "default, no drawings": Variant("`default` without its synthetic hand drawings (drawn_ratio 0)",
                                     TrainConfig(recipe="default", drawn_ratio=0.0)),
+    "default, twice the drawings": Variant("`default` with 0.5 synthetic hand drawings per hand-made artwork",
+                                           TrainConfig(recipe="default", drawn_ratio=0.5)),
     "default + prior": Variant("`default` + algorithmic-art prior (0.5 synthetic per real kom tile)",
                                TrainConfig(recipe="default", prior_ratio=0.5)),
     "scaled + degrade + prior": Variant(
@@ -137,7 +139,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     folder = out / (name.replace(" ", "_").replace("+", "plus") + (f"_seed{seed}" if seed else ""))
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
-    with tempfile.TemporaryDirectory(prefix="artcnn-prior-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
         additions = fitting.synthetic_additions(train_info, config, scratch, None)
         groups = groups or source_groups(train_manifest, folds)
         check_groups(groups, set(train_manifest["source"]))
