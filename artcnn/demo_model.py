@@ -66,24 +66,19 @@ def build_demo_model(
     return metrics
 
 
-def _verdict(training: TrainConfig) -> str:
+def _recipe_notes(training: TrainConfig) -> tuple[str, str]:
+    """The card's lines on what the recipe adds to training (synthetic drawings) and to the verdict (statistics)."""
     from artcnn.models import resolve_recipe
 
-    weight = resolve_recipe(training).statistics_weight
-    if not weight:
-        return ""
-    return (f"\n   Its verdict on an artwork: {weight:.0%} a logistic head on the artwork's global statistics "
-            f"(`artcnn.image_statistics`, fitted on the same synthetic artworks), {1 - weight:.0%} the mean of its tiles.")
-
-
-def _drawings(training: TrainConfig) -> str:
-    from artcnn.models import resolve_recipe
-
-    ratio = resolve_recipe(training).drawn_ratio
-    if not ratio:
-        return ""
-    return (f"\n   Its training adds {ratio:g} synthetic hand drawing per `{training.drawn_class}` artwork (line art on "
-            f"white, `artcnn.synthetic.drawn`, added by `artcnn.counterpart`).")
+    recipe = resolve_recipe(training)
+    drawings = (f"\n   Its training adds {recipe.drawn_ratio:g} synthetic hand drawing per `{training.drawn_class}` "
+                f"artwork (line art on white, `artcnn.synthetic.drawn`, added by `artcnn.counterpart`)."
+                if recipe.drawn_ratio else "")
+    weight = recipe.statistics_weight
+    verdict = (f"\n   Its verdict on an artwork: {weight:.0%} a logistic head on the artwork's global statistics "
+               f"(`artcnn.image_statistics`, fitted on the same synthetic artworks), {1 - weight:.0%} the mean of its "
+               f"tiles." if weight else "")
+    return drawings, verdict
 
 
 def _percent(accuracy: dict) -> str:
@@ -99,6 +94,7 @@ def _demo_card(out: Path, report: Dataset, metrics: dict, per_class: int, seed: 
     classes = ", ".join(report.classes)
     described = "; ".join(f"`{name}` {CLASS_DESCRIPTIONS[name]}" for name in report.classes)
     confusion = metrics["artwork_confusion"]
+    drawings, verdict = _recipe_notes(training)
     confusion_rows = "\n".join(f"| {name} | " + " | ".join(str(n) for n in confusion[i]) + " |"
                                for i, name in enumerate(report.classes))
     return f"""# {out.name}: the synthetic demo model
@@ -117,9 +113,9 @@ your own model on your own collection for real use.
    {tiling.blank_threshold}, {tiling.test_fraction:.0%} of each class's artworks held out for test (seed {tiling.seed}).
    {counts}.
 3. A run of the `{training.recipe}` recipe ({training.epochs} epochs, seed {training.seed}) on the train split,
-   evaluated on the held-out test split: the metrics below.{_drawings(training)}
+   evaluated on the held-out test split: the metrics below.{drawings}
 4. The same recipe trained again on all tiles (`finalize`): this is the shipped model, saved without
-   optimizer state. Its metadata carries classes, tiling and `synthetic: true`.{_verdict(training)}
+   optimizer state. Its metadata carries classes, tiling and `synthetic: true`.{verdict}
 
 ## Test metrics of the run (step 3), on held-out synthetic artworks
 

@@ -49,6 +49,19 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
     return root
 
 
+def generated_dataset(root: Path, han: int, kom: int) -> Path:
+    """root/dataset: two 32-px tiles from each of `han` and `kom` 72-px demo artworks (root/art), none held out."""
+    from artcnn.dataset_build import build_dataset
+    from artcnn.synthetic import generate_han, generate_kom
+
+    for name, generate, count in (("han", generate_han, han), ("kom", generate_kom, kom)):
+        (root / "art" / name).mkdir(parents=True)
+        for number in range(count):
+            generate(np.random.default_rng(number), 72, 72).save(root / "art" / name / f"{name}_{number}.png")
+    build_dataset(root / "art", root / "dataset", TilingConfig(tile_size=TILE, tiles_per_artwork=2, test_fraction=0.0))
+    return root / "dataset"
+
+
 def write_sourced_artworks(folder: Path, per_class: int) -> None:
     """72-px demo artworks in folder/han (source ink) and folder/kom (sources alpha and beta, half each),
     named <source>_<n>.png."""

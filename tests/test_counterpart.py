@@ -3,29 +3,21 @@ training tiles and its statistics head."""
 
 import dataclasses
 
-import numpy as np
 import pytest
 from PIL import Image
 
+from builders import generated_dataset
+
 from artcnn import data, fitting
-from artcnn.config import TilingConfig, TrainConfig
+from artcnn.config import TrainConfig
 from artcnn.counterpart import DRAWING_NAME, drawing_count, drawn_counterpart, with_drawings
 from artcnn.dataset import read_statistics
-from artcnn.dataset_build import build_dataset
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """han: 4 artworks, kom: 6, two 32-px tiles each."""
-    from artcnn.synthetic import generate_han, generate_kom
-
-    root = tmp_path_factory.mktemp("counterpart")
-    for name, generate, count in (("han", generate_han, 4), ("kom", generate_kom, 6)):
-        (root / "art" / name).mkdir(parents=True)
-        for number in range(count):
-            generate(np.random.default_rng(number), 72, 72).save(root / "art" / name / f"{name}_{number}.png")
-    build_dataset(root / "art", root / "dataset", TilingConfig(tile_size=32, tiles_per_artwork=2, test_fraction=0.0))
-    return data.read_dataset(root / "dataset")
+    return data.read_dataset(generated_dataset(tmp_path_factory.mktemp("counterpart"), han=4, kom=6))
 
 
 def test_drawings_are_cut_like_the_dataset_with_statistics_of_both_views(dataset, tmp_path):

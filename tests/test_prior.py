@@ -1,26 +1,17 @@
 """The algorithmic-art prior on a tiny generated dataset (32-px tiles, a few artworks a class)."""
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from artcnn.config import TilingConfig
-from artcnn.dataset_build import build_dataset
+from builders import generated_dataset
+
 from artcnn.prior import prior_tiles
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """han: 3 artworks, kom: 5, two 32-px tiles each, so the classes have different tile counts."""
-    from artcnn.synthetic import generate_han, generate_kom
-
-    root = tmp_path_factory.mktemp("prior")
-    for name, generate, count in (("han", generate_han, 3), ("kom", generate_kom, 5)):
-        (root / "art" / name).mkdir(parents=True)
-        for number in range(count):
-            generate(np.random.default_rng(number), 72, 72).save(root / "art" / name / f"{name}_{number}.png")
-    build_dataset(root / "art", root / "dataset", TilingConfig(tile_size=32, tiles_per_artwork=2, test_fraction=0.0))
-    return root / "dataset"
+    return generated_dataset(tmp_path_factory.mktemp("prior"), han=3, kom=5)
 
 
 def test_prior_tiles_are_cut_like_the_dataset_and_report_progress(dataset, tmp_path):
