@@ -7,12 +7,11 @@ set's leave-sources-out folds such sources were 0-9% right whatever else was tri
 hand-made side moved them most (README, "Results on real art").
 
 Each drawing passes through JPEG once, as a scan or an export does, and is cut the way the dataset's artworks
-were (its TilingConfig); its statistics, as a file and as a thumbnail, join the statistics head's training.
+were (its TilingConfig), as the prior's pictures are (prior.exported_tiles); its statistics, as a file and as a thumbnail, join the statistics head's training.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +59,10 @@ def drawn_counterpart(info: Any, folder: str | os.PathLike, ratio: float, *, cla
     """`drawing_count(info, ratio, class_name)` drawings, alternating the techniques of
     artcnn.synthetic.drawn, cut with dataset `info`'s tiling into PNG tiles in `folder`."""
     import pandas as pd
-    from PIL import Image
 
     from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
+    from artcnn.prior import exported_tiles
     from artcnn.synthetic.drawn import DRAWN_TECHNIQUES
-    from artcnn.tiling import cut_tiles
 
     if class_name not in info.classes:
         raise ValueError(f"the hand-drawn counterpart adds drawings to class {class_name}, but dataset "
@@ -81,15 +79,11 @@ def drawn_counterpart(info: Any, folder: str | os.PathLike, ratio: float, *, cla
         rng = np.random.default_rng([seed, index])
         technique = techniques[index % len(techniques)]
         width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*DRAWN_SIDES, 2))
-        encoded = io.BytesIO()
-        DRAWN_TECHNIQUES[technique](rng, width, height).save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-        drawing = Image.open(encoded).convert("RGB")
+        drawing, tiles = exported_tiles(DRAWN_TECHNIQUES[technique](rng, width, height), info.tiling, rng,
+                                        folder / f"drawing_{index:05d}")
+        files += tiles
         name = DRAWING_NAME.format(index=index)
         rows["file"][name], rows["thumbnail"][name] = image_statistics(drawing), thumbnail_statistics(drawing)
-        for tile in cut_tiles(drawing, info.tiling, rng).tiles:
-            path = folder / f"drawing_{index:05d}_x{tile.x}_y{tile.y}.png"
-            Image.fromarray(tile.pixels).save(path, compress_level=1)
-            files.append(str(path))
         emit(progress, "counterpart", index + 1, wanted, f"{technique} {index + 1}")
     statistics = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES)).rename_axis("artwork")
                   for view, values in rows.items()}

@@ -11,10 +11,16 @@ import io
 import itertools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from artcnn.progress import ProgressCallback, emit
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from artcnn.config import TilingConfig
 
 # prior_tiles gives up after this many synthetic artworks per wanted tile without enough non-blank tiles.
 MAX_PRIOR_ARTWORKS_PER_TILE = 5
@@ -36,7 +42,6 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
 
     from artcnn import data
     from artcnn.synthetic import PRIOR_TECHNIQUES
-    from artcnn.tiling import cut_tiles
 
     if ratio < 0:
         raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
@@ -60,12 +65,27 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
         technique = techniques[artwork % len(techniques)]
         width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*PRIOR_SIDES, 2))
         drawn = PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
-        encoded = io.BytesIO()
-        drawn.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-        cut = cut_tiles(Image.open(encoded).convert("RGB"), info.tiling, rng)
-        for tile in cut.tiles[: wanted - len(files)]:
-            path = folder / f"prior_{technique}_{artwork:05d}_x{tile.x}_y{tile.y}.png"
-            Image.fromarray(tile.pixels).save(path, compress_level=1)
-            files.append(str(path))
+        files += exported_tiles(drawn, info.tiling, rng, folder / f"prior_{technique}_{artwork:05d}",
+                                wanted - len(files))[1]
         emit(progress, "prior", len(files), wanted, f"{technique} artwork {artwork + 1}")
     return {target_class: files}
+
+
+def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.random.Generator, stem: Path,
+                   limit: int | None = None) -> "tuple[Image.Image, list[str]]":
+    """A synthetic picture passed through JPEG once at a random quality, as exported works are, and at most
+    `limit` of its tiles cut with `tiling` written as `<stem>_x<x>_y<y>.png`: (the JPEG-decoded picture, the files).
+    The prior and the hand-drawn counterpart both cut their pictures so."""
+    from PIL import Image
+
+    from artcnn.tiling import cut_tiles
+
+    encoded = io.BytesIO()
+    picture.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
+    exported = Image.open(encoded).convert("RGB")
+    files = []
+    for tile in cut_tiles(exported, tiling, rng).tiles[:limit]:
+        path = stem.parent / f"{stem.name}_x{tile.x}_y{tile.y}.png"
+        Image.fromarray(tile.pixels).save(path, compress_level=1)
+        files.append(str(path))
+    return exported, files

@@ -132,7 +132,8 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     train_info, train_manifest = infos[KINDS[0]], manifests[KINDS[0]]
     classes = train_info.classes
     config = dataclasses.replace(variant.train, epochs=variant.train.epochs or epochs, weights=None, seed=seed)
-    weight = models.resolve_recipe(config).statistics_weight
+    recipe = models.resolve_recipe(config)
+    weight = recipe.statistics_weight
     statistics = {kind: read_statistics(info) for kind, info in infos.items()}
     columns = [f"p_{name}" for name in classes]
     blended = []
@@ -154,7 +155,7 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
                                               "group": group}))
             held = train_manifest["source"].isin(group).to_numpy()
             train_rows = train_manifest[~held]
-            head = fitting.statistics_head(train_info, train_rows, models.resolve_recipe(config), additions)[0]
+            head = fitting.statistics_head(train_info, train_rows, recipe, additions)[0]
             saved = folder / f"fold{index}.csv"
             if saved.is_file() and json.loads((folder / f"fold{index}.json").read_text()) == settings:
                 scored.append(pd.read_csv(saved))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from artcnn.synthetic.canvas import Technique
-from artcnn.synthetic.handmade import _hand_path, _pressure, _smooth_noise
+from artcnn.synthetic.canvas import Technique, oval
+from artcnn.synthetic.handmade import _dab, _hand_path, _pressure, _smooth_noise
 
 
 def _outline(rng: np.random.Generator, centre: np.ndarray, radii: np.ndarray, corners: int, bumps: int) -> np.ndarray:
@@ -63,8 +63,7 @@ def mouse_doodle(rng: np.random.Generator, width: int, height: int) -> Image.Ima
         draw.line(_mouse_line(rng, shape, jitter), fill=ink, width=line, joint="curve" if rng.random() < 0.5 else None)
     for _ in range(int(rng.integers(0, 4))):
         dot = centre + body * rng.uniform(-1, 1, 2)
-        radius = line * rng.uniform(0.8, 2.5)
-        draw.ellipse([dot[0] - radius, dot[1] - radius, dot[0] + radius, dot[1] + radius], fill=ink)
+        draw.ellipse(oval(dot[0], dot[1], line * rng.uniform(0.8, 2.5)), fill=ink)
     return image
 
 
@@ -88,10 +87,8 @@ def pencil_sketch(rng: np.random.Generator, width: int, height: int) -> Image.Im
             at = np.arange(0, along[-1], 1.0)
             contour = np.stack([np.interp(at, along, corners[:, 0]), np.interp(at, along, corners[:, 1])], axis=1)
             pressure = _pressure(rng, len(contour))
-            for point, weight in zip(contour, pressure):
-                radius = max(0.5, scale / 700 * (0.5 + weight))
-                draw.ellipse([point[0] - radius, point[1] - radius, point[0] + radius, point[1] + radius],
-                             fill=int(80 + 175 * min(weight, 1)))
+            _dab(draw, contour, np.maximum(0.5, scale / 700 * (0.5 + pressure)),
+                 (80 + 175 * np.minimum(pressure, 1)).astype(int))
         # Shading: near-parallel strokes over the subject's shadow side.
         light = rng.uniform(0, 2 * np.pi)
         direction = rng.uniform(0, np.pi)
