@@ -46,18 +46,20 @@ class Counterpart:
         return len(self.statistics["file"])
 
 
-def drawing_count(info: Any, ratio: float, class_name: str) -> int:
-    """How many drawings `ratio` asks for: that many per artwork of `class_name` in dataset `info`."""
+def drawing_count(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
+    """How many drawings `ratio` asks for: that many per artwork of `class_name` among manifest `rows` (artwork,
+    class), the artworks a fit trains on, so a cross-validation fold gets as many per artwork as a final model."""
     if ratio < 0:
         raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
-    artworks = info.manifest.drop_duplicates("artwork")
+    artworks = rows.drop_duplicates("artwork")
     return round(ratio * int((artworks["class"] == class_name).sum()))
 
 
-def drawn_counterpart(info: Any, folder: str | os.PathLike, ratio: float, *, class_name: str = "han", seed: int = 0,
-                      progress: ProgressCallback | None = None) -> Counterpart:
-    """`drawing_count(info, ratio, class_name)` drawings, alternating the techniques of
-    artcnn.synthetic.drawn, cut with dataset `info`'s tiling into PNG tiles in `folder`."""
+def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike, ratio: float, *,
+                      class_name: str = "han", seed: int = 0, progress: ProgressCallback | None = None) -> Counterpart:
+    """`drawing_count(rows, ratio, class_name)` drawings for a fit on manifest `rows` of dataset `info`,
+    alternating the techniques of artcnn.synthetic.drawn, cut with the dataset's tiling into PNG tiles in `folder`.
+    Drawing i depends on `seed` and i only: a fit with fewer artworks gets the first of another's drawings."""
     import pandas as pd
 
     from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
@@ -68,7 +70,7 @@ def drawn_counterpart(info: Any, folder: str | os.PathLike, ratio: float, *, cla
         raise ValueError(f"the hand-drawn counterpart adds drawings to class {class_name}, but dataset "
                          f"{info.path.name} has no such class (classes: {', '.join(info.classes)}). "
                          f"Received: class_name={class_name!r}")
-    wanted = drawing_count(info, ratio, class_name)
+    wanted = drawing_count(rows, ratio, class_name)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     techniques = sorted(DRAWN_TECHNIQUES)

@@ -51,8 +51,8 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     train/test split is ignored), as JSON-ready data.
 
     sources: artwork → source overrides (see folds.assign_sources). max_folds: see folds.plan_folds.
-    The synthetic additions (the algorithmic-art prior's tiles, the recipe's hand drawings) join the training
-    side of every fold (never tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each
+    The synthetic additions (the algorithmic-art prior's tiles, the recipe's hand drawings, as many per
+    artwork of the fold's training side as a final model gets) join the training side of every fold (never tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each
     fold's evaluation.summarise ("folds") and every artwork's out-of-fold probabilities ("artworks").
     Each fold's Progress comes with "fold 2/5 (left out: <sources>)" before its message; a set `stop`
     raises fitting.TrainingStopped.
@@ -72,12 +72,13 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     statistics = read_statistics(info) if recipe.statistics_weight else None
 
     with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
-        additions = fitting.synthetic_additions(info, config, scratch, progress)
         fold_results, scored = [], []
         for fold_index, fold in enumerate(folds):
             started = time.monotonic()
             tested = manifest["artwork"].isin(fold.test).to_numpy()
             train_rows, test_rows = manifest[~tested], manifest[tested].reset_index(drop=True)
+            additions = fitting.synthetic_additions(info, train_rows, config, Path(scratch) / f"fold{fold_index}",
+                                                    progress)
             train_files, train_labels = fitting.training_tiles(
                 [str(info.path / tile) for tile in train_rows["tile"]],
                 train_rows["class"].map(index_of).to_numpy(dtype=np.int64), list(train_rows["artwork"]),

@@ -135,10 +135,11 @@ class SyntheticAdditions:
     description: str
 
 
-def synthetic_additions(info: Any, config: "TrainConfig", folder: Any,
+def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any,
                         progress: ProgressCallback | None) -> SyntheticAdditions:
-    """The prior's tiles (config.prior_ratio) and the counterpart's drawings (the recipe's drawn_ratio) for
-    `config` on dataset `info`, written into `folder`."""
+    """The prior's tiles (config.prior_ratio, counted on the whole dataset) and the counterpart's drawings (the
+    recipe's drawn_ratio per artwork of manifest `rows`, the ones the fit trains on) for `config` on dataset
+    `info`, written into `folder`."""
     import numpy as np
 
     from artcnn.models import resolve_recipe
@@ -160,7 +161,7 @@ def synthetic_additions(info: Any, config: "TrainConfig", folder: Any,
 
         from artcnn.counterpart import drawn_counterpart
 
-        counterpart = drawn_counterpart(info, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
+        counterpart = drawn_counterpart(info, rows, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
                                         seed=config.seed, progress=progress)
         files = files + list(counterpart.files)
         labels = np.concatenate([labels, np.full(len(counterpart.files), list(info.classes).index(config.drawn_class),

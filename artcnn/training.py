@@ -113,7 +113,7 @@ def train(dataset_dir: str | os.PathLike, run_dir: str | os.PathLike, config: Tr
     try:
         # The synthetic additions are seeded, so a resumed run draws the same again: none is kept in the run.
         with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
-            additions = fitting.synthetic_additions(info, config, scratch, progress)
+            additions = fitting.synthetic_additions(info, data.split_rows(info, "train"), config, scratch, progress)
             model = _fit_run(info, recipe, config, run_dir, initial_epoch, history, additions, progress, stop)
             metrics, model_path = _finish_run(model, info, recipe, config, run_dir, additions, progress)
     except TrainingStopped:
@@ -238,7 +238,7 @@ def finalize(dataset_dir: str | os.PathLike, model_path: str | os.PathLike, conf
         raise ValueError(f"dataset {info.path} has no tiles.")
     emit(progress, "finalizing", 0, None, "loading TensorFlow")
     with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
-        additions = fitting.synthetic_additions(info, config, scratch, progress)
+        additions = fitting.synthetic_additions(info, info.manifest, config, scratch, progress)
         model = fitting.fresh_model(recipe, len(info.classes), config)
         files, labels = fitting.training_tiles(files, labels, list(data.split_rows(info, "all")["artwork"]),
                                                additions, config)

@@ -22,28 +22,38 @@ def dataset(tmp_path_factory):
 
 def test_drawings_are_cut_like_the_dataset_with_statistics_of_both_views(dataset, tmp_path):
     events = []
-    drawn = drawn_counterpart(dataset, tmp_path / "drawn", 1.5, seed=3, progress=events.append)
+    drawn = drawn_counterpart(dataset, dataset.manifest, tmp_path / "drawn", 1.5, seed=3, progress=events.append)
     # 1.5 drawings per han artwork (4), each cut into the dataset's 2 tiles.
-    assert drawn.class_name == "han" and drawn.drawings == drawing_count(dataset, 1.5, "han") == 6
+    assert drawn.class_name == "han" and drawn.drawings == drawing_count(dataset.manifest, 1.5, "han") == 6
     assert len(drawn.files) == 12 and all(Image.open(file).size == (32, 32) for file in drawn.files)
     assert set(drawn.statistics) == {"file", "thumbnail"}
     assert list(drawn.statistics["file"].index) == [DRAWING_NAME.format(index=index) for index in range(6)]
     assert list(drawn.statistics["file"].columns) == list(read_statistics(dataset)["file"].columns)
     assert {event.what for event in events} == {"counterpart"} and events[-1].done == events[-1].total == 6
-    again = drawn_counterpart(dataset, tmp_path / "again", 1.5, seed=3)
+    again = drawn_counterpart(dataset, dataset.manifest, tmp_path / "again", 1.5, seed=3)
     assert [Image.open(a).tobytes() for a in drawn.files] == [Image.open(b).tobytes() for b in again.files]
     assert drawn.statistics["file"].equals(again.statistics["file"])
 
 
+def test_the_count_comes_from_the_rows_a_fit_trains_on_and_fewer_get_the_first_drawings(dataset, tmp_path):
+    artworks = sorted(dataset.manifest.loc[dataset.manifest["class"] == "han", "artwork"].unique())
+    fold = dataset.manifest[dataset.manifest["artwork"] != artworks[0]]
+    assert drawing_count(fold, 1.5, "han") == round(1.5 * 3) == 4
+    whole = drawn_counterpart(dataset, dataset.manifest, tmp_path / "whole", 1.5, seed=3)
+    fewer = drawn_counterpart(dataset, fold, tmp_path / "fold", 1.5, seed=3)
+    assert fewer.drawings == 4 and whole.statistics["file"].head(4).equals(fewer.statistics["file"])
+    assert [Image.open(a).tobytes() for a in fewer.files] == [Image.open(b).tobytes() for b in whole.files[:8]]
+
+
 def test_a_missing_class_or_negative_ratio_is_refused(dataset, tmp_path):
     with pytest.raises(ValueError, match=r"has no such class \(classes: han, kom\). Received: class_name='ink'"):
-        drawn_counterpart(dataset, tmp_path, 1.0, class_name="ink")
+        drawn_counterpart(dataset, dataset.manifest, tmp_path, 1.0, class_name="ink")
     with pytest.raises(ValueError, match="ratio must be at least 0. Received: ratio=-1"):
-        drawn_counterpart(dataset, tmp_path, -1)
+        drawn_counterpart(dataset, dataset.manifest, tmp_path, -1)
 
 
 def test_the_drawings_join_the_statistics_heads_artworks_as_their_class(dataset, tmp_path):
-    drawn = drawn_counterpart(dataset, tmp_path, 1.0)
+    drawn = drawn_counterpart(dataset, dataset.manifest, tmp_path, 1.0)
     views, rows = read_statistics(dataset), dataset.manifest
     joined, joined_rows = with_drawings(views, rows, drawn)
     assert len(joined_rows) == len(rows) + 4 and set(joined_rows.tail(4)["class"]) == {"han"}
@@ -56,13 +66,13 @@ def test_a_fit_adds_the_recipes_drawings_to_its_tiles_and_head(dataset, tmp_path
 
     config = TrainConfig()
     recipe = resolve_recipe(config)
-    additions = fitting.synthetic_additions(dataset, config, tmp_path / "a", None)
+    additions = fitting.synthetic_additions(dataset, dataset.manifest, config, tmp_path / "a", None)
     assert additions.counterpart.drawings == round(recipe.drawn_ratio * 4) == 1
     assert additions.labels.tolist() == [0] * len(additions.files)
     assert additions.description == " with 1 synthetic hand drawing in class han"
     with_drawn = fitting.statistics_head(dataset, dataset.manifest, recipe, additions)[0]
-    without = fitting.statistics_head(dataset, dataset.manifest, recipe,
-                                      fitting.synthetic_additions(dataset, TrainConfig(drawn_ratio=0.0), tmp_path, None))[0]
+    plain = fitting.synthetic_additions(dataset, dataset.manifest, TrainConfig(drawn_ratio=0.0), tmp_path, None)
+    without = fitting.statistics_head(dataset, dataset.manifest, recipe, plain)[0]
     drawing = additions.counterpart.statistics["file"].to_numpy()
     # Fitted with a drawing as han, the head finds drawings more han than a head fitted without it.
     assert with_drawn.probabilities(drawing)[0, 0] > without.probabilities(drawing)[0, 0]
@@ -70,6 +80,7 @@ def test_a_fit_adds_the_recipes_drawings_to_its_tiles_and_head(dataset, tmp_path
 
 def test_without_the_class_a_recipes_drawings_are_left_out_but_asked_ones_refused(dataset, tmp_path):
     renamed = dataclasses.replace(TrainConfig(), drawn_class="ink")
-    assert fitting.synthetic_additions(dataset, renamed, tmp_path, None).counterpart is None
+    assert fitting.synthetic_additions(dataset, dataset.manifest, renamed, tmp_path, None).counterpart is None
     with pytest.raises(ValueError, match="counterpart adds drawings to class ink, but dataset .* has no such class"):
-        fitting.synthetic_additions(dataset, dataclasses.replace(renamed, drawn_ratio=0.5), tmp_path, None)
+        fitting.synthetic_additions(dataset, dataset.manifest, dataclasses.replace(renamed, drawn_ratio=0.5), tmp_path,
+                                    None)
