@@ -145,19 +145,21 @@ def show_expected_duration(workspace: Workspace, dataset: str) -> None:
     """Before a run starts: its epochs and tiles, and how long it should take here (an estimate from the
     workspace's earlier runs of the same recipe and input size), or why there is no estimate yet; and whether
     the dataset lacks the global statistics its verdict would use."""
-    from artcnn.dataset import STATISTICS_FILE, read_description
+    from artcnn.dataset import read_description, read_statistics
     from artcnn.models import resolve_recipe
     from artcnn.run_report import duration_text, seconds_per_tile
 
     try:
         recipe = resolve_recipe(training_form_config())
-        tiles = read_description(workspace.dataset_dir(dataset)).tiles
+        description = read_description(workspace.dataset_dir(dataset))
+        without_statistics = recipe.statistics_weight and read_statistics(description) is None
     except ValueError as error:
         st.error(str(error))
         return
-    if recipe.statistics_weight and not (workspace.dataset_dir(dataset) / STATISTICS_FILE).is_file():
-        st.caption("This dataset was built before artworks' global statistics were recorded, so this model will "
-                   "judge by its tiles alone. Build the dataset again on the Datasets page to use them.")
+    tiles = description.tiles
+    if without_statistics:
+        st.caption("This dataset was built before the artworks' current global statistics were recorded, so this "
+                   "model will judge by its tiles alone. Build the dataset again on the Datasets page to use them.")
     own = "" if st.session_state.get(TRAINING_FORM["epochs"]) else " (the recipe's own number)"
     what = f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''}{own} over {tiles} tiles"
     rate = seconds_per_tile(workspace.root / "runs", recipe.name, recipe.input_size)

@@ -27,7 +27,8 @@ SPLITS = ("train", "test")
 # manifest.csv: tile path relative to the dataset folder, source artwork, its sha256, class, split, tile position.
 MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
 # statistics.csv: per artwork of manifest.csv and view, its image_statistics.NAMES; datasets built before
-# statistics existed have none, and those built before thumbnails were measured have the "file" view only.
+# statistics existed have none, those built before thumbnails were measured have the "file" view only, and those
+# built before the symmetry statistics have only image_statistics.FIRST_NAMES (read as none).
 STATISTICS_FILE = "statistics.csv"
 # The views: the artwork's file as it is (image_statistics), and as a thumbnail would show it (thumbnail_statistics).
 STATISTICS_VIEWS = ("file", "thumbnail")
@@ -150,18 +151,21 @@ def write_statistics(folder: str | os.PathLike, statistics: dict[str, dict[str, 
 
 def read_statistics(dataset: Dataset) -> "dict[str, pd.DataFrame] | None":
     """The dataset's statistics.csv as {view: its rows indexed by artwork}, the "file" view first; None for a
-    dataset built before statistics existed."""
+    dataset built before statistics existed, or before all of the current image_statistics.NAMES did."""
     import pandas as pd
 
-    from artcnn.image_statistics import NAMES
+    from artcnn.image_statistics import FIRST_NAMES, NAMES
 
     statistics_file = dataset.path / STATISTICS_FILE
     if not statistics_file.is_file():
         return None
     table = pd.read_csv(statistics_file, dtype={"artwork": str, "view": str})
-    missing = [name for name in ("artwork", "view", *NAMES) if name not in table.columns]
+    missing = [name for name in ("artwork", "view", *FIRST_NAMES) if name not in table.columns]
     if missing:
         raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. Rebuild the dataset.")
+    if not set(NAMES) <= set(table.columns):
+        # Recorded before the later statistics existed: like a dataset without statistics, until rebuilt.
+        return None
     views = {view: table[table["view"] == view].set_index("artwork")[list(NAMES)] for view in STATISTICS_VIEWS}
     if views["file"].empty:
         raise ValueError(f"{statistics_file} has no statistics of the files themselves. Rebuild the dataset.")

@@ -240,6 +240,6 @@ def statistics_head(info: Any, rows: Any, recipe: "Recipe",
         return head, (f"; verdict: {recipe.statistics_weight:.0%} the artwork's global statistics, "
                       f"{1 - recipe.statistics_weight:.0%} the mean of its tiles")
     if recipe.statistics_weight:
-        return None, ("; verdict: the mean of its tiles alone (the dataset was built before artworks' global "
-                      "statistics were recorded: rebuild it to use them)")
+        return None, ("; verdict: the mean of its tiles alone (the dataset was built before the artworks' "
+                      "current global statistics were recorded: rebuild it to use them)")
     return None, ""

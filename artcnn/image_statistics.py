@@ -2,7 +2,9 @@
 
 Tiles show a CNN strokes up close; what separates code from hand across artists it has never seen is often
 the whole picture's make-up: how many colours, how flat the fills, how straight the edges, how the detail
-falls off with frequency, how much grain. These are measured on a copy reduced to a `SIDE`-px long side,
+falls off with frequency, how much grain, how symmetric the whole is (code mirrors and rotates exactly, a
+hand does not), how much of its variance each scale of detail holds, how many hues and how much ink and paper.
+These are measured on a copy reduced to a `SIDE`-px long side,
 so a thumbnail and a full scan give nearly the same figures and file size or resolution cannot decide.
 `StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same, on
 each training artwork as it is and as a thumbnail would show it (`thumbnail_statistics`: a small JPEG copy
@@ -26,12 +28,22 @@ if TYPE_CHECKING:
 
 # Long side in pixels of the copy the statistics are measured on.
 SIDE = 256
+# Scales in pixels of the 256-px copy whose detail (variance lost by halving the picture there) is measured.
+DETAIL_SCALES = (1, 2, 4, 8)
+# Saturation (0-1) from which a pixel counts as coloured, for the hue entropy and the saturated share.
+SATURATED = 0.2
+# Grey levels (0-1) below which a pixel counts as dark (ink, lines) and above which as light (paper, ground).
+DARK, LIGHT = 0.3, 0.9
 # The statistics, in the order of image_statistics's vector.
 NAMES = (
     "log_colours", "top_colour_share", "top8_colour_share", "colour_entropy", "edge_share",
     *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
     "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
+    "mirror_left_right", "mirror_top_bottom", "half_turn", "best_symmetry",
+    *(f"detail_{scale}px" for scale in DETAIL_SCALES), "hue_entropy", "saturated_share", "dark_share", "light_share",
 )
+# Models saved before the symmetry, detail, hue and tone statistics existed read these (their heads name none).
+FIRST_NAMES = NAMES[:24]
 # JPEG quality of the thumbnail copy thumbnail_statistics measures (a common web thumbnail's).
 THUMBNAIL_QUALITY = 90
 # Shortest side the statistics are measured on: a smaller picture is enlarged to it.
@@ -76,12 +88,40 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     frequencies = np.arange(2, max(3, min(height, width) // 2))
     slope = np.polyfit(np.log(frequencies), np.log(radial[frequencies] + 1e-9), 1)[0]
 
-    saturation = np.asarray(small.convert("HSV"))[..., 1].astype(np.float32) / 255
+    hsv = np.asarray(small.convert("HSV")).astype(np.float32) / 255
+    saturation = hsv[..., 1]
     # Grain: how far each pixel strays from the mean of its 3×3 neighbourhood.
     neighbourhood = sum(grey[r:height - 2 + r, c:width - 2 + c] for r in range(3) for c in range(3)) / 9
     grain = np.abs(grey[1:-1, 1:-1] - neighbourhood).mean()
-    values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std()]
+    symmetry = [_correlation(grey, grey[:, ::-1]), _correlation(grey, grey[::-1]), _correlation(grey, grey[::-1, ::-1])]
+    coloured = saturation > SATURATED
+    hues = np.bincount((hsv[..., 0][coloured] * 18).astype(int).clip(0, 17), minlength=18) / max(coloured.sum(), 1)
+    hues = hues[hues > 0]
+    values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std(), *symmetry,
+              max(symmetry), *_detail(grey), -(hues * np.log(hues)).sum(), coloured.mean(), (grey < DARK).mean(),
+              (grey > LIGHT).mean()]
     return np.asarray(values, dtype=np.float64)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
+
+
+def _detail(grey: np.ndarray) -> list[float]:
+    """The share of `grey`'s variance lost at each of DETAIL_SCALES by averaging 2 × 2 pixels of the previous
+    scale (0 where the picture is too small for the scale)."""
+    total, level, shares = grey.var() + 1e-9, grey, []
+    for _ in DETAIL_SCALES:
+        height, width = level.shape[0] // 2 * 2, level.shape[1] // 2 * 2
+        if height < 2 or width < 2:
+            shares.append(0.0)
+            continue
+        level = level[:height, :width]
+        coarse = level.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+        shares.append(float(((level - coarse.repeat(2, 0).repeat(2, 1)) ** 2).mean() / total))
+        level = coarse
+    return shares
 
 
 @functools.lru_cache(maxsize=16)
@@ -118,27 +158,36 @@ class StatisticsHead:
     # Standardisation: each statistic's mean and scale over the training artworks.
     mean: tuple[float, ...]
     scale: tuple[float, ...]
-    # [len(NAMES) + 1, classes] coefficients, the last row the intercepts.
+    # [len(names) + 1, classes] coefficients, the last row the intercepts.
     coefficients: tuple[tuple[float, ...], ...]
+    # The statistics it reads, a selection of NAMES in their order (a head saved before some existed reads fewer).
+    names: tuple[str, ...] = NAMES
 
     def __post_init__(self) -> None:
         if not 0.0 < self.weight <= 1.0:
             raise ValueError(f"weight must be in (0, 1]. Received: weight={self.weight}")
-        if len(self.mean) != len(NAMES) or np.shape(self.coefficients) != (len(NAMES) + 1, len(self.classes)):
-            raise ValueError(f"a statistics head needs {len(NAMES)} statistics and one column per class. "
-                             f"Received: {len(self.mean)} means, coefficients of shape {np.shape(self.coefficients)}")
+        unknown = [name for name in self.names if name not in NAMES]
+        if unknown:
+            raise ValueError(f"a statistics head reads statistics of image_statistics.NAMES. Received: names with "
+                             f"{', '.join(unknown)}")
+        if len(self.mean) != len(self.names) or np.shape(self.coefficients) != (len(self.names) + 1, len(self.classes)):
+            raise ValueError(f"a statistics head on {len(self.names)} statistics needs as many means and one column "
+                             f"per class. Received: {len(self.mean)} means, coefficients of shape "
+                             f"{np.shape(self.coefficients)}")
 
     def probabilities(self, statistics: Any) -> np.ndarray:
-        """[n, classes] probabilities for [n, len(NAMES)] statistics."""
-        return _softmax(_design(statistics, self.mean, self.scale) @ np.asarray(self.coefficients))
+        """[n, classes] probabilities for [n, len(NAMES)] statistics (image_statistics's vectors)."""
+        chosen = np.asarray(statistics, dtype=np.float64)[:, [NAMES.index(name) for name in self.names]]
+        return _softmax(_design(chosen, self.mean, self.scale) @ np.asarray(self.coefficients))
 
     def blend(self, tile_means: Any, statistics: Any) -> np.ndarray:
         """The verdict's probabilities: (1 - weight) × the tiles' mean + weight × the statistics'."""
         return (1 - self.weight) * np.asarray(tile_means, dtype=np.float64) + self.weight * self.probabilities(statistics)
 
     def to_dict(self) -> dict:
-        return {"classes": list(self.classes), "weight": self.weight, "mean": list(self.mean),
-                "scale": list(self.scale), "coefficients": [list(row) for row in self.coefficients]}
+        return {"classes": list(self.classes), "weight": self.weight, "names": list(self.names),
+                "mean": list(self.mean), "scale": list(self.scale),
+                "coefficients": [list(row) for row in self.coefficients]}
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "StatisticsHead | None":
@@ -147,7 +196,8 @@ class StatisticsHead:
         if not saved:
             return None
         return cls(classes=tuple(saved["classes"]), weight=float(saved["weight"]), mean=tuple(saved["mean"]),
-                   scale=tuple(saved["scale"]), coefficients=tuple(tuple(row) for row in saved["coefficients"]))
+                   scale=tuple(saved["scale"]), coefficients=tuple(tuple(row) for row in saved["coefficients"]),
+                   names=tuple(saved.get("names", FIRST_NAMES)))
 
 
 def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], weight: float,

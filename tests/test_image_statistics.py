@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
-from artcnn.image_statistics import (NAMES, SIDE, StatisticsHead, fit_head, head_for_artworks, image_statistics,
-                                     thumbnail_statistics)
+from artcnn.image_statistics import (FIRST_NAMES, NAMES, SIDE, StatisticsHead, fit_head, head_for_artworks,
+                                     image_statistics, thumbnail_statistics)
 
 
 def named(image: Image.Image) -> dict[str, float]:
@@ -38,6 +38,25 @@ def test_statistics_tell_flat_fills_from_grain():
     assert flat["equal_neighbours"] > 0.8 > wash["equal_neighbours"]
     assert flat["grain"] < 0.01 < wash["grain"]
     assert flat["axis_aligned_edges"] > 0.9
+
+
+def test_statistics_see_symmetry_scale_of_detail_hues_ink_and_paper():
+    rng = np.random.default_rng(0)
+    left = rng.integers(0, 256, (SIDE, SIDE // 2, 3), dtype=np.uint8)
+    mirrored = named(Image.fromarray(np.concatenate([left, left[:, ::-1]], axis=1)))
+    noise = named(Image.fromarray(rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)))
+    assert mirrored["mirror_left_right"] > 0.99 and mirrored["best_symmetry"] > 0.99
+    assert abs(noise["mirror_left_right"]) < 0.05 and abs(noise["half_turn"]) < 0.05
+    # Pixel noise is all finest detail; a wash changes slowly, so little of its variance is in single pixels.
+    wash = named(grainy_wash(0))
+    assert noise["detail_1px"] > 0.6 > wash["detail_1px"]
+    assert noise["detail_8px"] < 0.05
+    assert noise["hue_entropy"] > np.log(10) and noise["saturated_share"] > 0.5
+    drawing = Image.new("RGB", (SIDE, SIDE), "white")
+    ImageDraw.Draw(drawing).line([(10, 10), (240, 200)], fill="black", width=6)
+    lines = named(drawing)
+    assert lines["light_share"] > 0.9 and 0.01 < lines["dark_share"] < 0.1
+    assert lines["hue_entropy"] == 0 and lines["saturated_share"] == 0
 
 
 def test_statistics_are_measured_on_a_small_copy_so_size_barely_matters():
@@ -77,6 +96,26 @@ def test_a_head_learns_two_classes_and_survives_its_metadata():
     again = StatisticsHead.from_metadata({"statistics": head.to_dict()})
     np.testing.assert_allclose(again.probabilities(unseen), head.probabilities(unseen))
     assert StatisticsHead.from_metadata({}) is None
+
+
+def test_a_head_saved_before_the_later_statistics_reads_the_first_ones():
+    statistics = np.stack([image_statistics(make(seed)) for make in (flat_shapes, grainy_wash) for seed in range(6)])
+    labels = np.repeat([1, 0], 6)
+    today = fit_head(statistics, labels, ["han", "kom"], weight=0.7).to_dict()
+    first = len(FIRST_NAMES)
+    # The metadata of a model saved then: no names, one mean, scale and coefficient row per first statistic.
+    saved = {"classes": ["han", "kom"], "weight": 0.7, "mean": today["mean"][:first], "scale": today["scale"][:first],
+             "coefficients": today["coefficients"][:first] + today["coefficients"][-1:]}
+    older = StatisticsHead.from_metadata({"statistics": saved})
+    assert older.names == FIRST_NAMES
+    # Given today's full vectors, it reads its own columns of them.
+    design = np.c_[(statistics[:, :first] - saved["mean"]) / saved["scale"], np.ones(len(statistics))]
+    logits = design @ np.asarray(saved["coefficients"])
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(older.probabilities(statistics), expected)
+    with pytest.raises(ValueError, match="Received: names with sharpness"):
+        StatisticsHead(classes=("han", "kom"), weight=0.5, mean=(0.0,), scale=(1.0,),
+                       coefficients=((0.0, 0.0), (0.0, 0.0)), names=("sharpness",))
 
 
 def test_three_classes_and_a_constant_statistic():
