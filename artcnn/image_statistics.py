@@ -2,8 +2,8 @@
 
 Tiles show a CNN strokes up close; what separates code from hand across artists it has never seen is often
 the whole picture's make-up: how many colours, how flat the fills, how straight the edges, how the detail
-falls off with frequency, how much grain, how symmetric the whole is (code mirrors and rotates exactly, a
-hand does not), how much of its variance each scale of detail holds, how many hues and how much ink and paper.
+falls off with frequency, how much grain, how symmetric the whole and its finest detail are (code mirrors and
+rotates exactly, a hand does not), how much of its variance each scale of detail holds, how many hues and how much ink and paper.
 These are measured on a copy reduced to a `SIDE`-px long side,
 so a thumbnail and a full scan give nearly the same figures and file size or resolution cannot decide.
 `StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same, on
@@ -40,6 +40,7 @@ NAMES = (
     *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
     "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
     "mirror_left_right", "mirror_top_bottom", "half_turn", "best_symmetry",
+    "fine_mirror_left_right", "fine_mirror_top_bottom", "fine_half_turn", "best_fine_symmetry",
     *(f"detail_{scale}px" for scale in DETAIL_SCALES), "hue_entropy", "saturated_share", "dark_share", "light_share",
 )
 # Models saved before the symmetry, detail, hue and tone statistics existed read these (their heads name none).
@@ -92,15 +93,24 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     saturation = hsv[..., 1]
     # Grain: how far each pixel strays from the mean of its 3×3 neighbourhood.
     neighbourhood = sum(grey[r:height - 2 + r, c:width - 2 + c] for r in range(3) for c in range(3)) / 9
-    grain = np.abs(grey[1:-1, 1:-1] - neighbourhood).mean()
-    symmetry = [_correlation(grey, grey[:, ::-1]), _correlation(grey, grey[::-1]), _correlation(grey, grey[::-1, ::-1])]
+    fine = grey[1:-1, 1:-1] - neighbourhood
+    grain = np.abs(fine).mean()
     coloured = saturation > SATURATED
     hues = np.bincount((hsv[..., 0][coloured] * 18).astype(int).clip(0, 17), minlength=18) / max(coloured.sum(), 1)
     hues = hues[hues > 0]
-    values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std(), *symmetry,
-              max(symmetry), *_detail(grey), -(hues * np.log(hues)).sum(), coloured.mean(), (grey < DARK).mean(),
+    # Symmetry of the whole and of its finest detail: a hand may draw a symmetric design, but only code repeats
+    # its grain and edges exactly in the mirror.
+    values = [*colours, *shape, slope, saturation.mean(), saturation.std(), grain, grey.std(), *_symmetries(grey),
+              *_symmetries(fine), *_detail(grey), -(hues * np.log(hues)).sum(), coloured.mean(), (grey < DARK).mean(),
               (grey > LIGHT).mean()]
     return np.asarray(values, dtype=np.float64)
+
+
+def _symmetries(picture: np.ndarray) -> list[float]:
+    """How `picture` correlates with its left-right mirror, its top-bottom mirror and its half turn, and the best."""
+    found = [_correlation(picture, picture[:, ::-1]), _correlation(picture, picture[::-1]),
+             _correlation(picture, picture[::-1, ::-1])]
+    return [*found, max(found)]
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

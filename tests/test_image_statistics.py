@@ -47,6 +47,12 @@ def test_statistics_see_symmetry_scale_of_detail_hues_ink_and_paper():
     noise = named(Image.fromarray(rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)))
     assert mirrored["mirror_left_right"] > 0.99 and mirrored["best_symmetry"] > 0.99
     assert abs(noise["mirror_left_right"]) < 0.05 and abs(noise["half_turn"]) < 0.05
+    assert mirrored["fine_mirror_left_right"] > 0.95 and abs(noise["best_fine_symmetry"]) < 0.05
+    # A symmetric design drawn by hand: mirrored as a whole, its grain is not.
+    design = np.abs(np.linspace(-1, 1, SIDE))[None, :, None] * np.full((SIDE, SIDE, 3), 200.0)
+    grained = design + rng.normal(0, 10, design.shape)
+    hand = named(Image.fromarray(np.clip(grained, 0, 255).astype(np.uint8)))
+    assert hand["mirror_left_right"] > 0.9 and abs(hand["fine_mirror_left_right"]) < 0.1
     # Pixel noise is all finest detail; a wash changes slowly, so little of its variance is in single pixels.
     wash = named(grainy_wash(0))
     assert noise["detail_1px"] > 0.6 > wash["detail_1px"]
