@@ -7,7 +7,9 @@ set's leave-sources-out folds such sources were 0-9% right whatever else was tri
 hand-made side moved them most (README, "Results on real art").
 
 Each drawing passes through JPEG once, as a scan or an export does, and is cut the way the dataset's artworks
-were (its TilingConfig), as the prior's pictures are (prior.exported_tiles); its statistics, as a file and as a thumbnail, join the statistics head's training.
+were (its TilingConfig), as the prior's pictures are (prior.exported_tiles); its statistics, as a file and as a
+thumbnail, join the statistics head's training. A fit gets `drawn_ratio` drawings per artwork of the class among
+the artworks it trains on.
 """
 
 from __future__ import annotations

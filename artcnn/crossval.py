@@ -52,8 +52,9 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
 
     sources: artwork → source overrides (see folds.assign_sources). max_folds: see folds.plan_folds.
     The synthetic additions (the algorithmic-art prior's tiles, the recipe's hand drawings, as many per
-    artwork of the fold's training side as a final model gets) join the training side of every fold (never tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each
-    fold's evaluation.summarise ("folds") and every artwork's out-of-fold probabilities ("artworks").
+    artwork of the fold's training side as a final model gets) join the training side of every fold (never
+    tested). Returns per-source artwork accuracy with 95% Wilson intervals ("sources"), each fold's
+    evaluation.summarise ("folds") and every artwork's out-of-fold probabilities ("artworks").
     Each fold's Progress comes with "fold 2/5 (left out: <sources>)" before its message; a set `stop`
     raises fitting.TrainingStopped.
     """

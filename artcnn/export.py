@@ -134,7 +134,8 @@ def _artwork_verdict(head: StatisticsHead | None) -> str:
     weight = head.weight
     return (f"{1 - weight:g} x the mean of its tiles' probabilities + {weight:g} x the 'statistics' head's: "
             "softmax([(s - mean) / scale, 1] @ coefficients), s being the head's 'names' statistics of "
-            "artcnn.image_statistics.image_statistics of the whole artwork (Python, numpy and Pillow; not inside the exported models)")
+            "artcnn.image_statistics.image_statistics of the whole artwork (Python, numpy and Pillow; not inside "
+            "the exported models)")
 
 
 def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: Path, report: dict) -> dict:

@@ -3,9 +3,9 @@
 Tiles show a CNN strokes up close; what separates code from hand across artists it has never seen is often
 the whole picture's make-up: how many colours, how flat the fills, how straight the edges, how the detail
 falls off with frequency, how much grain, how symmetric the whole and its finest detail are (code mirrors and
-rotates exactly, a hand does not), how much of its variance each scale of detail holds, how many hues and how much ink and paper.
-These are measured on a copy reduced to a `SIDE`-px long side,
-so a thumbnail and a full scan give nearly the same figures and file size or resolution cannot decide.
+rotates exactly, a hand does not), how much of its variance each scale of detail holds, how many hues, how much
+ink and paper. These are measured on a copy reduced to a `SIDE`-px long side, so a thumbnail and a full scan
+give nearly the same figures and file size or resolution cannot decide.
 `StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same, on
 each training artwork as it is and as a thumbnail would show it (`thumbnail_statistics`: a small JPEG copy
 flattens exactly the fills and grain the statistics read); a recipe's `statistics_weight` blends it into
