@@ -34,17 +34,19 @@ DETAIL_SCALES = (1, 2, 4, 8)
 SATURATED = 0.2
 # Grey levels (0-1) below which a pixel counts as dark (ink, lines) and above which as light (paper, ground).
 DARK, LIGHT = 0.3, 0.9
-# The statistics, in the order of image_statistics's vector.
-NAMES = (
+# The first statistics, all that models saved before the symmetry, detail, hue and tone statistics read (their
+# heads name none).
+FIRST_NAMES = (
     "log_colours", "top_colour_share", "top8_colour_share", "colour_entropy", "edge_share",
     *(f"edge_angle_{step * 180 // 8}" for step in range(8)), "axis_aligned_edges", "flat_share",
     "equal_neighbours", "spectrum_slope", "saturation_mean", "saturation_std", "grain", "grey_std",
-    "mirror_left_right", "mirror_top_bottom", "half_turn", "best_symmetry",
+)
+# The statistics, in the order of image_statistics's vector.
+NAMES = (
+    *FIRST_NAMES, "mirror_left_right", "mirror_top_bottom", "half_turn", "best_symmetry",
     "fine_mirror_left_right", "fine_mirror_top_bottom", "fine_half_turn", "best_fine_symmetry",
     *(f"detail_{scale}px" for scale in DETAIL_SCALES), "hue_entropy", "saturated_share", "dark_share", "light_share",
 )
-# Models saved before the symmetry, detail, hue and tone statistics existed read these (their heads name none).
-FIRST_NAMES = NAMES[:24]
 # JPEG quality of the thumbnail copy thumbnail_statistics measures (a common web thumbnail's).
 THUMBNAIL_QUALITY = 90
 # Shortest side the statistics are measured on: a smaller picture is enlarged to it.

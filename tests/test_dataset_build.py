@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -219,7 +220,7 @@ def test_check_classes_refuses_what_build_dataset_would_before_reading_a_file(tm
 
 def test_each_artwork_gets_its_global_statistics(tmp_path):
     from artcnn.dataset import read_statistics
-    from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
+    from artcnn.image_statistics import FIRST_NAMES, NAMES, image_statistics, thumbnail_statistics
 
     source = _collection(tmp_path / "art", {"kom": 3, "han": 3})
     report = build_dataset(source, tmp_path / "ds", CONFIG)
@@ -229,6 +230,10 @@ def test_each_artwork_gets_its_global_statistics(tmp_path):
     for view, measure in (("file", image_statistics), ("thumbnail", thumbnail_statistics)):
         assert sorted(views[view].index) == artworks and list(views[view].columns) == list(NAMES)
         np.testing.assert_allclose(views[view].loc[artworks[0]].to_numpy(), measure(Image.open(artworks[0])))
+    # Recorded before the later statistics: read as none, until the dataset is built again.
+    table = pd.read_csv(tmp_path / "ds" / "statistics.csv")
+    table[["artwork", "view", *FIRST_NAMES]].to_csv(tmp_path / "ds" / "statistics.csv", index=False)
+    assert read_statistics(report) is None
     (tmp_path / "ds" / "statistics.csv").write_text("artwork,log_colours\nx.png,1.0\n")
     with pytest.raises(ValueError, match="lacks the column"):
         read_statistics(report)
