@@ -79,7 +79,8 @@ def _add_training_flags(command: argparse.ArgumentParser, *, validation: bool) -
                                                f"{defaults.prior_class})")
     command.add_argument("--drawn-ratio", type=float,
                          help="synthetic hand drawings (line art on white: mouse doodles, pencil sketches) added to "
-                              "--drawn-class, this many per artwork of it; 0: none (default: the recipe's)")
+                              "--drawn-class, this many per artwork of it that the fit trains on; 0: none (default: the "
+                              "recipe's)")
     command.add_argument("--drawn-class", help=f"the class the drawings are added to (default {defaults.drawn_class})")
     command.add_argument("--balance-sources", action="store_const", const=True,
                          help="resample the training tiles so every source (filename prefix) of a class gives as "
