@@ -38,14 +38,31 @@ class Counterpart:
 
     # The class the drawings are added to.
     class_name: str
-    # Their tiles, PNG files.
-    files: tuple[str, ...]
+    # Drawings per artwork of that class that the fit trains on.
+    ratio: float
+    # Each drawing's tiles, PNG files.
+    drawing_files: tuple[tuple[str, ...], ...]
     # {view: statistics rows indexed by drawing name}, in the format of dataset.read_statistics.
     statistics: "dict[str, pd.DataFrame]"
 
     @property
     def drawings(self) -> int:
-        return len(self.statistics["file"])
+        return len(self.drawing_files)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """All the drawings' tiles."""
+        return tuple(file for files in self.drawing_files for file in files)
+
+    def for_rows(self, rows: "pd.DataFrame") -> "Counterpart":
+        """The drawings a fit on manifest `rows` of the same dataset gets: the first drawing_count(rows, ...) of
+        these (drawing i depends on the seed and i only), so cross-validation draws them once for all its folds."""
+        wanted = drawing_count(rows, self.ratio, self.class_name)
+        if wanted > self.drawings:
+            raise ValueError(f"these are {self.drawings} drawings, fewer than a fit on the rows given gets. "
+                             f"Received: rows asking for {wanted}")
+        return Counterpart(self.class_name, self.ratio, self.drawing_files[:wanted],
+                           {view: table.iloc[:wanted] for view, table in self.statistics.items()})
 
 
 def drawing_count(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
@@ -76,8 +93,8 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     techniques = sorted(DRAWN_TECHNIQUES)
-    files: list[str] = []
-    rows: dict[str, dict[str, np.ndarray]] = {"file": {}, "thumbnail": {}}
+    drawing_files: list[tuple[str, ...]] = []
+    measured: dict[str, dict[str, np.ndarray]] = {"file": {}, "thumbnail": {}}
     emit(progress, "counterpart", 0, wanted, f"synthetic {class_name} drawings")
     for index in range(wanted):
         rng = np.random.default_rng([seed, index])
@@ -85,13 +102,13 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
         width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*DRAWN_SIDES, 2))
         drawing, tiles = exported_tiles(DRAWN_TECHNIQUES[technique](rng, width, height), info.tiling, rng,
                                         folder / f"drawing_{index:05d}")
-        files += tiles
+        drawing_files.append(tuple(tiles))
         name = DRAWING_NAME.format(index=index)
-        rows["file"][name], rows["thumbnail"][name] = image_statistics(drawing), thumbnail_statistics(drawing)
+        measured["file"][name], measured["thumbnail"][name] = image_statistics(drawing), thumbnail_statistics(drawing)
         emit(progress, "counterpart", index + 1, wanted, f"{technique} {index + 1}")
     statistics = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES)).rename_axis("artwork")
-                  for view, values in rows.items()}
-    return Counterpart(class_name, tuple(files), statistics)
+                  for view, values in measured.items()}
+    return Counterpart(class_name, ratio, tuple(drawing_files), statistics)
 
 
 def with_drawings(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFrame",

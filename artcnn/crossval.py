@@ -73,13 +73,14 @@ def cross_validate(dataset_dir: str | os.PathLike, config: TrainConfig, *, sourc
     statistics = read_statistics(info) if recipe.statistics_weight else None
 
     with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
+        # Made once for the whole dataset; each fold takes as many drawings as its training side asks for.
+        whole = fitting.synthetic_additions(info, manifest, config, scratch, progress)
         fold_results, scored = [], []
         for fold_index, fold in enumerate(folds):
             started = time.monotonic()
             tested = manifest["artwork"].isin(fold.test).to_numpy()
             train_rows, test_rows = manifest[~tested], manifest[tested].reset_index(drop=True)
-            additions = fitting.synthetic_additions(info, train_rows, config, Path(scratch) / f"fold{fold_index}",
-                                                    progress)
+            additions = whole.for_rows(train_rows)
             train_files, train_labels = fitting.training_tiles(
                 [str(info.path / tile) for tile in train_rows["tile"]],
                 train_rows["class"].map(index_of).to_numpy(dtype=np.int64), list(train_rows["artwork"]),

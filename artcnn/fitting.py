@@ -6,6 +6,7 @@ Keras is imported inside the functions, so `TrainingStep` and `TrainingStopped` 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -125,14 +126,48 @@ def check_synthetic(classes: Sequence[str], config: "TrainConfig", dataset: Any)
 @dataclass(frozen=True)
 class SyntheticAdditions:
     """What a fit adds to a dataset's training: the algorithmic-art prior's tiles and the hand-drawn
-    counterpart's tiles, with their class indices, and the counterpart for the statistics head."""
+    counterpart's drawings, which also join the statistics head."""
 
-    files: list[str]
-    labels: "np.ndarray"
+    # The dataset's classes, in the model's order.
+    classes: tuple[str, ...]
+    # The prior's tiles (PNG files), all of class prior_class; none without a prior.
+    prior_files: tuple[str, ...]
+    prior_class: str
     # The drawings (artcnn.counterpart), or None when the fit adds none.
     counterpart: "Counterpart | None"
-    # The additions in words, for a model's description: "" for none, else " with ...".
-    description: str
+
+    @property
+    def files(self) -> list[str]:
+        """Every added tile: the prior's, then the drawings'."""
+        return [*self.prior_files, *(self.counterpart.files if self.counterpart is not None else ())]
+
+    @property
+    def labels(self) -> "np.ndarray":
+        """The class index of each of `files`."""
+        import numpy as np
+
+        labels = [self.classes.index(self.prior_class)] * len(self.prior_files) if self.prior_files else []
+        if self.counterpart is not None:
+            labels += [self.classes.index(self.counterpart.class_name)] * len(self.counterpart.files)
+        return np.asarray(labels, dtype=np.int64)
+
+    @property
+    def description(self) -> str:
+        """The additions in words, for a model's description: "" for none, else " with ..."."""
+        parts = ([f"the algorithmic-art prior ({len(self.prior_files)} synthetic {self.prior_class} tiles)"]
+                 if self.prior_files else [])
+        if self.counterpart is not None:
+            drawings = self.counterpart.drawings
+            parts.append(f"{drawings} synthetic hand drawing{'s' if drawings != 1 else ''} in class "
+                         f"{self.counterpart.class_name}")
+        return f" with {' and '.join(parts)}" if parts else ""
+
+    def for_rows(self, rows: Any) -> "SyntheticAdditions":
+        """These additions, made for a whole dataset, as a fit on its manifest `rows` gets them: the prior's tiles
+        as they are, the first of the drawings (Counterpart.for_rows)."""
+        if self.counterpart is None:
+            return self
+        return dataclasses.replace(self, counterpart=self.counterpart.for_rows(rows))
 
 
 def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any,
@@ -140,20 +175,15 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
     """The prior's tiles (config.prior_ratio, counted on the whole dataset) and the counterpart's drawings (the
     recipe's drawn_ratio per artwork of manifest `rows`, the ones the fit trains on) for `config` on dataset
     `info`, written into `folder`."""
-    import numpy as np
-
     from artcnn.models import resolve_recipe
 
     check_synthetic(info.classes, config, info.path)
-    files: list[str] = []
-    labels = np.zeros(0, dtype=np.int64)
+    prior_files: list[str] = []
     if config.prior_ratio:
         from artcnn.prior import prior_tiles
 
-        files = prior_tiles(info.path, folder, config.prior_ratio, target_class=config.prior_class, seed=config.seed,
-                            progress=progress)[config.prior_class]
-        labels = np.full(len(files), list(info.classes).index(config.prior_class), dtype=np.int64)
-    parts = [f"the algorithmic-art prior ({len(files)} synthetic {config.prior_class} tiles)"] if files else []
+        prior_files = prior_tiles(info.path, folder, config.prior_ratio, target_class=config.prior_class,
+                                  seed=config.seed, progress=progress)[config.prior_class]
     counterpart = None
     ratio = resolve_recipe(config).drawn_ratio
     if ratio and config.drawn_class in info.classes:
@@ -163,12 +193,7 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
 
         counterpart = drawn_counterpart(info, rows, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
                                         seed=config.seed, progress=progress)
-        files = files + list(counterpart.files)
-        labels = np.concatenate([labels, np.full(len(counterpart.files), list(info.classes).index(config.drawn_class),
-                                                 dtype=np.int64)])
-        plural = "s" if counterpart.drawings != 1 else ""
-        parts.append(f"{counterpart.drawings} synthetic hand drawing{plural} in class {config.drawn_class}")
-    return SyntheticAdditions(files, labels, counterpart, f" with {' and '.join(parts)}" if parts else "")
+    return SyntheticAdditions(tuple(info.classes), tuple(prior_files), config.prior_class, counterpart)
 
 
 def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str],

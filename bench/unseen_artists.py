@@ -141,13 +141,14 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
     with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
+        whole = fitting.synthetic_additions(train_info, train_manifest, config, scratch, None)
         groups = groups or source_groups(train_manifest, folds)
         check_groups(groups, set(train_manifest["source"]))
         for index, group in enumerate(groups):
             held = train_manifest["source"].isin(group).to_numpy()
             train_rows = train_manifest[~held]
             # As many drawings per hand-made training artwork as a final model gets.
-            additions = fitting.synthetic_additions(train_info, train_rows, config, Path(scratch) / f"fold{index}", None)
+            additions = whole.for_rows(train_rows)
             # The CNN does not depend on statistics_weight: folds saved before it existed, or with another, serve.
             train_settings = {key: value for key, value in to_dict(config).items()
                               if key not in ("statistics_weight", "drawn_ratio", "drawn_class")}

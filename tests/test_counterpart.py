@@ -45,6 +45,12 @@ def test_the_count_comes_from_the_rows_a_fit_trains_on_and_fewer_get_the_first_d
     fewer = drawn_counterpart(dataset, fold, tmp_path / "fold", 1.5, seed=3)
     assert fewer.drawings == 4 and whole.statistics["file"].head(4).equals(fewer.statistics["file"])
     assert [Image.open(a).tobytes() for a in fewer.files] == [Image.open(b).tobytes() for b in whole.files[:8]]
+    # Drawn once for the whole dataset, a fold takes the same first drawings.
+    taken = whole.for_rows(fold)
+    assert taken.drawing_files == whole.drawing_files[:4] and taken.files == whole.files[:8]
+    assert taken.statistics["thumbnail"].equals(fewer.statistics["thumbnail"])
+    with pytest.raises(ValueError, match="fewer than a fit on the rows given gets. Received: rows asking for 6"):
+        fewer.for_rows(dataset.manifest)
 
 
 def test_a_missing_class_or_negative_ratio_is_refused(dataset, tmp_path):
