@@ -6,7 +6,8 @@ output to the tiles and to the global statistics alike when nothing of the kind 
 set's leave-sources-out folds such sources were 0-9% right whatever else was tried, and these drawings on the
 hand-made side moved them most (README, "Results on real art").
 
-Each drawing passes through JPEG once, as a scan or an export does, and is cut the way the dataset's artworks
+Each drawing is saved as its technique's works reach a collection (a sketch through JPEG once, as a scan; a mouse
+doodle losslessly, as a paint program's PNG: synthetic.drawn.SAVED_LOSSLESS) and cut the way the dataset's artworks
 were (its TilingConfig), as the prior's pictures are (prior.exported_tiles); its statistics, as a file and as a
 thumbnail, join the statistics head's training. A fit gets `drawn_ratio` drawings per artwork of the class among
 the artworks it trains on.
@@ -83,7 +84,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
 
     from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
     from artcnn.prior import exported_tiles
-    from artcnn.synthetic.drawn import DRAWN_TECHNIQUES
+    from artcnn.synthetic.drawn import DRAWN_TECHNIQUES, SAVED_LOSSLESS
 
     if class_name not in info.classes:
         raise ValueError(f"the hand-drawn counterpart adds drawings to class {class_name}, but dataset "
@@ -101,7 +102,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
         technique = techniques[index % len(techniques)]
         width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*DRAWN_SIDES, 2))
         drawing, tiles = exported_tiles(DRAWN_TECHNIQUES[technique](rng, width, height), info.tiling, rng,
-                                        folder / f"drawing_{index:05d}")
+                                        folder / f"drawing_{index:05d}", lossless=technique in SAVED_LOSSLESS)
         drawing_files.append(tuple(tiles))
         name = DRAWING_NAME.format(index=index)
         measured["file"][name], measured["thumbnail"][name] = image_statistics(drawing), thumbnail_statistics(drawing)

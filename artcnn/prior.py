@@ -72,17 +72,21 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
 
 
 def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.random.Generator, stem: Path,
-                   limit: int | None = None) -> "tuple[Image.Image, list[str]]":
-    """A synthetic picture passed through JPEG once at a random quality, as exported works are, and at most
-    `limit` of its tiles cut with `tiling` written as `<stem>_x<x>_y<y>.png`: (the JPEG-decoded picture, the files).
-    The prior and the hand-drawn counterpart both cut their pictures so."""
+                   limit: int | None = None, *, lossless: bool = False) -> "tuple[Image.Image, list[str]]":
+    """A synthetic picture saved as works are exported, and at most `limit` of its tiles cut with `tiling` written
+    as `<stem>_x<x>_y<y>.png`: (the exported picture, the files). Exported means passed through JPEG once at a
+    random quality, or kept exactly as drawn when `lossless` (a PNG from a paint program). The prior and the
+    hand-drawn counterpart both cut their pictures so."""
     from PIL import Image
 
     from artcnn.tiling import cut_tiles
 
-    encoded = io.BytesIO()
-    picture.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-    exported = Image.open(encoded).convert("RGB")
+    if lossless:
+        exported = picture.convert("RGB")
+    else:
+        encoded = io.BytesIO()
+        picture.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
+        exported = Image.open(encoded).convert("RGB")
     files = []
     for tile in cut_tiles(exported, tiling, rng).tiles[:limit]:
         path = stem.parent / f"{stem.name}_x{tile.x}_y{tile.y}.png"

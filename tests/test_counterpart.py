@@ -37,6 +37,21 @@ def test_drawings_are_cut_like_the_dataset_with_statistics_of_both_views(dataset
     assert drawn.statistics["file"].equals(again.statistics["file"])
 
 
+def test_doodles_are_kept_lossless_and_sketches_pass_through_jpeg(dataset, tmp_path):
+    from artcnn.synthetic.drawn import DRAWN_TECHNIQUES, SAVED_LOSSLESS
+
+    drawn = drawn_counterpart(dataset, dataset.manifest, tmp_path / "drawn", 1.0, seed=5)
+    techniques = sorted(DRAWN_TECHNIQUES)
+    assert SAVED_LOSSLESS == {"mouse doodle"}
+    for index, files in enumerate(drawn.drawing_files):
+        colours = {len(np.unique(np.asarray(Image.open(file)).reshape(-1, 3), axis=0)) for file in files}
+        # A doodle is one ink on one paper; a sketch's graphite grain and JPEG give many tones.
+        if techniques[index % len(techniques)] in SAVED_LOSSLESS:
+            assert max(colours) <= 2
+        else:
+            assert min(colours) > 2
+
+
 def test_the_count_comes_from_the_rows_a_fit_trains_on_and_fewer_get_the_first_drawings(dataset, tmp_path):
     artworks = sorted(dataset.manifest.loc[dataset.manifest["class"] == "han", "artwork"].unique())
     fold = dataset.manifest[dataset.manifest["artwork"] != artworks[0]]

@@ -1,11 +1,13 @@
 """The algorithmic-art prior on a tiny generated dataset (32-px tiles, a few artworks a class)."""
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from builders import generated_dataset
 
-from artcnn.prior import prior_tiles
+from artcnn import data
+from artcnn.prior import exported_tiles, prior_tiles
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,18 @@ def test_the_same_seed_gives_the_same_tiles(dataset, tmp_path):
     first = prior_tiles(dataset, tmp_path / "a", 0.3, seed=4)["kom"]
     again = prior_tiles(dataset, tmp_path / "b", 0.3, seed=4)["kom"]
     assert [Image.open(a).tobytes() for a in first] == [Image.open(b).tobytes() for b in again]
+
+
+def test_an_export_goes_through_jpeg_unless_lossless(dataset, tmp_path):
+    tiling = data.read_dataset(dataset).tiling
+    # Two flat colours, as a paint program saves a doodle: JPEG blurs their edge into many greys, PNG does not.
+    halves = np.full((48, 80, 3), 255, np.uint8)
+    halves[:, 37:] = 30
+    picture = Image.fromarray(halves)
+    kept, kept_files = exported_tiles(picture, tiling, np.random.default_rng(0), tmp_path / "png", lossless=True)
+    jpeg, _ = exported_tiles(picture, tiling, np.random.default_rng(0), tmp_path / "jpeg")
+    assert np.array_equal(np.asarray(kept), halves) and not np.array_equal(np.asarray(jpeg), halves)
+    assert all(set(np.unique(np.asarray(Image.open(file)))) <= {30, 255} for file in kept_files)
 
 
 def test_any_class_of_the_dataset_can_receive_the_prior(dataset, tmp_path):

@@ -115,3 +115,6 @@ DRAWN_TECHNIQUES: dict[str, Technique] = {
     "mouse doodle": mouse_doodle,
     "pencil sketch": pencil_sketch,
 }
+# Techniques whose drawings reach a collection as lossless files: a paint program saves a mouse doodle as PNG,
+# exactly flat ink on white, while a pencil sketch arrives as a (JPEG) scan.
+SAVED_LOSSLESS = frozenset({"mouse doodle"})
