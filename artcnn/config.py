@@ -125,7 +125,7 @@ class TrainConfig:
     # Faster on CPUs with bfloat16 instructions (AVX512-BF16, AMX); numbers differ slightly from float32.
     mixed_precision: bool = False
     # The algorithmic-art prior: synthetic tiles from artcnn.prior's generative techniques added to the
-    # training tiles, this many per tile of prior_class in the dataset; 0 adds none.
+    # training tiles, this many per tile of prior_class that the fit trains on; 0 adds none.
     prior_ratio: float = 0.0
     # The class the prior's synthetic tiles are added to; it must be one of the dataset's classes.
     prior_class: str = "kom"

@@ -130,9 +130,11 @@ class SyntheticAdditions:
 
     # The dataset's classes, in the model's order.
     classes: tuple[str, ...]
-    # The prior's tiles (PNG files), all of class prior_class; none without a prior.
+    # The prior's tiles (PNG files), all of class prior_class, prior_ratio per tile of that class the fit trains
+    # on; none without a prior.
     prior_files: tuple[str, ...]
     prior_class: str
+    prior_ratio: float
     # The drawings (artcnn.counterpart), or None when the fit adds none.
     counterpart: "Counterpart | None"
 
@@ -163,18 +165,23 @@ class SyntheticAdditions:
         return f" with {' and '.join(parts)}" if parts else ""
 
     def for_rows(self, rows: Any) -> "SyntheticAdditions":
-        """These additions, made for a whole dataset, as a fit on its manifest `rows` gets them: the prior's tiles
-        as they are, the first of the drawings (Counterpart.for_rows)."""
-        if self.counterpart is None:
-            return self
-        return dataclasses.replace(self, counterpart=self.counterpart.for_rows(rows))
+        """These additions, made for a whole dataset, as a fit on its manifest `rows` gets them: the first of the
+        prior's tiles and of the drawings (tile or drawing i depends on the seed and i only)."""
+        from artcnn.prior import prior_count
+
+        wanted = prior_count(rows, self.prior_ratio, self.prior_class)
+        if wanted > len(self.prior_files):
+            raise ValueError(f"these are {len(self.prior_files)} prior tiles, fewer than a fit on the rows given "
+                             f"gets. Received: rows asking for {wanted}")
+        return dataclasses.replace(self, prior_files=self.prior_files[:wanted], counterpart=(
+            None if self.counterpart is None else self.counterpart.for_rows(rows)))
 
 
 def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any,
                         progress: ProgressCallback | None) -> SyntheticAdditions:
-    """The prior's tiles (config.prior_ratio, counted on the whole dataset) and the counterpart's drawings (the
-    recipe's drawn_ratio per artwork of manifest `rows`, the ones the fit trains on) for `config` on dataset
-    `info`, written into `folder`."""
+    """The prior's tiles (config.prior_ratio per tile) and the counterpart's drawings (the recipe's drawn_ratio
+    per artwork), counted on manifest `rows`, the ones the fit trains on, for `config` on dataset `info`, written
+    into `folder`."""
     from artcnn.models import resolve_recipe
 
     check_synthetic(info.classes, config, info.path)
@@ -182,7 +189,7 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
     if config.prior_ratio:
         from artcnn.prior import prior_tiles
 
-        prior_files = prior_tiles(info.path, folder, config.prior_ratio, target_class=config.prior_class,
+        prior_files = prior_tiles(info.path, folder, config.prior_ratio, rows=rows, target_class=config.prior_class,
                                   seed=config.seed, progress=progress)[config.prior_class]
     counterpart = None
     ratio = resolve_recipe(config).drawn_ratio
@@ -193,7 +200,8 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
 
         counterpart = drawn_counterpart(info, rows, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
                                         seed=config.seed, progress=progress)
-    return SyntheticAdditions(tuple(info.classes), tuple(prior_files), config.prior_class, counterpart)
+    return SyntheticAdditions(tuple(info.classes), tuple(prior_files), config.prior_class, config.prior_ratio,
+                              counterpart)
 
 
 def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str],

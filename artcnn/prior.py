@@ -18,6 +18,7 @@ import numpy as np
 from artcnn.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:
+    import pandas as pd
     from PIL import Image
 
     from artcnn.config import TilingConfig
@@ -28,11 +29,21 @@ MAX_PRIOR_ARTWORKS_PER_TILE = 5
 PRIOR_SIDES = (2.5, 4.0)
 
 
+def prior_count(rows: "pd.DataFrame", ratio: float, target_class: str) -> int:
+    """How many tiles `ratio` asks for: that many per tile of `target_class` among manifest `rows` (one row a
+    tile, with its class), the tiles a fit trains on."""
+    if ratio < 0:
+        raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
+    return round(ratio * int((rows["class"] == target_class).sum()))
+
+
 def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio: float, *,
-                target_class: str = "kom", seed: int = 0,
+                rows: "pd.DataFrame | None" = None, target_class: str = "kom", seed: int = 0,
                 progress: ProgressCallback | None = None) -> dict[str, list[str]]:
     """Synthetic tiles from every generative technique (PRIOR_TECHNIQUES), `ratio` of them per real
-    tile of `target_class`, cut the way the dataset's tiles were, written as PNGs into `folder`.
+    tile of `target_class` among manifest `rows` (default: the whole dataset), cut the way the dataset's
+    tiles were, written as PNGs into `folder`. Tile i depends on `seed` and i only: fewer rows get the first
+    of another fit's tiles.
 
     Each synthetic artwork is drawn at twice its size and reduced (the anti-aliasing of Processing
     and p5 sketches) and passes through JPEG once, as exported works do, so that neither jagged
@@ -43,13 +54,11 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
     from artcnn import data
     from artcnn.synthetic import PRIOR_TECHNIQUES
 
-    if ratio < 0:
-        raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
     info = data.read_dataset(dataset_dir)
     if target_class not in info.classes:
         raise ValueError(f"the algorithmic-art prior adds tiles to class {target_class}, but dataset {info.path} "
                          f"has no such class (classes: {', '.join(info.classes)}). Received: target_class={target_class!r}")
-    wanted = round(ratio * int((info.manifest["class"] == target_class).sum()))
+    wanted = prior_count(info.manifest if rows is None else rows, ratio, target_class)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     techniques = sorted(PRIOR_TECHNIQUES)

@@ -71,7 +71,7 @@ def test_lengths_must_agree():
 def test_a_fit_balances_its_dataset_tiles_only_when_asked_and_appends_the_synthetic_ones_untouched():
     files, labels, _ = tiles({(0, "kandinsky"): 12, (0, "ink"): 4, (1, "p5"): 6})
     artworks = [f"/art/{name.split('_')[0]}_{int(name.split('_')[1][:-4]) // 2}.jpg" for name in files]
-    prior = (fitting.SyntheticAdditions(("han", "kom"), ("prior_0.png",), "kom", None),)
+    prior = (fitting.SyntheticAdditions(("han", "kom"), ("prior_0.png",), "kom", 0.1, None),)
     same, same_labels = fitting.training_tiles(files, labels, artworks, *prior, TrainConfig())
     assert same == files + ["prior_0.png"] and same_labels.tolist() == [*labels.tolist(), 1]
     balanced, balanced_labels = fitting.training_tiles(files, labels, artworks, *prior,

@@ -59,11 +59,12 @@ def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior_and_the_drawings
     printed = capsys.readouterr().out
     assert "alpha" in printed and "left out" in printed and "held-out part" in printed
     result = json.loads(out.read_text())
-    # Half a synthetic tile per real kom tile of the dataset (8 kom artworks × 2 tiles), and half a drawing per han
-    # artwork on the fold's training side (4 of the 8: a final model on 8 would get 4), each cut into 2 tiles.
+    # Counted on the fold's training side (4 of the 8 artworks of each class: a final model on 8 would get twice as
+    # many): half a synthetic tile per real kom tile (4 artworks × 2 tiles), half a drawing per han artwork, each
+    # cut into 2 tiles.
     assert [fold["train_artworks"] for fold in result["folds"]] == [8, 8]
     assert {fold["synthetic_drawings"] for fold in result["folds"]} == {2}
-    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {8 + 2 * 2}
+    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {4 + 2 * 2}
     assert result["train"]["prior_ratio"] == 0.5 and result["train"]["drawn_ratio"] == 0.5
     assert result["train"]["mixed_precision"] is True
 

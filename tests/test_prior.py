@@ -6,8 +6,9 @@ from PIL import Image
 
 from builders import generated_dataset
 
-from artcnn import data
-from artcnn.prior import exported_tiles, prior_tiles
+from artcnn import data, fitting
+from artcnn.config import TrainConfig
+from artcnn.prior import exported_tiles, prior_count, prior_tiles
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,24 @@ def test_the_same_seed_gives_the_same_tiles(dataset, tmp_path):
     first = prior_tiles(dataset, tmp_path / "a", 0.3, seed=4)["kom"]
     again = prior_tiles(dataset, tmp_path / "b", 0.3, seed=4)["kom"]
     assert [Image.open(a).tobytes() for a in first] == [Image.open(b).tobytes() for b in again]
+
+
+def test_the_count_comes_from_the_rows_a_fit_trains_on_and_fewer_get_the_first_tiles(dataset, tmp_path):
+    info = data.read_dataset(dataset)
+    kom = sorted(info.manifest.loc[info.manifest["class"] == "kom", "artwork"].unique())
+    fold = info.manifest[info.manifest["artwork"] != kom[0]]
+    # 1.5 per kom tile the fold trains on: 4 artworks × 2 tiles.
+    assert prior_count(fold, 1.5, "kom") == 12
+    whole = prior_tiles(dataset, tmp_path / "whole", 1.5, seed=2)["kom"]
+    fewer = prior_tiles(dataset, tmp_path / "fold", 1.5, rows=fold, seed=2)["kom"]
+    assert len(whole) == 15 and [Image.open(a).tobytes() for a in fewer] == [Image.open(b).tobytes() for b in whole[:12]]
+    # Made once for the whole dataset, a fold's additions take the same first tiles.
+    config = TrainConfig(prior_ratio=1.5, seed=2, drawn_ratio=0.0)
+    additions = fitting.synthetic_additions(info, info.manifest, config, tmp_path / "additions", None)
+    taken = additions.for_rows(fold)
+    assert taken.prior_files == additions.prior_files[:12] and taken.labels.tolist() == [1] * 12
+    with pytest.raises(ValueError, match="fewer than a fit on the rows given gets. Received: rows asking for 15"):
+        taken.for_rows(info.manifest)
 
 
 def test_an_export_goes_through_jpeg_unless_lossless(dataset, tmp_path):

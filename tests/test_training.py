@@ -210,11 +210,12 @@ def test_the_prior_and_the_drawings_join_the_training_tiles_of_train_and_finaliz
     config = dataclasses.replace(TWO_EPOCHS, epochs=1, prior_ratio=0.5)
     events = []
     result = training.train(dataset, tmp_path / "run", config, progress=events.append)
-    # Half a synthetic tile per kom tile of the dataset (12): 16 real + 6 synthetic training tiles, batches of 8.
+    # Half a synthetic tile per kom tile of the train split (8 of the dataset's 12): 16 real + 4 synthetic training
+    # tiles, batches of 8.
     assert {step.batches for step in steps(events)} == {3}
     assert "prior" not in {path.name for path in (tmp_path / "run").iterdir()}  # drawn again on resume, not kept
     assert any(event.what == "prior" for event in events)
-    assert "with the algorithmic-art prior (6 synthetic kom tiles) (run run)" in \
+    assert "with the algorithmic-art prior (4 synthetic kom tiles) (run run)" in \
         storage.read_metadata(result.model_path)["description"]
 
     events = []
