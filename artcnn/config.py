@@ -136,7 +136,7 @@ class TrainConfig:
     # the rest the mean of its tiles; 0: tiles alone; None: the recipe's (default 0.7, seed 0).
     statistics_weight: float | None = None
     # The hand-drawn counterpart (artcnn.counterpart): synthetic line drawings added to drawn_class's training,
-    # this many per artwork of that class in the dataset; None: the recipe's (default 0.25, seed 0).
+    # this many per artwork of that class that the fit trains on; None: the recipe's (default 0.25, seed 0).
     drawn_ratio: float | None = None
     # The class the drawings are added to. When the dataset has no such class, a recipe's own ratio adds none;
     # a drawn_ratio set here is refused instead.
