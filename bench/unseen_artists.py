@@ -11,7 +11,7 @@ artwork accuracy (the recipe's verdict: the mean tile probability, blended with 
 statistics when the recipe's statistics_weight says so, the head fitted on the fold's training artworks;
 such a variant also gets a "tiles alone" row from the same models) with a 95% Wilson interval; then the
 mean over sources and the worst one. Each finished fold's tile means are kept in
-bench/out/unseen/<variant>/ and reused.
+bench/out/unseen/<variant>/ and reused by a run with the same settings and the same synthetic tiles.
 The last line printed is `unseen_mean_accuracy: <value>` of the first variant, as files are.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import shlex
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artcnn.config import IMAGE_SUFFIXES, TilingConfig, TrainConfig, to_dict  # noqa: E402
 from artcnn.evaluation import source_of  # noqa: E402
+from artcnn.images import sha256_file  # noqa: E402
 from bench import common  # noqa: E402
 from bench.reproduce_study import prepare_dataset  # noqa: E402
 
@@ -155,6 +157,11 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
             # Folds saved before the hand drawings existed had none: only a fold with drawings records them.
             if additions.counterpart is not None:
                 train_settings["drawings"] = [config.drawn_class, additions.counterpart.drawings]
+            # What the synthetic tiles show, not only how many: a fold saved before a generator, an export or a
+            # count changed is trained again instead of being reused.
+            if additions.files:
+                train_settings["synthetic_tiles"] = hashlib.sha256(
+                    "".join(sha256_file(file) for file in additions.files).encode()).hexdigest()
             settings = json.loads(json.dumps({"train": train_settings, "tiling": to_dict(tiling), "small": small,
                                               "group": group}))
             head = fitting.statistics_head(train_info, train_rows, recipe, additions)[0]

@@ -155,6 +155,15 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
     assert not [line for line in logged if "epoch" in line]
     pd.testing.assert_frame_equal(again["scaled + degrade + prior"], artworks)
+    # Folds saved with other synthetic tiles, the same settings otherwise (a generator changed since), are trained
+    # again: here every prior technique draws as the first one does.
+    from artcnn import synthetic
+
+    first = next(iter(synthetic.PRIOR_TECHNIQUES.values()))
+    monkeypatch.setattr(synthetic, "PRIOR_TECHNIQUES", {name: first for name in synthetic.PRIOR_TECHNIQUES})
+    unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS["scaled + degrade + prior"],
+                               tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
+    assert [line for line in logged if "fold 1/2 epoch" in line] and [line for line in logged if "fold 2/2 epoch" in line]
 
     # default blends in the artworks' global statistics: its row, and the same models' tiles alone.
     blended, _ = unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",
