@@ -72,6 +72,9 @@ class TilingConfig:
     long_side: int | None = None
     # Decode limits for every artwork read.
     limits: ImageLimits = field(default_factory=ImageLimits)
+    # Add one tile showing the whole artwork (reduced until its short side is tile_size, the centre square), so the
+    # model also learns and scores an artwork at the scale of a thumbnail, not only its details.
+    whole_view: bool = False
 
     def __post_init__(self) -> None:
         _check(self.tile_size >= 8, f"tile_size must be at least 8. Received: tile_size={self.tile_size}")

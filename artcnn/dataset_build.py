@@ -242,7 +242,7 @@ def _write_tiles(tiles: list[Tile], folder: Path, stem: str) -> list[tuple[str, 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for tile in tiles:
-        tile_name = f"{stem}_x{tile.x}_y{tile.y}.png"
+        tile_name = f"{stem}_whole.png" if tile.whole else f"{stem}_x{tile.x}_y{tile.y}.png"
         # Fast compression: tiles are many and temporary-looking; size matters less than time.
         Image.fromarray(tile.pixels).save(folder / tile_name, format="PNG", compress_level=1)
         written.append((tile_name, tile.x, tile.y))

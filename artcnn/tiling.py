@@ -29,6 +29,8 @@ class Tile:
     size: int
     # uint8 (tile_size, tile_size, 3), cut from the resized artwork.
     pixels: np.ndarray
+    # The whole-view tile (TilingConfig.whole_view): the artwork reduced, not a detail of it.
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ def cut_tiles(
 
     Random mode (the study's) needs `rng`; grid mode covers the whole artwork, and `max_tiles`
     keeps an evenly spread subset of the grid. `keep_blank` returns the blank tiles of an
-    artwork that has nothing else, so prediction still has something to classify.
+    artwork that has nothing else, so prediction still has something to classify. With
+    `config.whole_view` the whole-artwork tile comes last, beyond `tiles_per_artwork` and `max_tiles`.
     """
     use_grid = config.grid if grid is None else grid
     if not use_grid and rng is None:
@@ -107,9 +110,28 @@ def cut_tiles(
         tiles.append(tile)
         if wanted is not None and len(tiles) == wanted:
             break
+    if config.whole_view:
+        whole = _whole_view(image, work, side)
+        # A tile already cut at its place and size shows the same pixels (the artwork is one tile wide).
+        if whole.size != shown_size or (whole.x, whole.y) not in seen:
+            if not is_blank(whole.pixels, config.blank_threshold):
+                tiles.append(whole)
+            elif keep_blank:
+                blank.append(whole)
     if not tiles and keep_blank:
         return TileCut(tiles=blank, blank_skipped=0, upscaled=upscaled)
     return TileCut(tiles=tiles, blank_skipped=blank_skipped, upscaled=upscaled)
+
+
+def _whole_view(image: Image.Image, work: Image.Image, side: int) -> Tile:
+    """The centre square of `work` reduced until its short side is `side`, placed in `image`'s coordinates."""
+    scale = side / min(work.size)
+    if scale < 1:
+        work = work.resize((max(side, round(work.width * scale)), max(side, round(work.height * scale))), Image.LANCZOS)
+    left, top = (work.width - side) // 2, (work.height - side) // 2
+    shown = min(image.width, image.height)
+    return Tile(x=(image.width - shown) // 2, y=(image.height - shown) // 2, size=shown,
+                pixels=np.ascontiguousarray(np.asarray(work)[top : top + side, left : left + side]), whole=True)
 
 
 def _random_positions(rng: np.random.Generator, width: int, height: int, side: int, wanted: int):

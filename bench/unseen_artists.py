@@ -49,6 +49,8 @@ class Variant:
     train: TrainConfig
     # Long side every artwork is scaled to before tiling (None: as it is).
     long_side: int | None = None
+    # Every artwork also gives one tile of its whole (TilingConfig.whole_view), in training and scoring.
+    whole_view: bool = False
 
 
 VARIANTS = {
@@ -67,6 +69,9 @@ VARIANTS = {
                                   "(balance_sources)", TrainConfig(recipe="default", balance_sources=True)),
     "whole view": Variant("`default` on every artwork reduced to a 256-px long side: each tile shows most of the "
                           "artwork", TrainConfig(recipe="default"), long_side=256),
+    "default + whole view": Variant("`default`, every artwork also giving one tile of its whole reduced to the tile's "
+                                    "size (whole_view), in training and in scoring",
+                                    TrainConfig(recipe="default"), whole_view=True),
     "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
                                 TrainConfig(recipe="robust"), long_side=512),
 }
@@ -121,10 +126,10 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     from artcnn.evaluation import artwork_probabilities
     from artcnn.folds import assign_sources
 
-    tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side)
-    scale = variant.long_side or "asis"
-    datasets = {KINDS[0]: out / f"tiles-{scale}-{tiles}",
-                KINDS[1]: out / f"tiles-{scale}-{tiles}-small{small}"}
+    tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side,
+                          whole_view=variant.whole_view)
+    name_of_tiles = f"tiles-{variant.long_side or 'asis'}-{tiles}" + ("-whole" if variant.whole_view else "")
+    datasets = {KINDS[0]: out / name_of_tiles, KINDS[1]: out / f"{name_of_tiles}-small{small}"}
     prepare_dataset(artworks, datasets[KINDS[0]], tiling, log)
     prepare_dataset(reduced_copies(artworks, out / f"small{small}", small), datasets[KINDS[1]], tiling, log)
     infos = {kind: data.read_dataset(path) for kind, path in datasets.items()}
