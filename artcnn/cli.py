@@ -15,7 +15,7 @@ from typing import Sequence
 from artcnn.access import account_name, acting_as
 from artcnn.cli_classify import add_collection_flags, add_export_command, run_classify
 from artcnn.cli_collection import add_collection_commands
-from artcnn.cli_training import add_training_commands
+from artcnn.cli_training import add_training_commands, add_whole_view_flag
 from artcnn.config import ImageLimits, PredictConfig, TilingConfig
 from artcnn.images import check_inputs
 from artcnn.terminal import TerminalBar, headline, metrics_summary
@@ -30,6 +30,7 @@ def _tiling_config(args: argparse.Namespace) -> TilingConfig:
         test_fraction=args.test_fraction,
         seed=args.seed,
         long_side=args.long_side,
+        whole_view=args.whole_view,
         limits=_image_limits(args),
     )
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of each class's artworks in the test split (default %(default)s)")
     tile.add_argument("--long-side", type=int, default=defaults.long_side,
                       help="resize artworks to this longest side before tiling (default: native size)")
+    add_whole_view_flag(tile)
     tile.add_argument("--seed", type=int, default=defaults.seed)
     _add_image_limit_flags(tile)
     tile.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")

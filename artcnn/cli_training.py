@@ -11,6 +11,13 @@ from artcnn.config import TilingConfig, TrainConfig
 from artcnn.terminal import TerminalBar, headline
 
 
+def add_whole_view_flag(command: argparse.ArgumentParser) -> None:
+    """--whole-view / --no-whole-view, for every command that tiles artworks."""
+    command.add_argument("--whole-view", action=argparse.BooleanOptionalAction, default=TilingConfig().whole_view,
+                         help="also cut one tile of the whole artwork, reduced to the tile's size (default: "
+                              "%(default)s)")
+
+
 def add_training_commands(commands) -> None:
     """Add train, finalize and crossval to the CLI's sub-command parsers."""
     tiling = TilingConfig()
@@ -44,6 +51,7 @@ def add_training_commands(commands) -> None:
     crossval.add_argument("--blank-threshold", type=float, default=tiling.blank_threshold)
     crossval.add_argument("--long-side", type=int, default=tiling.long_side,
                           help="resize artworks to this longest side before tiling (default: native size)")
+    add_whole_view_flag(crossval)
     crossval.add_argument("--work", help="tile into this new folder and keep it; pass it as DATA next time to skip "
                                          "tiling (default: a temporary folder)")
     crossval.add_argument("--out", help="write the full result as JSON to this file")
@@ -151,7 +159,7 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     from artcnn.crossval import format_table, run_crossval
 
     tiling = TilingConfig(tile_size=args.tile_size, tiles_per_artwork=args.tiles_per_artwork,
-                          blank_threshold=args.blank_threshold, long_side=args.long_side,
+                          blank_threshold=args.blank_threshold, long_side=args.long_side, whole_view=args.whole_view,
                           seed=_train_config(args).seed)
     config = CrossvalConfig(train=_train_config(args), tiling=tiling, max_folds=args.max_folds,
                             sources_csv=args.sources_csv)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artcnn.config import TilingConfig, from_dict, to_dict
+from artcnn.config import TilingConfig, tiling_from_dict, to_dict
 from artcnn.images import sha256_file
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def read_description(folder: str | os.PathLike) -> Dataset:
     return Dataset(
         path=path,
         classes=classes,
-        tiling=from_dict(TilingConfig, description.get("tiling") or {}),
+        tiling=tiling_from_dict(description.get("tiling") or {}),
         hash=description.get("hash") or (sha256_file(manifest_file) if manifest_file.is_file() else ""),
         **{key: value for key, value in description.items() if key in known and value is not None},
     )

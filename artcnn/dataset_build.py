@@ -28,7 +28,7 @@ from artcnn.image_statistics import image_statistics, thumbnail_statistics
 from artcnn.images import ArtworkError, is_hidden, is_image_path, iter_image_files, load_artwork, sha256_file
 from artcnn.progress import ProgressCallback, emit
 from artcnn.splitting import split_artworks
-from artcnn.tiling import Tile, cut_tiles
+from artcnn.tiling import Tile, cut_tiles, tile_file_name
 from artcnn.workspace import record_dataset
 
 # Written by demo.make_demo_collection beside the class folders; its datasets are marked synthetic.
@@ -242,7 +242,7 @@ def _write_tiles(tiles: list[Tile], folder: Path, stem: str) -> list[tuple[str, 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for tile in tiles:
-        tile_name = f"{stem}_whole.png" if tile.whole else f"{stem}_x{tile.x}_y{tile.y}.png"
+        tile_name = tile_file_name(stem, tile)
         # Fast compression: tiles are many and temporary-looking; size matters less than time.
         Image.fromarray(tile.pixels).save(folder / tile_name, format="PNG", compress_level=1)
         written.append((tile_name, tile.x, tile.y))

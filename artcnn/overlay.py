@@ -76,17 +76,20 @@ def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], c
     shown = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
     tint = Image.new("RGBA", shown.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(tint)
-    boxes = []
+    boxes, tints = [], []
     chance = 1.0 / len(classes)
     for x, y, size, probabilities in tile_boxes:
         winner = max(range(len(classes)), key=lambda index: probabilities[index])
         sureness = (probabilities[winner] - chance) / (1.0 - chance)
         box = [round(x * scale), round(y * scale), round((x + size) * scale) - 1, round((y + size) * scale) - 1]
         colour = class_colour(winner)
-        # Drawn on one layer, overlapping tiles (the grid's last row and column) replace rather than stack.
-        draw.rectangle(box, fill=(*colour, round(255 * opacity * (0.25 + 0.75 * sureness))))
         boxes.append((box, colour))
-    for box, colour in boxes:  # outlines last, so a neighbour's tint never hides one
+        tints.append((-size, len(tints), box, (*colour, round(255 * opacity * (0.25 + 0.75 * sureness)))))
+    # Drawn on one layer, overlapping tiles (the grid's last row and column) replace rather than stack; larger
+    # first, so a whole-view tile lies under the details it holds.
+    for _, _, box, tint_colour in sorted(tints):
+        draw.rectangle(box, fill=tint_colour)
+    for box, colour in sorted(boxes, key=lambda item: item[0][0] - item[0][2]):  # outlines last, larger first
         draw.rectangle(box, outline=(*colour, 255), width=2)
     result = Image.alpha_composite(shown.convert("RGBA"), tint)
     draw = ImageDraw.Draw(result)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from artcnn.calibration import prediction_sets
-from artcnn.config import PredictConfig, TilingConfig, from_dict
+from artcnn.config import PredictConfig, TilingConfig, tiling_from_dict
 from artcnn.duplicates import DuplicateFinder
 from artcnn.evaluation import class_probabilities
 from artcnn.image_statistics import StatisticsHead
@@ -179,8 +179,8 @@ def classify(
 
 
 def model_tiling(metadata: dict) -> TilingConfig:
-    """How a model's artworks are cut into tiles, from its metadata (the defaults for a model without)."""
-    return from_dict(TilingConfig, metadata["tiling"]) if metadata.get("tiling") else TilingConfig()
+    """How a model's artworks are cut into tiles, from its metadata (the defaults, without whole views, for a model without)."""
+    return tiling_from_dict(metadata.get("tiling") or {})
 
 
 def recorded(results: Iterator[ArtworkResult], catalogue: "Catalogue", record: int,

@@ -83,12 +83,12 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
 def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.random.Generator, stem: Path,
                    limit: int | None = None, *, lossless: bool = False) -> "tuple[Image.Image, list[str]]":
     """A synthetic picture saved as works are exported, and at most `limit` of its tiles cut with `tiling` written
-    as `<stem>_x<x>_y<y>.png`: (the exported picture, the files). Exported means passed through JPEG once at a
+    as tiling.tile_file_name names them: (the exported picture, the files). Exported means passed through JPEG once at a
     random quality, or kept exactly as drawn when `lossless` (a PNG from a paint program). The prior and the
     hand-drawn counterpart both cut their pictures so."""
     from PIL import Image
 
-    from artcnn.tiling import cut_tiles
+    from artcnn.tiling import cut_tiles, tile_file_name
 
     if lossless:
         exported = picture.convert("RGB")
@@ -98,7 +98,7 @@ def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.rando
         exported = Image.open(encoded).convert("RGB")
     files = []
     for tile in cut_tiles(exported, tiling, rng).tiles[:limit]:
-        path = stem.parent / f"{stem.name}_x{tile.x}_y{tile.y}.png"
+        path = stem.parent / tile_file_name(stem.name, tile)
         Image.fromarray(tile.pixels).save(path, compress_level=1)
         files.append(str(path))
     return exported, files

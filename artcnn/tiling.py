@@ -42,6 +42,12 @@ class TileCut:
     upscaled: bool
 
 
+def tile_file_name(stem: str, tile: Tile) -> str:
+    """Where a tile of the artwork named `stem` is written: `<stem>_x<x>_y<y>.png`, or `<stem>_whole.png` for its
+    whole view (which may share a detail's place)."""
+    return f"{stem}_whole.png" if tile.whole else f"{stem}_x{tile.x}_y{tile.y}.png"
+
+
 def is_blank(pixels: np.ndarray, threshold: float) -> bool:
     """True when the tile's grey-level standard deviation (0-1 scale) is below `threshold`."""
     grey = pixels.astype(np.float32) @ _GREY_WEIGHTS

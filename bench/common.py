@@ -117,7 +117,8 @@ def demo_dataset(folder: Path, per_class: int, tiles_per_artwork: int = 10, seed
     dataset = folder / f"dataset_{per_class}x{tiles_per_artwork}_s{seed}"
     if not (dataset / "manifest.csv").is_file():
         artworks = demo_collection(folder / f"artworks_{per_class}_s{seed}", per_class, seed)
-        build_dataset(artworks, dataset, TilingConfig(tiles_per_artwork=tiles_per_artwork, seed=seed), overwrite=True)
+        tiling = TilingConfig(tiles_per_artwork=tiles_per_artwork, seed=seed, whole_view=False)
+        build_dataset(artworks, dataset, tiling, overwrite=True)
     return dataset
 
 
@@ -136,6 +137,7 @@ def benchmark_model(recipe: str, path: Path, tile_size: int = 256) -> Path:
         model = models.create_model(recipe_config, 2, seed=0)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(model, path, {"classes": ["han", "kom"], "input_size": recipe_config.input_size,
-                                 "tiling": to_dict(TilingConfig(tile_size=tile_size)), "recipe": recipe, "metrics": {},
+                                 "tiling": to_dict(TilingConfig(tile_size=tile_size, whole_view=False)),
+                                 "recipe": recipe, "metrics": {},
                                  "synthetic": True, "description": f"untrained {recipe} model for benchmarks"})
     return path

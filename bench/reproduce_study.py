@@ -197,7 +197,8 @@ def run_study(artworks: Path, out: Path, *, epochs: int = STUDY_EPOCHS, default_
     if not artworks.is_dir():
         raise ValueError(f"--data must be a folder of class sub-folders (han/, kom/). Received: {artworks}")
     dataset, runs = out / "dataset", out / "runs"
-    report = prepare_dataset(artworks, dataset, TilingConfig(tile_size=tile_size, tiles_per_artwork=10, seed=seed), log)
+    report = prepare_dataset(artworks, dataset, TilingConfig(tile_size=tile_size, tiles_per_artwork=10, seed=seed,
+                                                                whole_view=False), log)
     report["sources"] = _artworks_per_source(dataset)
     usage = _Usage()
     base = TrainConfig(recipe="seed", epochs=epochs, seed=seed)

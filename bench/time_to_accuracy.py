@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         artworks = subset(artworks, args.out / f"artworks_{args.per_class}", args.per_class)
     dataset = args.out / ("dataset" if not args.per_class else f"dataset_{args.per_class}")
     print(f"machine: {common.machine()}; load average {os.getloadavg()[0]:.1f} at start", flush=True)
-    prepare_dataset(artworks, dataset, TilingConfig(tile_size=256, tiles_per_artwork=10, seed=args.seed), print)
+    prepare_dataset(artworks, dataset, TilingConfig(tile_size=256, tiles_per_artwork=10, seed=args.seed,
+                                                          whole_view=False), print)
     info = read_dataset(dataset)
     train_tiles, test_tiles = len(labels_for(info, "train")[0]), len(labels_for(info, "test")[0])
     print(f"data: {artworks} → {train_tiles} training and {test_tiles} test tiles (256 px, split by artwork)")

@@ -49,13 +49,17 @@ class Variant:
     train: TrainConfig
     # Long side every artwork is scaled to before tiling (None: as it is).
     long_side: int | None = None
-    # Every artwork also gives one tile of its whole (TilingConfig.whole_view), in training and scoring.
+    # Every artwork also gives one tile of its whole (TilingConfig.whole_view), in training and scoring; the
+    # variants measured before whole views existed have none.
     whole_view: bool = False
 
 
 VARIANTS = {
-    "default": Variant("`default` as shipped (tiles at the file's own scale; synthetic hand drawings, 0.25 per "
-                       "hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)", TrainConfig(recipe="default")),
+    "default": Variant("`default` as shipped (tiles at the file's own scale and a whole view; synthetic hand drawings, "
+                       "0.25 per hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)",
+                       TrainConfig(recipe="default"), whole_view=TilingConfig().whole_view),
+    "default, no whole view": Variant("`default` without the whole view (the tiles at the file's own scale only)",
+                                      TrainConfig(recipe="default"), whole_view=False),
     "default, no drawings": Variant("`default` without its synthetic hand drawings (drawn_ratio 0)",
                                     TrainConfig(recipe="default", drawn_ratio=0.0)),
     "default, twice the drawings": Variant("`default` with 0.5 synthetic hand drawings per hand-made artwork",
@@ -67,11 +71,8 @@ VARIANTS = {
         TrainConfig(recipe="robust", prior_ratio=0.5), long_side=512),
     "default + balanced": Variant("`default`, training tiles resampled so every source of a class gives as many "
                                   "(balance_sources)", TrainConfig(recipe="default", balance_sources=True)),
-    "whole view": Variant("`default` on every artwork reduced to a 256-px long side: each tile shows most of the "
-                          "artwork", TrainConfig(recipe="default"), long_side=256),
-    "default + whole view": Variant("`default`, every artwork also giving one tile of its whole reduced to the tile's "
-                                    "size (whole_view), in training and in scoring",
-                                    TrainConfig(recipe="default"), whole_view=True),
+    "reduced artworks": Variant("`default` on every artwork reduced to a 256-px long side: each tile shows most of "
+                                "the artwork", TrainConfig(recipe="default"), long_side=256),
     "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
                                 TrainConfig(recipe="robust"), long_side=512),
 }

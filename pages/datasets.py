@@ -52,6 +52,9 @@ with st.expander("Tiling settings", expanded=True):
     seed = right.number_input("Seed", min_value=0, value=defaults.seed, help="Fixes tile positions and the split.")
     long_side = left.number_input("Resize longest side to (px, 0 keeps native size)", min_value=0,
                                   value=defaults.long_side or 0)
+    whole_view = middle.checkbox("Also a tile of the whole artwork", value=defaults.whole_view,
+                                 help="One more tile per artwork: the whole picture reduced to the tile size, so the "
+                                      "model also learns how works look as thumbnails.")
 overwrite = st.checkbox("Replace the dataset if the name is taken")
 
 if st.button("Build dataset", type="primary", disabled=bool(problem)):
@@ -59,7 +62,8 @@ if st.button("Build dataset", type="primary", disabled=bool(problem)):
     try:
         config = TilingConfig(tile_size=int(tile_size), tiles_per_artwork=int(tiles_per_artwork),
                               grid=placement == "grid", blank_threshold=blank_threshold,
-                              test_fraction=test_fraction, seed=int(seed), long_side=int(long_side) or None)
+                              test_fraction=test_fraction, seed=int(seed), long_side=int(long_side) or None,
+                              whole_view=whole_view)
         if target.exists() and not overwrite:
             raise FileExistsError(f"A dataset named {name!r} exists. Choose another name or tick 'Replace'.")
         check_classes({cls: files or [] for cls, files in uploads.items()}, "the uploads")

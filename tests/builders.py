@@ -50,7 +50,8 @@ def write_dataset(root: Path, classes=("kom", "han"), artworks=3, tiles=4, seed=
 
 
 def generated_dataset(root: Path, han: int, kom: int) -> Path:
-    """root/dataset: two 32-px tiles from each of `han` and `kom` 72-px demo artworks (root/art), none held out."""
+    """root/dataset: two 32-px tiles (details, no whole view) from each of `han` and `kom` 72-px demo artworks
+    (root/art), none held out."""
     from artcnn.dataset_build import build_dataset
     from artcnn.synthetic import generate_han, generate_kom
 
@@ -58,7 +59,8 @@ def generated_dataset(root: Path, han: int, kom: int) -> Path:
         (root / "art" / name).mkdir(parents=True)
         for number in range(count):
             generate(np.random.default_rng(number), 72, 72).save(root / "art" / name / f"{name}_{number}.png")
-    build_dataset(root / "art", root / "dataset", TilingConfig(tile_size=TILE, tiles_per_artwork=2, test_fraction=0.0))
+    tiling = TilingConfig(tile_size=TILE, tiles_per_artwork=2, test_fraction=0.0, whole_view=False)
+    build_dataset(root / "art", root / "dataset", tiling)
     return root / "dataset"
 
 

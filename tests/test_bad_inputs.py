@@ -153,7 +153,8 @@ def test_a_bomb_is_refused_without_allocating_its_pixels(tmp_path):
 
 def test_exif_rotated_photo_is_tiled_upright(messy, tmp_path):
     photo = {"han": [messy / "han" / "exif_rotated.jpg"], "kom": [messy / "kom" / "good_c.png"]}
-    build_dataset(photo, tmp_path / "dataset", dataclasses.replace(TILING, grid=True, test_fraction=0.0))
+    build_dataset(photo, tmp_path / "dataset", dataclasses.replace(TILING, grid=True, test_fraction=0.0,
+                                                                                whole_view=False))
 
     manifest = pd.read_csv(tmp_path / "dataset" / "manifest.csv")
     tiles = manifest[manifest["class"] == "han"].sort_values("y")

@@ -98,7 +98,7 @@ def test_cross_validation_balances_each_folds_training_tiles(tmp_path, monkeypat
         (kom / f"beta_{number}.png").rename(kom / f"gamma_{number}.png")
     (kom / "beta_2.png").unlink()
     build_dataset(tmp_path / "art", tmp_path / "dataset", TilingConfig(tile_size=32, tiles_per_artwork=2,
-                                                                       test_fraction=0.0))
+                                                                       test_fraction=0.0, whole_view=False))
     trained = []
 
     def fake_fit(train_files, train_labels, test_files, n_classes, config, progress, stop):

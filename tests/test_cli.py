@@ -214,3 +214,12 @@ def test_a_ray_run_that_fails_part_way_keeps_its_rows_and_resumes(bright_classif
     assert "--resume" in err and "Traceback" not in err
     assert cli.main(["classify", str(model), str(art), "--out", str(out), "--batch-size", "3", "--resume"]) == 0
     assert out.read_text(encoding="utf-8") == whole
+
+
+def test_tile_and_crossval_take_the_whole_view_flag_both_ways():
+    parser = cli.build_parser()
+    assert cli._tiling_config(parser.parse_args(["tile", "art", "ds"])) == TilingConfig()  # noqa: SLF001
+    for flag in ("--whole-view", "--no-whole-view"):
+        wanted = flag == "--whole-view"
+        assert cli._tiling_config(parser.parse_args(["tile", "art", "ds", flag])).whole_view is wanted  # noqa: SLF001
+        assert parser.parse_args(["crossval", "art", flag]).whole_view is wanted

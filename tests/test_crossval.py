@@ -60,11 +60,11 @@ def test_cli_crossval_tiles_a_collection_and_mixes_in_the_prior_and_the_drawings
     assert "alpha" in printed and "left out" in printed and "held-out part" in printed
     result = json.loads(out.read_text())
     # Counted on the fold's training side (4 of the 8 artworks of each class: a final model on 8 would get twice as
-    # many): half a synthetic tile per real kom tile (4 artworks × 2 tiles), half a drawing per han artwork, each
-    # cut into 2 tiles.
+    # many): half a synthetic tile per real kom tile (4 artworks × 3 tiles: 2 and the whole view), half a drawing
+    # per han artwork, each cut into 3 tiles too.
     assert [fold["train_artworks"] for fold in result["folds"]] == [8, 8]
     assert {fold["synthetic_drawings"] for fold in result["folds"]} == {2}
-    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {4 + 2 * 2}
+    assert {fold["extra_train_tiles"] for fold in result["folds"]} == {6 + 2 * 3}
     assert result["train"]["prior_ratio"] == 0.5 and result["train"]["drawn_ratio"] == 0.5
     assert result["train"]["mixed_precision"] is True
 

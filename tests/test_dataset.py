@@ -26,6 +26,14 @@ def test_a_short_description_gets_defaults_and_sorted_classes(tmp_path):
     assert is_dataset(root) and not is_dataset(tmp_path / "train")
 
 
+def test_a_dataset_described_before_whole_views_existed_has_none(tmp_path):
+    root = write_dataset(tmp_path)
+    description = json.loads((root / "dataset.json").read_text())
+    del description["tiling"]["whole_view"]
+    (root / "dataset.json").write_text(json.dumps(description))
+    assert read_description(root).tiling == TilingConfig(tile_size=TILE, whole_view=False)
+
+
 def test_bad_descriptions_name_the_file_and_the_problem(tmp_path):
     with pytest.raises(ValueError, match=f"{tmp_path} is not a dataset folder: dataset.json is missing"):
         read_description(tmp_path)

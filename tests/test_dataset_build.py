@@ -36,7 +36,8 @@ def _manifest(dataset: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-CONFIG = TilingConfig(tile_size=TILE, tiles_per_artwork=3, test_fraction=0.4, seed=3)
+# Details only: a whole view's tile has its own test.
+CONFIG = TilingConfig(tile_size=TILE, tiles_per_artwork=3, test_fraction=0.4, seed=3, whole_view=False)
 
 
 def test_build_dataset_writes_the_contract_layout(tmp_path):
@@ -181,7 +182,8 @@ def test_existing_dataset_needs_overwrite(tmp_path):
     build_dataset(source, tmp_path / "ds", CONFIG)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         build_dataset(source, tmp_path / "ds", CONFIG)
-    report = build_dataset(source, tmp_path / "ds", TilingConfig(tile_size=TILE, tiles_per_artwork=1), overwrite=True)
+    config = TilingConfig(tile_size=TILE, tiles_per_artwork=1, whole_view=False)
+    report = build_dataset(source, tmp_path / "ds", config, overwrite=True)
     assert sum(report.counts["train"].values()) + sum(report.counts["test"].values()) == 4
     assert len(_manifest(tmp_path / "ds")) == 4
     assert sorted(path.name for path in tmp_path.iterdir()) == ["art", "ds"]
@@ -239,3 +241,19 @@ def test_each_artwork_gets_its_global_statistics(tmp_path):
         read_statistics(report)
     (tmp_path / "ds" / "statistics.csv").unlink()
     assert read_statistics(report) is None
+
+
+def test_a_whole_view_dataset_names_each_artworks_whole_tile_apart(tmp_path):
+    source = tmp_path / "art"
+    for name, colour in (("han", (200, 30, 30)), ("kom", (30, 30, 200))):
+        (source / name).mkdir(parents=True)
+        for index in range(2):
+            picture = np.full((60, 90, 3), 255, np.uint8)
+            picture[10 + index * 5 : 50, 20:70] = colour
+            Image.fromarray(picture).save(source / name / f"art {index}.png")
+    config = TilingConfig(tile_size=TILE, tiles_per_artwork=2, test_fraction=0.0, blank_threshold=0.0,
+                          whole_view=True)
+    report = build_dataset(source, tmp_path / "ds", config)
+    names = [Path(row["tile"]).name for row in _manifest(tmp_path / "ds")]
+    assert len(names) == 12 and sum(name.endswith("_whole.png") for name in names) == 4
+    assert read_description(tmp_path / "ds").tiling.whole_view and report.tiling == config

@@ -184,7 +184,9 @@ def test_tiny_and_panorama_artworks_tile(tmp_path, size):
     for tile in cut.tiles:
         assert 0 <= tile.x <= size[0] - tile.size and 0 <= tile.y <= size[1] - tile.size
     random_cut = cut_tiles(image, config, np.random.default_rng(0))
-    assert 1 <= len(random_cut.tiles) <= config.tiles_per_artwork
+    # The whole view comes beyond the random tiles, and within the artwork like them.
+    assert 1 <= len(random_cut.tiles) <= config.tiles_per_artwork + 1
+    assert all(0 <= tile.x <= size[0] - tile.size and 0 <= tile.y <= size[1] - tile.size for tile in random_cut.tiles)
 
 
 def test_resizing_helpers_keep_aspect():

@@ -28,6 +28,14 @@ def test_each_tile_is_tinted_in_its_likelier_class_colour():
     assert _dominant(drawn.getpixel((150, 80)), class_colour(1))
 
 
+def test_a_whole_view_lies_under_the_details_it_holds_whatever_their_order():
+    # The whole view (the last tile, as prediction lists it) covers the details; each detail keeps its own tint.
+    boxes = [(0, 0, 100, [0.9, 0.1]), (100, 0, 100, [0.2, 0.8]), (0, 0, 200, [0.05, 0.95])]
+    drawn = draw_tile_probabilities(_grey(200, 200), boxes, CLASSES)
+    assert _dominant(drawn.getpixel((50, 50)), class_colour(0))
+    assert _dominant(drawn.getpixel((150, 50)), class_colour(1)) and _dominant(drawn.getpixel((50, 150)), class_colour(1))
+
+
 def test_surer_tiles_are_tinted_more_strongly():
     boxes = [(0, 0, 100, [0.55, 0.45]), (100, 0, 100, [0.99, 0.01])]
     drawn = draw_tile_probabilities(_grey(200, 100), boxes, CLASSES)

@@ -45,12 +45,13 @@ def test_uploaded_files_and_zips_become_a_dataset_with_skipped_files_listed(empt
     kom.set_value([("kom.zip", zipped(made["kom"], {"collection/readme.txt": b"notes"}), "application/zip")])
     _number(at, "Tile size").set_value(64)
     _number(at, "Tiles per artwork").set_value(3)
+    next(box for box in at.checkbox if box.label == "Also a tile of the whole artwork").check()
     _button(at, "Build dataset").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
 
     info = read_dataset(empty_workspace.dataset_dir("uploaded"))
-    assert info.tiling.tile_size == 64 and info.classes == ["han", "kom"]
+    assert info.tiling.tile_size == 64 and info.tiling.whole_view and info.classes == ["han", "kom"]
     assert info.manifest.groupby("class")["artwork"].nunique().to_dict() == {"han": 3, "kom": 3}
     assert [d["name"] for d in empty_workspace.catalogue.datasets()] == ["uploaded"]
     skipped = "\n".join(" ".join(map(str, frame.value.to_numpy().ravel())) for frame in at.dataframe)

@@ -15,6 +15,7 @@ from artcnn.prediction import (  # noqa: E402
     NEEDS_REVIEW,
     classify,
     decide,
+    model_tiling,
 )
 from artcnn.results_csv import results_to_frame, write_results_csv  # noqa: E402
 from artcnn.storage import save_model  # noqa: E402
@@ -327,3 +328,19 @@ def test_a_model_with_a_statistics_head_blends_each_artworks_statistics(brightne
         assert blended[name].tile_boxes == plain[name].tile_boxes
     assert blended["c_half.png"].label == "kom" and blended["b_light.png"].label == "han"
     assert blended["d_broken.png"].error == plain["d_broken.png"].error
+
+
+def test_a_model_trained_with_whole_views_also_scores_each_artworks_whole(brightness_model, tmp_path):
+    # Black, white, white, black: the grid's four tiles, and a whole view (the centre square, between two grid
+    # tiles) that is white.
+    image = Image.new("RGB", (128, 32), BLACK)
+    image.paste(WHITE, (32, 0, 96, 32))
+    image.save(tmp_path / "bands.png")
+    plain, = run(brightness_model, [tmp_path / "bands.png"])
+    whole, = run(brightness_model, [tmp_path / "bands.png"],
+                 metadata={**METADATA, "tiling": {**METADATA["tiling"], "whole_view": True}})
+    assert plain.tiles == 4 and plain.probabilities["kom"] == pytest.approx((2 * P_BLACK + 2 * P_WHITE) / 4)
+    assert whole.tiles == 5 and whole.probabilities["kom"] == pytest.approx((2 * P_BLACK + 3 * P_WHITE) / 5)
+    assert whole.tile_boxes[-1][:3] == (48, 0, 32)
+    # A model saved before whole views existed, or with no tiling at all (the study's H5), was trained without.
+    assert not model_tiling(METADATA).whole_view and not model_tiling({}).whole_view

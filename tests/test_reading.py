@@ -89,6 +89,7 @@ def test_artworks_are_read_tiled_and_hashed_in_order(tmp_path):
     read = list(read_artworks([tmp_path], TilingConfig(tile_size=32, blank_threshold=0.0),
                               PredictConfig(read_workers=3, read_ahead=4)))
     assert [pending.file for pending, _ in read] == sorted(str(path) for path in tmp_path.iterdir())
-    assert [len(tiles) for _, tiles in read] == [[4, 6, 8][index % 3] for index in range(12)] + [0]
+    # A 2×2, 3×2 or 4×2 grid, and the whole view.
+    assert [len(tiles) for _, tiles in read] == [[5, 7, 9][index % 3] for index in range(12)] + [0]
     assert all(pending.expected == len(tiles) and pending.sha256 for pending, tiles in read[:12])
     assert read[-1][0].error and read[-1][0].complete
