@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
                 "Accuracy per artwork (its verdict: the mean of its tile probabilities, blended with its global "
                 "statistics by recipes that do so; \"tiles alone\": the same models, the mean of the tiles) in percent, "
-                "95% Wilson interval, count.")
+                "95% Wilson interval, count.\n\n" + "\n".join(f"- {name}: {VARIANTS[name].description}"
+                                                          for name in args.variants))
     command = "python bench/unseen_artists.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     table = render_table(results, settings, command, common.machine())
     args.results.parent.mkdir(parents=True, exist_ok=True)
