@@ -98,7 +98,8 @@ def show_dataset(dataset) -> None:
     if dataset.synthetic:
         st.warning("This dataset is made of SYNTHETIC demo artworks (generated, not real art).")
     tiling = dataset.tiling
-    placed = "on a grid" if tiling.grid else f"{tiling.tiles_per_artwork} at random per artwork"
+    placed = ("on a grid" if tiling.grid else f"{tiling.tiles_per_artwork} at random per artwork") + (
+        " and a whole view" if tiling.whole_view else "")
     st.caption(f"Created {dataset.created or '?'} from `{dataset.source or '?'}` · {tiling.tile_size}-px tiles "
                f"{placed}, test fraction {tiling.test_fraction}, seed {tiling.seed} · "
                f"{dataset.blank_tiles_skipped} blank tiles skipped")

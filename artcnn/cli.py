@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--batch-size", type=int, default=predict_defaults.batch_size,
                           help="tiles per batch (default %(default)s)")
     classify.add_argument("--max-tiles", type=int, default=predict_defaults.max_tiles,
-                          help="at most this many grid tiles per artwork (default %(default)s)")
+                          help="at most this many grid tiles per artwork, beside a whole view for models trained "
+                               "with one (default %(default)s)")
     classify.add_argument("--read-workers", type=int, default=predict_defaults.read_workers,
                           help="threads reading and tiling files while the model scores (default: one per core)")
     _add_image_limit_flags(classify)

@@ -54,7 +54,8 @@ def add_map_command(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--batch-size", type=int, default=defaults.batch_size,
                          help="tiles per batch (default %(default)s)")
     command.add_argument("--max-tiles", type=int, default=defaults.max_tiles,
-                         help="at most this many grid tiles per artwork (default %(default)s)")
+                         help="at most this many grid tiles per artwork, beside a whole view for models trained "
+                              "with one (default %(default)s)")
     command.set_defaults(handler=run_map)
 
 
