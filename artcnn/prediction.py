@@ -179,7 +179,8 @@ def classify(
 
 
 def model_tiling(metadata: dict) -> TilingConfig:
-    """How a model's artworks are cut into tiles, from its metadata (the defaults, without whole views, for a model without)."""
+    """How a model's artworks are cut into tiles, from its metadata (for a model without: the defaults, without
+    whole views)."""
     return tiling_from_dict(metadata.get("tiling") or {})
 
 

@@ -83,8 +83,8 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
 def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.random.Generator, stem: Path,
                    limit: int | None = None, *, lossless: bool = False) -> "tuple[Image.Image, list[str]]":
     """A synthetic picture saved as works are exported, and at most `limit` of its tiles cut with `tiling` written
-    as tiling.tile_file_name names them: (the exported picture, the files). Exported means passed through JPEG once at a
-    random quality, or kept exactly as drawn when `lossless` (a PNG from a paint program). The prior and the
+    as tiling.tile_file_name names them: (the exported picture, the files). Exported means passed through JPEG once
+    at a random quality, or kept exactly as drawn when `lossless` (a PNG from a paint program). The prior and the
     hand-drawn counterpart both cut their pictures so."""
     from PIL import Image
 

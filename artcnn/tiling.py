@@ -133,7 +133,8 @@ def _whole_view(image: Image.Image, work: Image.Image, side: int) -> Tile:
     """The centre square of `work` reduced until its short side is `side`, placed in `image`'s coordinates."""
     scale = side / min(work.size)
     if scale < 1:
-        work = work.resize((max(side, round(work.width * scale)), max(side, round(work.height * scale))), Image.LANCZOS)
+        size = (max(side, round(work.width * scale)), max(side, round(work.height * scale)))
+        work = work.resize(size, Image.LANCZOS)
     left, top = (work.width - side) // 2, (work.height - side) // 2
     shown = min(image.width, image.height)
     return Tile(x=(image.width - shown) // 2, y=(image.height - shown) // 2, size=shown,
