@@ -76,25 +76,24 @@ def draw_tile_probabilities(image: Image.Image, tile_boxes: Sequence[TileBox], c
     shown = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
     tint = Image.new("RGBA", shown.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(tint)
-    boxes, tints = [], []
+    boxes = []
     chance = 1.0 / len(classes)
     for x, y, size, probabilities in tile_boxes:
         winner = max(range(len(classes)), key=lambda index: probabilities[index])
         sureness = (probabilities[winner] - chance) / (1.0 - chance)
         box = [round(x * scale), round(y * scale), round((x + size) * scale) - 1, round((y + size) * scale) - 1]
-        colour = class_colour(winner)
-        boxes.append((box, colour))
-        tints.append((-size, len(tints), box, (*colour, round(255 * opacity * (0.25 + 0.75 * sureness)))))
+        boxes.append((box, class_colour(winner), round(255 * opacity * (0.25 + 0.75 * sureness))))
     # Drawn on one layer, overlapping tiles (the grid's last row and column) replace rather than stack; larger
-    # first, so a whole-view tile lies under the details it holds.
-    for _, _, box, tint_colour in sorted(tints):
-        draw.rectangle(box, fill=tint_colour)
-    for box, colour in sorted(boxes, key=lambda item: item[0][0] - item[0][2]):  # outlines last, larger first
+    # first (a stable sort keeps the grid's order), so a whole-view tile lies under the details it holds.
+    layered = [boxes[index] for index in sorted(range(len(boxes)), key=lambda index: -tile_boxes[index][2])]
+    for box, colour, alpha in layered:
+        draw.rectangle(box, fill=(*colour, alpha))
+    for box, colour, _ in layered:  # outlines last, so a neighbour's tint never hides one
         draw.rectangle(box, outline=(*colour, 255), width=2)
     result = Image.alpha_composite(shown.convert("RGBA"), tint)
     draw = ImageDraw.Draw(result)
     font, written = _font(11), []
-    for number, (box, colour) in enumerate(boxes, start=1):
+    for number, (box, colour, _) in enumerate(boxes, start=1):
         place = draw.textbbox((box[0] + 4, box[1] + 3), str(number), font=font)
         place = (place[0] - 2, place[1] - 1, place[2] + 2, place[3] + 1)
         if box[2] - box[0] < _MIN_LABELLED_SIDE or any(
