@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from artcnn.config import TilingConfig
 from artcnn.dataset import read_statistics
 from artcnn.image_statistics import StatisticsHead, statistics_of
 
@@ -111,6 +112,21 @@ def _checked_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: lis
         raise ValueError(f"manifest has classes the model does not know: {', '.join(map(str, unknown))}. "
                          f"Model classes: {', '.join(classes)}")
     return probabilities
+
+
+def tile_mean(probabilities: np.ndarray, whole: Any, tiling: TilingConfig) -> np.ndarray:
+    """One artwork's tiles' mean probabilities [classes] (`probabilities`: [tiles, classes]; `whole`: which tile is
+    its whole view, TilingConfig.whole_view). The whole view weighs what it weighed among the tiles the model was
+    trained on, one beside `tiles_per_artwork` random ones, however many grid tiles a classification cuts: a
+    4000×3000 scan's 192 grid tiles would otherwise leave it 1/193 of the verdict. A model trained on grid tiles
+    saw it as one tile among all of them, and gets the plain mean."""
+    probabilities, whole = np.asarray(probabilities, dtype=float), np.asarray(whole, dtype=bool)
+    if len(whole) != len(probabilities):
+        raise ValueError(f"whole must flag every tile. Received: {len(whole)} flags for {len(probabilities)} tiles")
+    if tiling.grid or whole.all() or not whole.any():
+        return probabilities.mean(axis=0)
+    share = 1 / (tiling.tiles_per_artwork + 1)
+    return (1 - share) * probabilities[~whole].mean(axis=0) + share * probabilities[whole].mean(axis=0)
 
 
 def _artwork_means(manifest: pd.DataFrame, probabilities: np.ndarray) -> tuple[np.ndarray, ...]:

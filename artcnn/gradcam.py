@@ -39,7 +39,8 @@ class HeatMap:
     overlay: Image.Image
     # (x, y, size, per-class probabilities) of each tile, as prediction.ArtworkResult.tile_boxes.
     tile_boxes: list[tuple[int, int, int, list[float]]]
-    # The mean of its tiles' probabilities (the whole verdict, unless the model blends in global statistics).
+    # Its tiles' mean probabilities, evaluation.tile_mean (the whole verdict, unless the model blends in global
+    # statistics).
     probabilities: dict[str, float]
 
 
@@ -111,7 +112,7 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     (default: the likeliest). A ValueError says plainly when the model has no convolution or the file
     cannot be read."""
     from artcnn.data import preprocess
-    from artcnn.evaluation import class_probabilities
+    from artcnn.evaluation import class_probabilities, tile_mean
     from artcnn.images import read_artwork
     from artcnn.prediction import model_tiling
     from artcnn.reading import read_for_tiles
@@ -128,7 +129,8 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
         raise ValueError(f"{artwork}: {pending.error}")
     pixels = preprocess(np.stack(tiles), metadata.get("input_size") or model.input_shape[1] or tiling.tile_size)
     if target is None:
-        likeliest = class_probabilities(np.asarray(model(pixels, training=False)), len(classes)).mean(axis=0)
+        likeliest = tile_mean(class_probabilities(np.asarray(model(pixels, training=False)), len(classes)),
+                              pending.whole, tiling)
         target = classes[int(np.argmax(likeliest))]
     class_index = classes.index(target)
     maps, tile_probabilities = tile_maps(model, pixels, class_index, len(classes))
@@ -137,7 +139,8 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     return HeatMap(
         file=str(artwork), target=classes[class_index], heat=heat, overlay=overlay(image, heat),
         tile_boxes=[(x, y, size, [float(v) for v in p]) for (x, y, size), p in zip(pending.boxes, tile_probabilities)],
-        probabilities={name: float(value) for name, value in zip(classes, tile_probabilities.mean(axis=0))},
+        probabilities={name: float(value) for name, value in
+                       zip(classes, tile_mean(tile_probabilities, pending.whole, tiling))},
     )
 
 

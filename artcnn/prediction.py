@@ -1,6 +1,7 @@
 """Classifying whole artworks: every artwork is cut into a grid of tiles, the model scores each
-tile, and the artwork's probabilities are the mean of its tiles' (blended with the whole picture's
-global statistics when the model has a statistics head, artcnn.image_statistics).
+tile, and the artwork's probabilities are the mean of its tiles' (its whole view, for a model trained with one,
+weighing as it did in training: evaluation.tile_mean; blended with the whole picture's global statistics when the
+model has a statistics head, artcnn.image_statistics).
 
 Collections run to tens of thousands of files, so everything streams: files are read, hashed and
 tiled by a pool of threads a bounded number of files ahead (artcnn/reading.py) while the model scores
@@ -26,7 +27,7 @@ import numpy as np
 from artcnn.calibration import prediction_sets
 from artcnn.config import PredictConfig, TilingConfig, tiling_from_dict
 from artcnn.duplicates import DuplicateFinder
-from artcnn.evaluation import class_probabilities
+from artcnn.evaluation import class_probabilities, tile_mean
 from artcnn.image_statistics import StatisticsHead
 from artcnn.images import check_inputs
 from artcnn.progress import ProgressCallback, emit
@@ -104,13 +105,13 @@ def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tup
     return classes[winner], confidence
 
 
-def _finish(pending: Pending, classes: list[str], metadata: dict, low_confidence: float,
+def _finish(pending: Pending, classes: list[str], metadata: dict, tiling: TilingConfig, low_confidence: float,
             head: StatisticsHead | None) -> ArtworkResult:
     if pending.error is not None:
         return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
                              probabilities={}, label=None, confidence=None, error=pending.error)
     tile_probabilities = np.stack(pending.tile_probabilities)
-    probabilities = tile_probabilities.mean(axis=0)
+    probabilities = tile_mean(tile_probabilities, pending.whole, tiling)
     if head is not None:
         probabilities = head.blend(probabilities[None], pending.statistics[None])[0]
     label, confidence = decide(probabilities, classes, metadata)
@@ -208,7 +209,7 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
     head = StatisticsHead.from_metadata(metadata)
     repeats = DuplicateFinder()
     for done, artwork in enumerate(artworks, start=1):
-        result = dataclasses.replace(_finish(artwork, classes, metadata, config.low_confidence, head),
+        result = dataclasses.replace(_finish(artwork, classes, metadata, tiling, config.low_confidence, head),
                                      duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
         emit(progress, "classifying", done, None, Path(result.file).name, payload=result)
         yield result

@@ -40,6 +40,8 @@ class Pending:
     note: str = ""
     image_hash: int | None = None
     boxes: list[tuple[int, int, int]] = field(default_factory=list)
+    # Which of the boxes is the artwork's whole view (TilingConfig.whole_view), for evaluation.tile_mean.
+    whole: list[bool] = field(default_factory=list)
     # image_statistics of the picture, for a model whose verdict uses them.
     statistics: np.ndarray | None = None
     error: str | None = None
@@ -79,6 +81,7 @@ def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: Predict
         return pending, []
     (pending.width, pending.height), pending.used_size, pending.note = loaded.original_size, image.size, loaded.note
     pending.boxes = [(tile.x, tile.y, tile.size) for tile in cut.tiles]
+    pending.whole = [tile.whole for tile in cut.tiles]
     pending.expected = len(cut.tiles)
     return pending, [tile.pixels for tile in cut.tiles]
 

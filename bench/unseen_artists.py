@@ -12,6 +12,9 @@ statistics when the recipe's statistics_weight says so, the head fitted on the f
 such a variant also gets a "tiles alone" row from the same models) with a 95% Wilson interval; then the
 mean over sources and the worst one. Each finished fold's tile means are kept in
 bench/out/unseen/<variant>/ and reused by a run with the same settings and the same synthetic tiles.
+`--scoring classify` scores each held-out artwork on the tiles `classify` cuts (the grid, blank tiles kept, the
+whole view last) instead of its random dataset tiles, and a recipe with whole views gets one more row: its whole
+view counted as one tile among the grid's instead of as in training (evaluation.tile_mean).
 The last line printed is `unseen_mean_accuracy: <value>` of the first variant, as files are.
 """
 
@@ -113,18 +116,72 @@ def reduced_copies(artworks: Path, out: Path, long_side: int) -> Path:
     return out
 
 
+def classified_tiles(manifest, folder: Path, tiling: TilingConfig, log: Callable[[str], None]):
+    """Every artwork of a dataset's `manifest` cut as prediction.classify cuts it (reading.read_for_tiles: the grid
+    of the model's tiling, blank tiles kept, the whole view last), its tiles written to `folder` once: one row per
+    tile (a DataFrame) with artwork, class, source, tile (its file) and whole."""
+    import pandas as pd
+    from PIL import Image
+
+    from artcnn.config import PredictConfig
+    from artcnn.reading import read_for_tiles
+
+    settings = json.loads(json.dumps(to_dict(tiling)))
+    if (folder / "tiles.csv").is_file() and json.loads((folder / "tiling.json").read_text()) == settings:
+        log(f"reusing the tiles classify cuts in {folder}")
+        return pd.read_csv(folder / "tiles.csv")
+    log(f"cutting {manifest['artwork'].nunique()} artworks as classify does into {folder} ...")
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    artworks = manifest.drop_duplicates("artwork")[["artwork", "class", "source"]]
+    for index, (artwork, label, source) in enumerate(artworks.itertuples(index=False)):
+        pending, pixels = read_for_tiles(index, Path(artwork), tiling, PredictConfig())
+        if pending.error is not None:
+            raise ValueError(f"{artwork}: {pending.error}")
+        for number, (tile, whole) in enumerate(zip(pixels, pending.whole)):
+            file = folder / f"{index:05d}_{number:03d}.png"
+            Image.fromarray(tile).save(file)
+            rows.append({"artwork": artwork, "class": label, "source": source, "tile": str(file), "whole": whole})
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "tiles.csv", index=False)
+    (folder / "tiling.json").write_text(json.dumps(settings))
+    return table
+
+
+def artworks_of(tiles, classes: list[str], tiling: TilingConfig, whole_as_trained: bool):
+    """Scored classify tiles (classified_tiles rows with p_<class>, kind, fold) as artworks: artwork, class, source,
+    tiles, p_<class>, kind, fold; each artwork's tiles averaged by evaluation.tile_mean (its whole view weighing as
+    in training), or `whole_as_trained` False, plainly (the whole view one tile among the grid's)."""
+    import pandas as pd
+
+    from artcnn.evaluation import tile_mean
+
+    columns = [f"p_{name}" for name in classes]
+    rows = []
+    for (kind, artwork), group in tiles.groupby(["kind", "artwork"], sort=True):
+        probabilities = group[columns].to_numpy()
+        mean = (tile_mean(probabilities, group["whole"].to_numpy(), tiling) if whole_as_trained
+                else probabilities.mean(axis=0))
+        first = group.iloc[0]
+        rows.append({"artwork": artwork, "class": first["class"], "source": first["source"], "tiles": len(group),
+                     **dict(zip(columns, mean)), "kind": kind, "fold": first["fold"]})
+    return pd.DataFrame(rows)
+
+
 def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds: int, tiles: int, epochs: int,
                 small: int, groups: list[list[str]] | None, log: Callable[[str], None], tile_size: int = 256,
-                seed: int = 0):
+                seed: int = 0, scoring: str = "tiles"):
     """Every artwork's out-of-fold probabilities for `variant` (DataFrames with kind, source, fold): {row name:
-    its artworks}, one row, plus one of the tiles alone when the recipe blends in global statistics."""
+    its artworks}, one row, plus one of the tiles alone when the recipe blends in global statistics. `scoring`
+    "tiles" scores a held-out artwork's dataset tiles (the random ones, as in training); "classify" the tiles
+    prediction.classify cuts (the grid), plus a row with its whole view counted as one tile among them."""
     import numpy as np
     import pandas as pd
 
     from artcnn import data, fitting, models
     from artcnn.crossval import fit_and_predict
     from artcnn.dataset import read_statistics
-    from artcnn.evaluation import artwork_probabilities
+    from artcnn.evaluation import artwork_probabilities, class_probabilities
     from artcnn.folds import assign_sources
 
     tiling = TilingConfig(tile_size=tile_size, tiles_per_artwork=tiles, test_fraction=0.0, long_side=variant.long_side,
@@ -144,10 +201,18 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
     weight = recipe.statistics_weight
     statistics = {kind: read_statistics(info) for kind, info in infos.items()}
     columns = [f"p_{name}" for name in classes]
-    blended = []
-    folder = out / (name.replace(" ", "_").replace("+", "plus") + (f"_seed{seed}" if seed else ""))
+    classify = scoring == "classify"
+    if classify:
+        tests_of = {kind: classified_tiles(manifests[kind], out / f"{datasets[kind].name}-classify", tiling, log)
+                    for kind in KINDS}
+    else:
+        tests_of = {kind: manifest.assign(tile=[str(infos[kind].path / tile) for tile in manifest["tile"]])
+                    for kind, manifest in manifests.items()}
+    folder = out / (name.replace(" ", "_").replace("+", "plus") + (f"_seed{seed}" if seed else "")
+                    + ("_classify" if classify else ""))
     folder.mkdir(parents=True, exist_ok=True)
-    scored = []
+    # Per fold: what was scored (artworks; for "classify", tiles) and the statistics head of its training side.
+    scored, heads = [], []
     with tempfile.TemporaryDirectory(prefix="artcnn-synthetic-") as scratch:
         whole = fitting.synthetic_additions(train_info, train_manifest, config, scratch, None)
         groups = groups or source_groups(train_manifest, folds)
@@ -170,16 +235,14 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
                     "".join(sha256_file(file) for file in additions.files).encode()).hexdigest()
             settings = json.loads(json.dumps({"train": train_settings, "tiling": to_dict(tiling), "small": small,
                                               "group": group}))
-            head = fitting.statistics_head(train_info, train_rows, recipe, additions)[0]
+            heads.append(fitting.statistics_head(train_info, train_rows, recipe, additions)[0])
             saved = folder / f"fold{index}.csv"
             if saved.is_file() and json.loads((folder / f"fold{index}.json").read_text()) == settings:
                 scored.append(pd.read_csv(saved))
-                blended.append(_blend(scored[-1], head, statistics, columns))
                 continue
             started = time.monotonic()
-            tests = {kind: manifests[kind][manifests[kind]["source"].isin(group)].reset_index(drop=True)
+            tests = {kind: tests_of[kind][tests_of[kind]["source"].isin(group)].reset_index(drop=True)
                      for kind in KINDS}
-            test_files = [str(infos[kind].path / tile) for kind in KINDS for tile in tests[kind]["tile"]]
             train_files, labels = fitting.training_tiles(
                 [str(train_info.path / tile) for tile in train_rows["tile"]],
                 train_rows["class"].map(classes.index).to_numpy(dtype=np.int64), list(train_rows["artwork"]),
@@ -191,19 +254,33 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
                     log(f"  {name}: fold {index + 1}/{len(groups)} epoch {step.epoch + 1}/{step.epochs} "
                         f"{time.monotonic() - started:.0f} s")
 
-            outputs = fit_and_predict(train_files, labels, test_files, len(classes), config, report, None)
+            outputs = fit_and_predict(train_files, labels, [tile for kind in KINDS for tile in tests[kind]["tile"]],
+                                      len(classes), config, report, None)
             first = len(tests[KINDS[0]])
-            fold = pd.concat([artwork_probabilities(tests[kind], part, classes).assign(
-                kind=kind, fold=index, source=lambda frame: frame["artwork"].map(assign_sources(list(frame["artwork"]))))
-                for kind, part in ((KINDS[0], outputs[:first]), (KINDS[1], outputs[first:]))], ignore_index=True)
+            parts = {KINDS[0]: outputs[:first], KINDS[1]: outputs[first:]}
+            if classify:
+                fold = pd.concat([tests[kind].assign(**dict(zip(columns, class_probabilities(parts[kind], len(classes)).T)),
+                                                     kind=kind, fold=index) for kind in KINDS], ignore_index=True)
+            else:
+                fold = pd.concat([artwork_probabilities(tests[kind], parts[kind], classes).assign(
+                    kind=kind, fold=index,
+                    source=lambda frame: frame["artwork"].map(assign_sources(list(frame["artwork"]))))
+                    for kind in KINDS], ignore_index=True)
             fold.to_csv(saved, index=False)
             (folder / f"fold{index}.json").write_text(json.dumps(settings))
             log(f"{name}: fold {index + 1}/{len(groups)} ({', '.join(group)}) in {time.monotonic() - started:.0f} s")
             scored.append(fold)
-            blended.append(_blend(fold, head, statistics, columns))
-    if not weight:
-        return {name: pd.concat(scored, ignore_index=True)}, classes
-    return {name: pd.concat(blended, ignore_index=True), f"{name}, tiles alone": pd.concat(scored, ignore_index=True)}, classes
+    # A classify-scored variant with whole views also gets the verdict that counts its whole view as one grid tile.
+    ways = {name: True, **({f"{name}, whole view as one tile": False} if classify and variant.whole_view else {})}
+    rows = {}
+    for row, as_trained in ways.items():
+        artworks_per_fold = [artworks_of(fold, classes, tiling, as_trained) if classify else fold for fold in scored]
+        if weight:
+            rows[row] = pd.concat([_blend(fold, head, statistics, columns)
+                                   for fold, head in zip(artworks_per_fold, heads)], ignore_index=True)
+        if not weight or as_trained:
+            rows[f"{row}, tiles alone" if weight else row] = pd.concat(artworks_per_fold, ignore_index=True)
+    return rows, classes
 
 
 def _blend(fold, head, statistics: dict, columns: list[str]):
@@ -268,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", help="held-out sources per fold, e.g. 'a,b;c,d' (default: round-robin)")
     parser.add_argument("--seed", type=int, default=0, help="training seed of every fold (the tiles stay the same)")
     parser.add_argument("--small", type=int, default=256, help="long side of the thumbnail copies")
+    parser.add_argument("--scoring", choices=("tiles", "classify"), default="tiles",
+                        help="score a held-out artwork's random dataset tiles (as in training), or the grid of tiles "
+                             "prediction.classify cuts (default: tiles)")
     parser.add_argument("--results", type=Path, help=f"where to write the table (markdown; default {RESULTS.name} "
                                                      "when every source is held out, required otherwise)")
     args = parser.parse_args(argv)
@@ -287,12 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants:
         rows, classes = run_variant(name, VARIANTS[name], args.data.resolve(), args.out, folds=args.folds,
                                     tiles=args.tiles, epochs=args.epochs, small=args.small,
-                                    groups=groups, log=log, seed=args.seed)
+                                    groups=groups, log=log, seed=args.seed, scoring=args.scoring)
         results.update({row: per_source(artworks, classes) for row, artworks in rows.items()})
     settings = (f"256-px tiles, {args.tiles} per artwork at seeded random places; {args.epochs} epochs per fold, "
                 f"training seed {args.seed}; "
                 f"{len(groups) if groups else args.folds} folds, each holding out whole sources; thumbnails: "
-                f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model. "
+                f"every held-out artwork reduced to a {args.small}-px long side, scored by the same fold's model"
+                + (" on the grid of tiles `classify` cuts (blank tiles kept, the whole view last). " if args.scoring ==
+                   "classify" else " on its random tiles. ") +
                 "Accuracy per artwork (its verdict: the mean of its tile probabilities, blended with its global "
                 "statistics by recipes that do so; \"tiles alone\": the same models, the mean of the tiles) in percent, "
                 "95% Wilson interval, count.\n\n" + "\n".join(f"- {name}: {VARIANTS[name].description}"

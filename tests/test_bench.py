@@ -173,6 +173,20 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
     assert verdict[["artwork", "kind", "fold"]].equals(tiles_alone[["artwork", "kind", "fold"]])
     assert not np.allclose(verdict["p_kom"], tiles_alone["p_kom"])
     np.testing.assert_allclose(verdict[["p_han", "p_kom"]].sum(axis=1), 1.0)
+    # Scored on the tiles classify cuts: each 72-px artwork's grid of 32-px tiles and its whole view, which weighs
+    # as in training (one of three: two random tiles and it), and in one more row as one tile among the grid's.
+    classified, _ = unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",
+                                               tmp_path / "out", **run, scoring="classify")
+    assert list(classified) == ["default", "default, tiles alone", "default, whole view as one tile"]
+    files = classified["default, tiles alone"].query("kind == 'as files are'").set_index("artwork")
+    tiles = pd.concat([pd.read_csv(tmp_path / "out" / "default_classify" / f"fold{index}.csv") for index in (0, 1)])
+    first = tiles[(tiles["kind"] == "as files are") & (tiles["artwork"] == files.index[0])]
+    grid = len(first) - 1
+    assert len(files) == 8 and files["tiles"].iloc[0] == grid + 1 > 3
+    assert first["whole"].tolist() == [False] * grid + [True]
+    expected = 2 / 3 * first["p_kom"].iloc[:grid].mean() + 1 / 3 * first["p_kom"].iloc[grid]
+    assert files["p_kom"].iloc[0] == pytest.approx(expected)
+    assert not np.allclose(classified["default"]["p_kom"], classified["default, whole view as one tile"]["p_kom"])
     for groups, problem in (([["ink", "nosuch"]], "Unknown: nosuch"), ([["ink"], ["alpha", "ink"]], "twice: ink")):
         with pytest.raises(ValueError, match=problem):
             unseen_artists.run_variant("default", unseen_artists.VARIANTS["default"], tmp_path / "art",

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artcnn.evaluation import class_probabilities, roc_auc, source_of, summarise, wilson_interval
+from artcnn.config import TilingConfig
+from artcnn.evaluation import class_probabilities, roc_auc, source_of, summarise, tile_mean, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -83,6 +84,19 @@ def hand_made(order=None):
          for i in order]
     )
     return manifest, np.array([TILES[i][2] for i in order])
+
+
+def test_a_whole_view_weighs_in_the_tile_mean_as_one_training_tile_of_many():
+    # 8 detail tiles at p(kom) 0.2, a whole view at 1.0; trained on 4 random tiles and the whole view (one in five).
+    probabilities = np.array([[0.8, 0.2]] * 8 + [[0.0, 1.0]])
+    whole = [False] * 8 + [True]
+    assert tile_mean(probabilities, whole, TilingConfig(tiles_per_artwork=4)) == pytest.approx([0.64, 0.36])
+    # Trained on grid tiles, or without a whole view here (a file one tile wide): the plain mean.
+    assert tile_mean(probabilities, whole, TilingConfig(tiles_per_artwork=4, grid=True)) == pytest.approx(
+        probabilities.mean(axis=0))
+    assert tile_mean(probabilities[:8], whole[:8], TilingConfig(tiles_per_artwork=4)) == pytest.approx([0.8, 0.2])
+    with pytest.raises(ValueError, match="Received: 8 flags for 9 tiles"):
+        tile_mean(probabilities, whole[:8], TilingConfig())
 
 
 def test_summarise_three_classes_by_hand():

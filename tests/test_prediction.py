@@ -337,10 +337,19 @@ def test_a_model_trained_with_whole_views_also_scores_each_artworks_whole(bright
     image.paste(WHITE, (32, 0, 96, 32))
     image.save(tmp_path / "bands.png")
     plain, = run(brightness_model, [tmp_path / "bands.png"])
-    whole, = run(brightness_model, [tmp_path / "bands.png"],
-                 metadata={**METADATA, "tiling": {**METADATA["tiling"], "whole_view": True}})
-    assert plain.tiles == 4 and plain.probabilities["kom"] == pytest.approx((2 * P_BLACK + 2 * P_WHITE) / 4)
-    assert whole.tiles == 5 and whole.probabilities["kom"] == pytest.approx((2 * P_BLACK + 3 * P_WHITE) / 5)
+
+    def with_whole_view(**tiling):
+        return run(brightness_model, [tmp_path / "bands.png"],
+                   metadata={**METADATA, "tiling": {**METADATA["tiling"], "whole_view": True, **tiling}})[0]
+
+    details = (2 * P_BLACK + 2 * P_WHITE) / 4
+    assert plain.tiles == 4 and plain.probabilities["kom"] == pytest.approx(details)
+    # The whole view weighs what it did in training: one tile beside tiles_per_artwork random ones.
+    whole = with_whole_view(tiles_per_artwork=1)
+    assert whole.tiles == 5 and whole.probabilities["kom"] == pytest.approx((details + P_WHITE) / 2)
     assert whole.tile_boxes[-1][:3] == (48, 0, 32)
+    assert with_whole_view(tiles_per_artwork=3).probabilities["kom"] == pytest.approx(0.75 * details + 0.25 * P_WHITE)
+    # A model trained on grid tiles saw the whole view as one tile among them.
+    assert with_whole_view(grid=True).probabilities["kom"] == pytest.approx((2 * P_BLACK + 3 * P_WHITE) / 5)
     # A model saved before whole views existed, or with no tiling at all (the study's H5), was trained without.
     assert not model_tiling(METADATA).whole_view and not model_tiling({}).whole_view
