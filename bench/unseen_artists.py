@@ -126,14 +126,16 @@ def classified_tiles(manifest, folder: Path, tiling: TilingConfig, log: Callable
     from artcnn.config import PredictConfig
     from artcnn.reading import read_for_tiles
 
-    settings = json.loads(json.dumps(to_dict(tiling)))
-    if (folder / "tiles.csv").is_file() and json.loads((folder / "tiling.json").read_text()) == settings:
+    artworks = manifest.drop_duplicates("artwork")[["artwork", "class", "source"]]
+    # The same tiling of the same artworks: a collection that changed is cut again.
+    settings = json.loads(json.dumps({"tiling": to_dict(tiling), "artworks": hashlib.sha256(
+        "\n".join(artworks["artwork"]).encode()).hexdigest()}))
+    if (folder / "tiles.csv").is_file() and json.loads((folder / "settings.json").read_text()) == settings:
         log(f"reusing the tiles classify cuts in {folder}")
         return pd.read_csv(folder / "tiles.csv")
     log(f"cutting {manifest['artwork'].nunique()} artworks as classify does into {folder} ...")
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    artworks = manifest.drop_duplicates("artwork")[["artwork", "class", "source"]]
     for index, (artwork, label, source) in enumerate(artworks.itertuples(index=False)):
         pending, pixels = read_for_tiles(index, Path(artwork), tiling, PredictConfig())
         if pending.error is not None:
@@ -144,7 +146,7 @@ def classified_tiles(manifest, folder: Path, tiling: TilingConfig, log: Callable
             rows.append({"artwork": artwork, "class": label, "source": source, "tile": str(file), "whole": whole})
     table = pd.DataFrame(rows)
     table.to_csv(folder / "tiles.csv", index=False)
-    (folder / "tiling.json").write_text(json.dumps(settings))
+    (folder / "settings.json").write_text(json.dumps(settings))
     return table
 
 
@@ -259,8 +261,8 @@ def run_variant(name: str, variant: Variant, artworks: Path, out: Path, *, folds
             first = len(tests[KINDS[0]])
             parts = {KINDS[0]: outputs[:first], KINDS[1]: outputs[first:]}
             if classify:
-                fold = pd.concat([tests[kind].assign(**dict(zip(columns, class_probabilities(parts[kind], len(classes)).T)),
-                                                     kind=kind, fold=index) for kind in KINDS], ignore_index=True)
+                fold = pd.concat([tests[kind].assign(kind=kind, fold=index, **dict(zip(
+                    columns, class_probabilities(parts[kind], len(classes)).T))) for kind in KINDS], ignore_index=True)
             else:
                 fold = pd.concat([artwork_probabilities(tests[kind], parts[kind], classes).assign(
                     kind=kind, fold=index,
