@@ -76,12 +76,12 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
                    config: PredictConfig = PredictConfig(), *,
                    progress: ProgressCallback | None = None) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
     """Files, embeddings [n, width] and probabilities [n, classes] of each readable artwork (the means of
-    its tiles'), cut and scaled exactly as prediction.classify does, in one pass; and {file: reason} of
-    the unreadable ones."""
+    its tiles', evaluation.tile_mean, as classify averages them), cut and scaled exactly as prediction.classify
+    does, in one pass; and {file: reason} of the unreadable ones."""
     from collections import deque
 
     from artcnn.data import preprocess
-    from artcnn.evaluation import class_probabilities
+    from artcnn.evaluation import class_probabilities, tile_mean
     from artcnn.prediction import model_tiling
     from artcnn.reading import tile_stream
 
@@ -89,20 +89,19 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
     input_size = metadata.get("input_size") or model.input_shape[1] or tiling.tile_size
     both = embedding_model(model)
     registry: deque = deque()
-    sums: dict[int, list[np.ndarray]] = {}
-    counts: dict[int, int] = {}
+    # An artwork's scored tiles until its last one, then its means: memory holds only the artworks in flight.
+    scored: dict[int, list[np.ndarray]] = {}
+    means: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     artworks: dict[int, Any] = {}
 
     def score(batch: list[tuple[int, np.ndarray]]) -> None:
         vectors, outputs = both.predict_on_batch(preprocess(np.stack([pixels for _, pixels in batch]), input_size))
         probabilities = class_probabilities(outputs, len(metadata["classes"]))
         for (index, _), vector, probability in zip(batch, np.asarray(vectors, dtype=np.float64), probabilities):
-            if index in sums:
-                sums[index][0] += vector
-                sums[index][1] += probability
-            else:
-                sums[index] = [vector.copy(), probability.copy()]
-            counts[index] = counts.get(index, 0) + 1
+            scored.setdefault(index, []).append(np.concatenate([vector, probability]))
+            if len(scored[index]) == artworks[index].expected:
+                mean = tile_mean(np.stack(scored.pop(index)), artworks[index].whole, tiling)
+                means[index] = (mean[:len(vector)], mean[len(vector):])
 
     batch: list[tuple[int, np.ndarray]] = []
     for index, pixels, real in tile_stream(inputs, registry, tiling, config, None):
@@ -117,11 +116,11 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
             batch = []
     if batch:
         score(batch)
-    readable = sorted(sums)
+    readable = sorted(means)
     files = [artworks[index].file for index in readable]
-    vectors = np.array([sums[index][0] / counts[index] for index in readable], ndmin=2)
-    probabilities = np.array([sums[index][1] / counts[index] for index in readable], ndmin=2)
-    errors = {artwork.file: artwork.error for index, artwork in sorted(artworks.items()) if index not in sums}
+    vectors = np.array([means[index][0] for index in readable], ndmin=2)
+    probabilities = np.array([means[index][1] for index in readable], ndmin=2)
+    errors = {artwork.file: artwork.error for index, artwork in sorted(artworks.items()) if index not in means}
     return files, vectors, probabilities, errors
 
 

@@ -40,12 +40,18 @@ def collection(folder, count=6, broken=0):
     return folder
 
 
-def test_embeddings_are_the_layer_before_the_output_averaged_in_the_same_pass_as_classify(tiny_model, tmp_path):
+# A model trained with whole views on one random tile each: the whole view is half of an artwork's mean.
+WHOLE_VIEW = {**METADATA, "tiling": {**METADATA["tiling"], "whole_view": True, "tiles_per_artwork": 1}}
+
+
+@pytest.mark.parametrize("metadata", [METADATA, WHOLE_VIEW], ids=["tiles", "whole view"])
+def test_embeddings_are_the_layer_before_the_output_averaged_in_the_same_pass_as_classify(tiny_model, tmp_path,
+                                                                                          metadata):
     folder = collection(tmp_path / "art", count=4, broken=1)
-    files, vectors, probabilities, errors = embed_artworks(tiny_model, METADATA, [folder], CONFIG)
+    files, vectors, probabilities, errors = embed_artworks(tiny_model, metadata, [folder], CONFIG)
 
     assert len(files) == 4 and vectors.shape == (4, 6) and list(errors) == [str(folder / "broken0.png")]
-    classified = [result for result in classify((tiny_model, METADATA), [folder], CONFIG) if result.error is None]
+    classified = [result for result in classify((tiny_model, metadata), [folder], CONFIG) if result.error is None]
     assert files == [result.file for result in classified]
     expected = np.array([[result.probabilities["han"], result.probabilities["kom"]] for result in classified])
     assert np.allclose(probabilities, expected, atol=1e-5)
