@@ -95,6 +95,7 @@ def _demo_card(out: Path, report: Dataset, metrics: dict, per_class: int, seed: 
     described = "; ".join(f"`{name}` {CLASS_DESCRIPTIONS[name]}" for name in report.classes)
     confusion = metrics["artwork_confusion"]
     drawings, verdict = _recipe_notes(training)
+    whole = " and a whole view" if tiling.whole_view else ""
     confusion_rows = "\n".join(f"| {name} | " + " | ".join(str(n) for n in confusion[i]) + " |"
                                for i, name in enumerate(report.classes))
     return f"""# {out.name}: the synthetic demo model
@@ -109,7 +110,7 @@ your own model on your own collection for real use.
 `python -m artcnn build-demo-model {out.as_posix()}` (`artcnn.demo_model.build_demo_model`), reproducible from its seeds:
 
 1. Synthetic collection: `make_demo_collection(per_class={per_class}, seed={seed})`.
-2. Dataset: {tiling.tile_size}-px tiles, {tiling.tiles_per_artwork} random tiles per artwork{' and a whole view' if tiling.whole_view else ''}, blank threshold
+2. Dataset: {tiling.tile_size}-px tiles, {tiling.tiles_per_artwork} random tiles per artwork{whole}, blank threshold
    {tiling.blank_threshold}, {tiling.test_fraction:.0%} of each class's artworks held out for test (seed {tiling.seed}).
    {counts}.
 3. A run of the `{training.recipe}` recipe ({training.epochs} epochs, seed {training.seed}) on the train split,
