@@ -128,11 +128,17 @@ def score_tflite(path: str | os.PathLike, tiles: np.ndarray) -> np.ndarray:
     return interpreter.get_signature_runner()(tiles=tiles.astype(np.uint8))["probabilities"]
 
 
-def _artwork_verdict(head: StatisticsHead | None) -> str:
+def _artwork_verdict(head: StatisticsHead | None, tiling: TilingConfig) -> str:
+    tiles = "the mean of its tiles' probabilities"
+    if tiling.whole_view and not tiling.grid:
+        # evaluation.tile_mean: the whole view weighs as it did in training, however many grid tiles there are.
+        share = 1 / (tiling.tiles_per_artwork + 1)
+        tiles = (f"({1 - share:g} x the mean of its grid tiles' probabilities + {share:g} x its whole view's, the "
+                 "last tile when one was cut; the plain mean when there is no whole view or no grid tile)")
     if head is None:
-        return "the mean of its tiles' probabilities"
+        return tiles
     weight = head.weight
-    return (f"{1 - weight:g} x the mean of its tiles' probabilities + {weight:g} x the 'statistics' head's: "
+    return (f"{1 - weight:g} x {tiles} + {weight:g} x the 'statistics' head's: "
             "softmax([(s - mean) / scale, 1] @ coefficients), s being the head's 'names' statistics of "
             "artcnn.image_statistics.image_statistics of the whole artwork (Python, numpy and Pillow; not inside "
             "the exported models)")
@@ -148,7 +154,7 @@ def _description(metadata: dict, tiling: TilingConfig, input_size: int, source: 
         "output": {"name": "probabilities", "dtype": "float32", "shape": [None, len(classes)],
                    "meaning": f"one probability per class, in the order {classes}"},
         "preprocessing_inside": f"x / 255, antialiased bilinear resize to {input_size}x{input_size}, clip to [0, 1]",
-        "artwork": _artwork_verdict(head),
+        "artwork": _artwork_verdict(head, tiling),
         **({"statistics": head.to_dict()} if head is not None else {}),
         "tiling": to_dict(tiling),
         "input_size": input_size,

@@ -38,6 +38,12 @@ def artwork(tmp_path_factory):
     return path
 
 
+def artwork_mean(scores):
+    """The README's step 4 for TILING: its whole view (the last tile) weighs 1 / (tiles_per_artwork + 1)."""
+    share = 1 / (TILING.tiles_per_artwork + 1)
+    return (1 - share) * scores[:-1].mean(axis=0) + share * scores[-1]
+
+
 def test_exported_models_score_tiles_as_artcnn_classifies(tiny_model, artwork, tmp_path):
     events = []
     report = export_model(tiny_model, tmp_path / "out", images=[artwork], progress=events.append)
@@ -47,13 +53,16 @@ def test_exported_models_score_tiles_as_artcnn_classifies(tiny_model, artwork, t
     assert described["classes"] == ["han", "kom"] and described["tiling"] == to_dict(TILING)
     assert described["input"]["shape"] == [None, 48, 48, 3] and described["input"]["dtype"] == "uint8"
     assert described["decision"] == {"class_thresholds": {"han": 0.4, "kom": 0.4}}
-    # Outside artcnn: cut the grid tiles as the README says, score them, take the mean.
+    # Outside artcnn: cut the grid tiles and the whole view as the README says, score them, average them as the
+    # export's "artwork" line says.
     tiles = np.stack([tile.pixels for tile in cut_tiles(load_artwork(artwork), TILING, grid=True,
                                                         max_tiles=256, keep_blank=True).tiles])
+    assert described["artwork"].startswith("(0.909091 x the mean of its grid tiles' probabilities + 0.0909091 x its "
+                                           "whole view's, the last tile when one was cut;")
     expected = next(classify(tiny_model, [artwork])).probabilities
     for scores in (score_saved_model(report.saved_model, tiles), score_tflite(report.tflite, tiles)):
         assert scores.shape == (len(tiles), 2)
-        np.testing.assert_allclose(scores.mean(axis=0), [expected["han"], expected["kom"]], atol=1e-4)
+        np.testing.assert_allclose(artwork_mean(scores), [expected["han"], expected["kom"]], atol=1e-4)
 
 
 def test_an_export_that_scores_differently_is_refused_and_not_written(tmp_path, monkeypatch, capsys):
@@ -82,11 +91,13 @@ def test_a_statistics_heads_verdict_can_be_rebuilt_from_the_export(artwork, tmp_
                        {"classes": ["han", "kom"], "input_size": 32, "tiling": to_dict(TILING),
                         "statistics": head.to_dict()})
     described = json.loads(export_model(model, tmp_path / "out", images=[artwork]).metadata.read_text())
-    assert "0.3 x the mean of its tiles' probabilities + 0.7 x" in described["artwork"]
+    assert "0.3 x (0.909091 x the mean of its grid tiles' probabilities" in described["artwork"]
+    assert ("the last tile when one was cut; the plain mean when there is no whole view or no grid tile) + 0.7 x"
+            in described["artwork"])
     tiles = np.stack([tile.pixels for tile in cut_tiles(load_artwork(artwork), TILING, grid=True,
                                                         max_tiles=256, keep_blank=True).tiles])
     exported = StatisticsHead.from_metadata(described)
-    rebuilt = exported.blend(score_saved_model(tmp_path / "out" / "saved_model", tiles).mean(axis=0)[None],
+    rebuilt = exported.blend(artwork_mean(score_saved_model(tmp_path / "out" / "saved_model", tiles))[None],
                              image_statistics(load_artwork(artwork))[None])[0]
     expected = next(classify(model, [artwork])).probabilities
     np.testing.assert_allclose(rebuilt, [expected["han"], expected["kom"]], atol=1e-4)
