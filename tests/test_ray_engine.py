@@ -48,10 +48,12 @@ def test_the_ray_engine_writes_the_csv_of_the_local_engine(local_ray, tmp_path, 
     badfiles.truncated_jpeg(art / "c_truncated.jpg")
     badfiles.png_bomb(art / "d_bomb.png")
     badfiles.not_images(art / "e_not_images")
-    # With a statistics head, so both engines' reading measures each artwork's statistics too.
+    # With a statistics head, so both engines' reading measures each artwork's statistics too, and whole views
+    # weighing half of the tile mean (trained beside one random tile), so both engines know which tile is whole.
     head = fit_head(np.random.default_rng(0).normal(size=(6, len(NAMES))), [0, 1] * 3, ["han", "kom"], weight=0.5)
+    tiling = {**badfiles.METADATA["tiling"], "whole_view": True, "tiles_per_artwork": 1}
     model = save_model(badfiles.brightness_model(keras), tmp_path / "bright.keras",
-                       {**badfiles.METADATA, "statistics": head.to_dict()})
+                       {**badfiles.METADATA, "tiling": tiling, "statistics": head.to_dict()})
     written = {}
     for engine in ("local", "ray"):
         written[engine] = tmp_path / f"{engine}.csv"
