@@ -114,18 +114,25 @@ def _checked_probabilities(manifest: pd.DataFrame, tile_probs: Any, classes: lis
     return probabilities
 
 
+def whole_view_share(tiling: TilingConfig) -> float | None:
+    """The share of an artwork's tile mean its whole view carries for a model cut with `tiling`: what it weighed
+    among the tiles the model was trained on, one beside `tiles_per_artwork` random ones, however many grid tiles a
+    classification cuts (a 4000×3000 scan's 192 grid tiles would otherwise leave it 1/193). None when the tiles are
+    averaged plainly: no whole views, or a model trained on grid tiles, which saw it as one tile among them all."""
+    if not tiling.whole_view or tiling.grid:
+        return None
+    return 1 / (tiling.tiles_per_artwork + 1)
+
+
 def tile_mean(probabilities: np.ndarray, whole: Any, tiling: TilingConfig) -> np.ndarray:
     """One artwork's tiles' mean probabilities [classes] (`probabilities`: [tiles, classes]; `whole`: which tile is
-    its whole view, TilingConfig.whole_view). The whole view weighs what it weighed among the tiles the model was
-    trained on, one beside `tiles_per_artwork` random ones, however many grid tiles a classification cuts: a
-    4000×3000 scan's 192 grid tiles would otherwise leave it 1/193 of the verdict. A model trained on grid tiles
-    saw it as one tile among all of them, and gets the plain mean."""
+    its whole view), the whole view weighing whole_view_share(tiling)."""
     probabilities, whole = np.asarray(probabilities, dtype=float), np.asarray(whole, dtype=bool)
     if len(whole) != len(probabilities):
         raise ValueError(f"whole must flag every tile. Received: {len(whole)} flags for {len(probabilities)} tiles")
-    if tiling.grid or whole.all() or not whole.any():
+    share = whole_view_share(tiling)
+    if share is None or whole.all() or not whole.any():
         return probabilities.mean(axis=0)
-    share = 1 / (tiling.tiles_per_artwork + 1)
     return (1 - share) * probabilities[~whole].mean(axis=0) + share * probabilities[whole].mean(axis=0)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from artcnn.config import TilingConfig, to_dict
+from artcnn.evaluation import whole_view_share
 from artcnn.image_statistics import StatisticsHead
 from artcnn.images import load_artwork, sha256_file
 from artcnn.prediction import model_tiling
@@ -130,9 +131,8 @@ def score_tflite(path: str | os.PathLike, tiles: np.ndarray) -> np.ndarray:
 
 def _artwork_verdict(head: StatisticsHead | None, tiling: TilingConfig) -> str:
     tiles = "the mean of its tiles' probabilities"
-    if tiling.whole_view and not tiling.grid:
-        # evaluation.tile_mean: the whole view weighs as it did in training, however many grid tiles there are.
-        share = 1 / (tiling.tiles_per_artwork + 1)
+    share = whole_view_share(tiling)
+    if share is not None:
         tiles = (f"({1 - share:g} x the mean of its grid tiles' probabilities + {share:g} x its whole view's, the "
                  "last tile when one was cut; the plain mean when there is no whole view or no grid tile)")
     if head is None:
