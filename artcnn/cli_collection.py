@@ -19,7 +19,7 @@ def add_collection_commands(commands: argparse._SubParsersAction) -> None:
     heatmap.add_argument("model", help=".keras or .h5 model file")
     heatmap.add_argument("artwork", help="one image file")
     heatmap.add_argument("--out", required=True, help="picture to write")
-    heatmap.add_argument("--target", help="class whose evidence to map (default: the likeliest)")
+    heatmap.add_argument("--target", help="class whose evidence to map (default: the class of the model's verdict)")
     heatmap.set_defaults(handler=run_heatmap)
     mistakes = commands.add_parser("mistakes", help="a finished run's confusion matrix and most confident mistakes")
     mistakes.add_argument("run", help="run folder made by `train`")

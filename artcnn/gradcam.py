@@ -31,7 +31,7 @@ class HeatMap:
     """One artwork's Grad-CAM."""
 
     file: str
-    # The class whose evidence is mapped (default: the artwork's likeliest class).
+    # The class whose evidence is mapped (default: the class of the artwork's verdict).
     target: str
     # [height, width] in [0, 1], over the picture the tiles were cut from (1 = where the model looks most).
     heat: np.ndarray
@@ -39,8 +39,7 @@ class HeatMap:
     overlay: Image.Image
     # (x, y, size, per-class probabilities) of each tile, as prediction.ArtworkResult.tile_boxes.
     tile_boxes: list[tuple[int, int, int, list[float]]]
-    # Its tiles' mean probabilities, evaluation.tile_mean (the whole verdict, unless the model blends in global
-    # statistics).
+    # The artwork's verdict probabilities, as prediction.classify gives them (with a statistics head, blended in).
     probabilities: dict[str, float]
 
 
@@ -70,13 +69,11 @@ def _map_index(layers: list[Any]) -> int:
     return index
 
 
-def tile_maps(model: Any, tiles: Any, class_index: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def tile_maps(model: Any, tiles: Any, outputs: np.ndarray, class_index: int) -> np.ndarray:
     """Grad-CAM maps [n, h, w] (not yet scaled) of the class `class_index` for preprocessed tiles
-    [n, size, size, 3], and the tiles' probabilities [n, n_classes]."""
+    [n, size, size, 3] that the model scored as `outputs` (its own output, which the layer-by-layer run must match)."""
     import keras
     import tensorflow as tf
-
-    from artcnn.evaluation import class_probabilities
 
     layers = _layers(model)
     at = _map_index(layers)
@@ -98,23 +95,23 @@ def tile_maps(model: Any, tiles: Any, class_index: int, n_classes: int) -> tuple
             score = logits[:, 0] if class_index == 1 else -logits[:, 0]
         else:
             score = logits[:, class_index]
-    if not np.allclose(probabilities.numpy(), np.asarray(model(tiles, training=False)), atol=1e-4):
+    if not np.allclose(probabilities.numpy(), outputs, atol=1e-4):
         raise ValueError(f"model {model.name} is not a chain of layers, so its convolution's map cannot be followed.")
     gradients = tape.gradient(score, features)
     weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-    maps = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))
-    return maps.numpy(), class_probabilities(probabilities.numpy(), n_classes)
+    return tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
 
 
 def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.PathLike,
              config: PredictConfig = PredictConfig(), *, target: str | None = None) -> HeatMap:
     """Grad-CAM of one artwork with a model file or a loaded (model, metadata) pair, for class `target`
-    (default: the likeliest). A ValueError says plainly when the model has no convolution or the file
-    cannot be read."""
+    (default: the class of the model's verdict, as prediction.classify gives it). A ValueError says plainly when
+    the model has no convolution or the file cannot be read."""
     from artcnn.data import preprocess
-    from artcnn.evaluation import class_probabilities, tile_mean
+    from artcnn.evaluation import class_probabilities
+    from artcnn.image_statistics import StatisticsHead
     from artcnn.images import read_artwork
-    from artcnn.prediction import model_tiling
+    from artcnn.prediction import artwork_result, model_tiling
     from artcnn.reading import read_for_tiles
     from artcnn.storage import load_model
 
@@ -124,24 +121,20 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
         raise ValueError(f"target must be one of the model's classes {', '.join(classes)}. Received: target={target!r}")
     _map_index(_layers(model))
     tiling = model_tiling(metadata)
-    pending, tiles = read_for_tiles(0, Path(artwork), tiling, config)
+    head = StatisticsHead.from_metadata(metadata)
+    pending, tiles = read_for_tiles(0, Path(artwork), tiling, config, statistics=head is not None)
     if pending.error is not None:
         raise ValueError(f"{artwork}: {pending.error}")
     pixels = preprocess(np.stack(tiles), metadata.get("input_size") or model.input_shape[1] or tiling.tile_size)
-    if target is None:
-        likeliest = tile_mean(class_probabilities(np.asarray(model(pixels, training=False)), len(classes)),
-                              pending.whole, tiling)
-        target = classes[int(np.argmax(likeliest))]
-    class_index = classes.index(target)
-    maps, tile_probabilities = tile_maps(model, pixels, class_index, len(classes))
+    outputs = np.asarray(model(pixels, training=False))
+    pending.tile_probabilities = list(class_probabilities(outputs, len(classes)))
+    verdict = artwork_result(pending, classes, metadata, tiling, config.low_confidence, head)
+    target = target or max(verdict.probabilities, key=verdict.probabilities.get)
+    maps = tile_maps(model, pixels, outputs, classes.index(target))
     image = read_artwork(artwork, config.limits).image
     heat = _stitch(maps, pending.boxes, image.size)
-    return HeatMap(
-        file=str(artwork), target=classes[class_index], heat=heat, overlay=overlay(image, heat),
-        tile_boxes=[(x, y, size, [float(v) for v in p]) for (x, y, size), p in zip(pending.boxes, tile_probabilities)],
-        probabilities={name: float(value) for name, value in
-                       zip(classes, tile_mean(tile_probabilities, pending.whole, tiling))},
-    )
+    return HeatMap(file=str(artwork), target=target, heat=heat, overlay=overlay(image, heat),
+                   tile_boxes=verdict.tile_boxes, probabilities=verdict.probabilities)
 
 
 def _stitch(maps: np.ndarray, boxes: list[tuple[int, int, int]], size: tuple[int, int]) -> np.ndarray:

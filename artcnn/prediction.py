@@ -105,8 +105,10 @@ def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tup
     return classes[winner], confidence
 
 
-def _finish(pending: Pending, classes: list[str], metadata: dict, tiling: TilingConfig, low_confidence: float,
-            head: StatisticsHead | None) -> ArtworkResult:
+def artwork_result(pending: Pending, classes: list[str], metadata: dict, tiling: TilingConfig, low_confidence: float,
+                   head: StatisticsHead | None) -> ArtworkResult:
+    """A scored artwork's result: its verdict from its tiles' probabilities (evaluation.tile_mean), blended by the
+    model's statistics `head` when it has one, and what made it."""
     if pending.error is not None:
         return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
                              probabilities={}, label=None, confidence=None, error=pending.error)
@@ -209,7 +211,7 @@ def _classify_stream(model, metadata, inputs, tiling, config, progress, stop) ->
     head = StatisticsHead.from_metadata(metadata)
     repeats = DuplicateFinder()
     for done, artwork in enumerate(artworks, start=1):
-        result = dataclasses.replace(_finish(artwork, classes, metadata, tiling, config.low_confidence, head),
+        result = dataclasses.replace(artwork_result(artwork, classes, metadata, tiling, config.low_confidence, head),
                                      duplicate_of=repeats.first_of(artwork.file, artwork.image_hash))
         emit(progress, "classifying", done, None, Path(result.file).name, payload=result)
         yield result

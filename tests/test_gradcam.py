@@ -76,3 +76,23 @@ def test_an_unreadable_artwork_and_an_unknown_class_are_named(tmp_path):
         heat_map((red_square_model(), METADATA), tmp_path / "broken.png")
     with pytest.raises(ValueError, match="target='dog'"):
         heat_map((red_square_model(), METADATA), tmp_path / "broken.png", target="dog")
+
+
+def test_the_map_follows_the_verdict_of_a_model_with_a_statistics_head(tmp_path):
+    from artcnn.image_statistics import NAMES, StatisticsHead
+    from artcnn.prediction import classify
+
+    artwork_with_square(tmp_path / "square.png", box=(10, 10, 85, 85))
+    # Whatever the picture's statistics, this head says han; at 0.7 of the verdict it outweighs the red tiles.
+    coefficients = [[0.0, 0.0]] * len(NAMES) + [[5.0, -5.0]]
+    head = StatisticsHead(classes=("han", "kom"), weight=0.7, mean=(0.0,) * len(NAMES), scale=(1.0,) * len(NAMES),
+                          coefficients=tuple(map(tuple, coefficients)))
+    model = red_square_model()
+    metadata = {**METADATA, "statistics": head.to_dict()}
+    tiles_alone = heat_map((model, METADATA), tmp_path / "square.png")
+    blended = heat_map((model, metadata), tmp_path / "square.png")
+    classified = next(iter(classify((model, metadata), [tmp_path / "square.png"])))
+
+    assert tiles_alone.target == "kom" and blended.target == "han" == classified.label
+    assert blended.probabilities == pytest.approx(classified.probabilities, abs=1e-5)
+    np.testing.assert_allclose([box[3] for box in blended.tile_boxes], [box[3] for box in tiles_alone.tile_boxes])
