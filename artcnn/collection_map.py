@@ -43,6 +43,9 @@ NEIGHBOUR_BLOCK_VALUES = 5_000_000
 # Wider embeddings are first reduced to this many directions by PCA (as PixPlot does): the neighbour search
 # runs on far less data and keeps nearly all the variance that tells artworks apart.
 UMAP_INPUT_WIDTH = 50
+# What a cached map holds; a map kept in an earlier format is made again. 2: an artwork's probabilities are its
+# verdict as classify gives it (its whole view weighed as in training, a statistics head blended in).
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -75,17 +78,20 @@ def embedding_model(model: Any) -> Any:
 def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLike],
                    config: PredictConfig = PredictConfig(), *,
                    progress: ProgressCallback | None = None) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
-    """Files, embeddings [n, width] and probabilities [n, classes] of each readable artwork (the means of
-    its tiles', evaluation.tile_mean, as classify averages them), cut and scaled exactly as prediction.classify
+    """Files, embeddings [n, width] (the means of its tiles', evaluation.tile_mean, as classify averages them) and
+    verdict probabilities [n, classes] (as classify gives them: blended with the picture's global statistics when
+    the model has a statistics head) of each readable artwork, cut and scaled exactly as prediction.classify
     does, in one pass; and {file: reason} of the unreadable ones."""
     from collections import deque
 
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities, tile_mean
+    from artcnn.image_statistics import StatisticsHead
     from artcnn.prediction import model_tiling
     from artcnn.reading import tile_stream
 
     tiling = model_tiling(metadata)
+    head = StatisticsHead.from_metadata(metadata)
     input_size = metadata.get("input_size") or model.input_shape[1] or tiling.tile_size
     both = embedding_model(model)
     registry: deque = deque()
@@ -101,10 +107,13 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
             scored.setdefault(index, []).append(np.concatenate([vector, probability]))
             if len(scored[index]) == artworks[index].expected:
                 mean = tile_mean(np.stack(scored.pop(index)), artworks[index].whole, tiling)
-                means[index] = (mean[:len(vector)], mean[len(vector):])
+                verdict = mean[len(vector):]
+                if head is not None:
+                    verdict = head.blend(verdict[None], artworks[index].statistics[None])[0]
+                means[index] = (mean[:len(vector)], verdict)
 
     batch: list[tuple[int, np.ndarray]] = []
-    for index, pixels, real in tile_stream(inputs, registry, tiling, config, None):
+    for index, pixels, real in tile_stream(inputs, registry, tiling, config, None, statistics=head is not None):
         while registry:
             artwork = registry.popleft()
             artworks[artwork.index] = artwork
@@ -215,8 +224,9 @@ def collection_map(model: str | os.PathLike | tuple[Any, dict], inputs: Sequence
     if key is None and cache_dir is not None and not isinstance(model, tuple):
         key = cache_key(model, inputs, config)
     cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None and key is not None else None
-    if cache_file is not None and cache_file.is_file():
-        return _read_cache(cache_file)
+    cached = _read_cache(cache_file) if cache_file is not None and cache_file.is_file() else None
+    if cached is not None:
+        return cached
     from artcnn.storage import load_model, model_metadata
 
     model, metadata = (model[0], model_metadata(*model)) if isinstance(model, tuple) else load_model(model)
@@ -237,7 +247,7 @@ def collection_map(model: str | os.PathLike | tuple[Any, dict], inputs: Sequence
         partial = cache_file.with_suffix(".partial.npz")
         np.savez(partial, positions=positions, vectors=vectors, probabilities=probabilities, files=np.array(files),
                  labels=np.array(labels), classes=np.array(classes), method=np.array(used),
-                 errors=np.array(json.dumps(errors)))
+                 errors=np.array(json.dumps(errors)), format=np.array(CACHE_FORMAT))
         os.replace(partial, cache_file)
     return CollectionMap(table=table, classes=classes, method=used, errors=errors)
 
@@ -249,8 +259,11 @@ def _table(positions, files, labels, probabilities, classes) -> pd.DataFrame:
     return table
 
 
-def _read_cache(cache_file: Path) -> CollectionMap:
+def _read_cache(cache_file: Path) -> CollectionMap | None:
+    """The map kept in `cache_file`, or None when it was kept in an earlier format (to be made again)."""
     with np.load(cache_file) as stored:
+        if "format" not in stored or int(stored["format"]) != CACHE_FORMAT:
+            return None
         classes = [str(name) for name in stored["classes"]]
         table = _table(stored["positions"], [str(file) for file in stored["files"]],
                        [str(label) for label in stored["labels"]],

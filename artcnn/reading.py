@@ -151,15 +151,16 @@ def read_artworks(inputs: Iterable[str | os.PathLike], tiling: TilingConfig, con
 
 
 def tile_stream(inputs: Iterable[str | os.PathLike], registry: deque, tiling: TilingConfig, config: PredictConfig,
-                stop: threading.Event | None) -> Iterator[tuple[int, np.ndarray, bool]]:
-    """(artwork index, tile pixels, is a real tile) for every tile of every artwork, in order.
+                stop: threading.Event | None, statistics: bool = False) -> Iterator[tuple[int, np.ndarray, bool]]:
+    """(artwork index, tile pixels, is a real tile) for every tile of every artwork, in order; with `statistics`,
+    each artwork's Pending carries its image_statistics.
 
     Each artwork is put on `registry` before its tiles are yielded, so the consumer always finds it
     there. An unreadable artwork yields one placeholder tile (False) so that it flows through the
     batches like the rest and is reported in its place.
     """
     placeholder = np.zeros((tiling.tile_size, tiling.tile_size, 3), dtype=np.uint8)
-    for pending, tiles in read_artworks(inputs, tiling, config, stop):
+    for pending, tiles in read_artworks(inputs, tiling, config, stop, statistics=statistics):
         if stop is not None and stop.is_set():
             return
         registry.append(pending)

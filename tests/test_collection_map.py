@@ -11,6 +11,7 @@ from artcnn.collection_map import (
     map_figure,
 )
 from artcnn.config import PredictConfig
+from artcnn.image_statistics import NAMES, fit_head
 from artcnn.prediction import classify
 from artcnn.synthetic import generate_han, generate_kom
 
@@ -44,7 +45,12 @@ def collection(folder, count=6, broken=0):
 WHOLE_VIEW = {**METADATA, "tiling": {**METADATA["tiling"], "whole_view": True, "tiles_per_artwork": 1}}
 
 
-@pytest.mark.parametrize("metadata", [METADATA, WHOLE_VIEW], ids=["tiles", "whole view"])
+# A model whose verdict blends in the picture's global statistics, as every `default` model's does.
+WITH_HEAD = {**METADATA, "statistics": fit_head(np.random.default_rng(0).normal(size=(6, len(NAMES))), [0, 1] * 3,
+                                                ["han", "kom"], weight=0.7).to_dict()}
+
+
+@pytest.mark.parametrize("metadata", [METADATA, WHOLE_VIEW, WITH_HEAD], ids=["tiles", "whole view", "statistics"])
 def test_embeddings_are_the_layer_before_the_output_averaged_in_the_same_pass_as_classify(tiny_model, tmp_path,
                                                                                           metadata):
     folder = collection(tmp_path / "art", count=4, broken=1)
@@ -79,6 +85,15 @@ def test_the_map_is_cached_and_drawn_with_webgl(tiny_model, tmp_path, monkeypatc
     again = collection_map((tiny_model, METADATA), [folder], CONFIG, cache_dir=tmp_path / "maps",
                            key="classification-1")
     assert again.cached and again.table.equals(first.table)
+
+    # A map kept before the cache had a format (its probabilities were plain tile means) is made again.
+    with np.load(tmp_path / "maps" / "classification-1.npz") as stored:
+        older = {name: stored[name] for name in stored.files if name != "format"}
+    np.savez(tmp_path / "maps" / "classification-1.npz", **older)
+    monkeypatch.undo()
+    remade = collection_map((tiny_model, METADATA), [folder], CONFIG, cache_dir=tmp_path / "maps",
+                            key="classification-1")
+    assert not remade.cached and remade.table.equals(first.table)
 
     figure = map_figure(again)
     assert {trace.type for trace in figure.data} == {"scattergl"}
