@@ -235,8 +235,11 @@ _COMPACT = dict(input_size=128, epochs=4, batch_size=32, test_batch_size=64, opt
 
 # 0.7: on the real dev set's leave-sources-out folds (README, "Results on real art"), 0.5 did worse and 0.85 no better;
 # drawn_ratio 0.25 (about 200 drawings for the dev set's 870 hand-made artworks): the drawings' measured setting.
+_WITH_STATISTICS_AND_DRAWINGS = dict(statistics_weight=0.7, drawn_ratio=0.25)
+
+
 @register_recipe("default", "compact CNN with the artwork's global statistics and synthetic hand drawings, quick "
-                 "on CPUs", **_COMPACT, statistics_weight=0.7, drawn_ratio=0.25)
+                 "on CPUs", **_COMPACT, **_WITH_STATISTICS_AND_DRAWINGS)
 def _compact_features(inputs: "keras.KerasTensor", recipe: Recipe, seeds: Iterator[int],
                       weights: str | None) -> "keras.KerasTensor":
     import keras
@@ -273,9 +276,10 @@ def _vgg_features(blocks: int) -> Builder:
     return build
 
 
-# Measured beside `default` by bench/unseen_artists.py ("scaled + degrade"): not the default until every fold says so.
-register_recipe("robust", "compact CNN trained on shrunk and re-compressed tiles too, for thumbnails and unseen "
-                "artists; tile artworks scaled to a 512-px long side", **_COMPACT, degrade=True)(_compact_features)
+# Measured beside `default` by bench/unseen_artists.py ("default + degrade"): no better on unseen artists, as files
+# or as thumbnails (README), so not the default.
+register_recipe("robust", "`default` trained on shrunk and re-compressed tiles too, meant for thumbnails",
+                **_COMPACT, **_WITH_STATISTICS_AND_DRAWINGS, degrade=True)(_compact_features)
 register_recipe("seed", "the study's one-block VGG", input_size=200, **_STUDY)(_vgg_features(1))
 register_recipe("vgg2", "2 VGG blocks", input_size=200, **_STUDY)(_vgg_features(2))
 register_recipe("vgg3", "3 VGG blocks", input_size=200, **_STUDY)(_vgg_features(3))

@@ -74,6 +74,9 @@ VARIANTS = {
         TrainConfig(recipe="robust", prior_ratio=0.5), long_side=512),
     "default + balanced": Variant("`default`, training tiles resampled so every source of a class gives as many "
                                   "(balance_sources)", TrainConfig(recipe="default", balance_sources=True)),
+    "default + degrade": Variant("`robust`: `default` (with its whole view) whose training tiles are also shrunk and "
+                                 "re-enlarged, or re-encoded as JPEG, at random", TrainConfig(recipe="robust"),
+                                 whole_view=TilingConfig().whole_view),
     "reduced artworks": Variant("`default` on every artwork reduced to a 256-px long side: each tile shows most of "
                                 "the artwork", TrainConfig(recipe="default"), long_side=256),
     "scaled + degrade": Variant("`robust` (default + degrade augmentation), artworks scaled to a 512-px long side",
