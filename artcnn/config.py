@@ -57,7 +57,7 @@ class TilingConfig:
     # Side of a square tile in pixels (the study used 256).
     tile_size: int = 256
     # Random tiles cut per artwork; ignored when grid is True. 4 (the study cut 10): every leave-sources-out figure
-    # of `default` was measured with 4, and with 10 its worst unseen source fell from 74-77% to 49% (README).
+    # of `default` was measured with 4, and with 10 its worst unseen source fell from 74-77% to 49% (one seed, README).
     tiles_per_artwork: int = 4
     # Cut a regular grid covering the artwork instead of random positions.
     grid: bool = False
