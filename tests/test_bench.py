@@ -136,7 +136,7 @@ def test_unseen_artists_holds_out_whole_sources_scores_thumbnails_and_reuses_fol
     run = dict(folds=2, tiles=2, epochs=1, small=TILE + 8, groups=None, log=logged.append, tile_size=TILE)
     rows, classes = unseen_artists.run_variant("scaled + degrade + prior", unseen_artists.VARIANTS[
         "scaled + degrade + prior"], tmp_path / "art", tmp_path / "out", **{**run, "small": 2 * TILE})
-    (artworks,) = rows.values()
+    artworks = rows["scaled + degrade + prior"]
     assert models.resolve_recipe(unseen_artists.VARIANTS["scaled + degrade + prior"].train).degrade
     # Every artwork scored once per kind by the fold that held its source out.
     assert sorted(artworks.groupby("kind").size().tolist()) == [8, 8]

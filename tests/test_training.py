@@ -221,8 +221,9 @@ def test_the_prior_and_the_drawings_join_the_training_tiles_of_train_and_finaliz
     events = []
     path = training.finalize(dataset, tmp_path / "final.keras", dataclasses.replace(config, prior_class="han",
                                                                                   drawn_ratio=0.5), progress=events.append)
-    # 24 real + 6 synthetic han tiles + 2 drawings (half one per han artwork: 3) of the tiling's 10 tiles each.
-    assert {step.batches for step in steps(events)} == {7}
+    # 24 real + 6 synthetic han tiles + 2 drawings (half one per han artwork: 3) of the tiling's 4 random tiles and
+    # a whole view each.
+    assert {step.batches for step in steps(events)} == {5}
     assert any(event.what == "counterpart" for event in events)
     assert ("with the algorithmic-art prior (6 synthetic han tiles) and 2 synthetic hand drawings in class han; "
             in storage.read_metadata(path)["description"])
