@@ -5,6 +5,7 @@ and `correct` (corrected artworks into a new version of a dataset)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from artcnn.config import PredictConfig
@@ -76,12 +77,17 @@ def run_map(args: argparse.Namespace) -> int:
 
 def run_heatmap(args: argparse.Namespace) -> int:
     from artcnn.gradcam import heat_map
+    from artcnn.storage import load_model
+    from artcnn.workspace import model_name, synthetic_warning
 
-    made = heat_map(Path(args.model), Path(args.artwork), target=args.target)
+    model, metadata = load_model(Path(args.model))
+    made = heat_map((model, metadata), Path(args.artwork), target=args.target)
     made.overlay.save(args.out)
     tiles = ", ".join(f"({x}, {y}) {made.target} {p[list(made.probabilities).index(made.target)]:.2f}"
                       for x, y, _, p in made.tile_boxes)
     print(f"where the model looks for {made.target} in {args.artwork}: {args.out}\ntiles: {tiles}")
+    if metadata.get("synthetic"):
+        print(f"warning: {synthetic_warning(model_name(args.model, metadata))}", file=sys.stderr)
     return 0
 
 

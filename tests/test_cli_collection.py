@@ -58,7 +58,22 @@ def test_heatmap_writes_the_artwork_with_the_map_over_it(model_file, tmp_path, c
     assert cli.main(["heatmap", str(model_file), str(tmp_path / "one.png"), "--out", str(tmp_path / "heat.png"),
                      "--target", "kom"]) == 0
     assert Image.open(tmp_path / "heat.png").size == (80, 64)
-    assert "where the model looks for kom" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "where the model looks for kom" in said.out and "warning" not in said.err
+
+
+def test_heatmap_warns_that_a_synthetic_model_is_not_for_real_art(tmp_path, capsys):
+    import keras
+
+    from artcnn.storage import save_model
+
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+        keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))))
+    path = save_model(model, tmp_path / "demo.keras", {**METADATA, "synthetic": True})
+    generate_kom(np.random.default_rng(3), 80, 64).save(tmp_path / "one.png")
+    assert cli.main(["heatmap", str(path), str(tmp_path / "one.png"), "--out", str(tmp_path / "heat.png")]) == 0
+    assert "warning: The model demo (synthetic) was trained on synthetic pictures only" in capsys.readouterr().err
 
 
 def test_mistakes_prints_the_matrix_and_the_worst_first(tmp_path, capsys):
