@@ -87,7 +87,7 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities, tile_mean
     from artcnn.image_statistics import StatisticsHead
-    from artcnn.prediction import model_tiling
+    from artcnn.prediction import model_tiling, with_statistics
     from artcnn.reading import tile_stream
 
     tiling = model_tiling(metadata)
@@ -107,10 +107,7 @@ def embed_artworks(model: Any, metadata: dict, inputs: Iterable[str | os.PathLik
             scored.setdefault(index, []).append(np.concatenate([vector, probability]))
             if len(scored[index]) == artworks[index].expected:
                 mean = tile_mean(np.stack(scored.pop(index)), artworks[index].whole, tiling)
-                verdict = mean[len(vector):]
-                if head is not None:
-                    verdict = head.blend(verdict[None], artworks[index].statistics[None])[0]
-                means[index] = (mean[:len(vector)], verdict)
+                means[index] = (mean[:len(vector)], with_statistics(mean[len(vector):], artworks[index], head))
 
     batch: list[tuple[int, np.ndarray]] = []
     for index, pixels, real in tile_stream(inputs, registry, tiling, config, None, statistics=head is not None):

@@ -105,6 +105,12 @@ def decide(probabilities: np.ndarray, classes: list[str], metadata: dict) -> tup
     return classes[winner], confidence
 
 
+def with_statistics(mean: np.ndarray, pending: Pending, head: StatisticsHead | None) -> np.ndarray:
+    """An artwork's verdict probabilities from its tiles' `mean` (evaluation.tile_mean): blended by the model's
+    statistics `head` with the picture's statistics the reading measured (Pending.statistics); unchanged without."""
+    return mean if head is None else head.blend(mean[None], pending.statistics[None])[0]
+
+
 def artwork_result(pending: Pending, classes: list[str], metadata: dict, tiling: TilingConfig, low_confidence: float,
                    head: StatisticsHead | None) -> ArtworkResult:
     """A scored artwork's result: its verdict from its tiles' probabilities (evaluation.tile_mean), blended by the
@@ -113,9 +119,7 @@ def artwork_result(pending: Pending, classes: list[str], metadata: dict, tiling:
         return ArtworkResult(file=pending.file, sha256=pending.sha256, width=None, height=None, tiles=0,
                              probabilities={}, label=None, confidence=None, error=pending.error)
     tile_probabilities = np.stack(pending.tile_probabilities)
-    probabilities = tile_mean(tile_probabilities, pending.whole, tiling)
-    if head is not None:
-        probabilities = head.blend(probabilities[None], pending.statistics[None])[0]
+    probabilities = with_statistics(tile_mean(tile_probabilities, pending.whole, tiling), pending, head)
     label, confidence = decide(probabilities, classes, metadata)
     return ArtworkResult(
         file=pending.file,
