@@ -75,7 +75,7 @@ def results_csv(results: Sequence, classes: list[str], model: str, details: Sequ
 def show_result_picture(result, classes: list[str]) -> None:
     """One classified artwork under a light overlay of its tiles (adjustable, down to outlines only), and
     every tile's probabilities in a small table numbered as on the picture; or why it cannot be shown."""
-    from artcnn.images import load_artwork
+    from artcnn.images import load_artwork, read_at_size
     from artcnn.overlay import DEFAULT_OPACITY, draw_tile_probabilities, tile_table
 
     st.subheader(Path(result.file).name)
@@ -85,7 +85,10 @@ def show_result_picture(result, classes: list[str]) -> None:
     opacity = st.slider("Overlay strength (0 shows outlines only)", 0.0, 1.0, DEFAULT_OPACITY, 0.05,
                         key="tile-overlay")
     try:
-        picture = draw_tile_probabilities(load_artwork(result.file), result.tile_boxes, classes, opacity=opacity)
+        # Results stored before the used size was recorded drew on the file as it is.
+        picture = (read_at_size(result.file, (result.used_width, result.used_height)) if result.used_width
+                   else load_artwork(result.file))
+        picture = draw_tile_probabilities(picture, result.tile_boxes, classes, opacity=opacity)
     except (ArtworkError, ValueError, OSError) as error:
         st.warning(f"{Path(result.file).name} cannot be shown with its tiles any more: {error}")
         return

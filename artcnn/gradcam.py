@@ -110,7 +110,7 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities
     from artcnn.image_statistics import StatisticsHead
-    from artcnn.images import read_artwork
+    from artcnn.images import read_at_size
     from artcnn.prediction import artwork_result, model_tiling
     from artcnn.reading import read_for_tiles
     from artcnn.storage import load_model
@@ -131,7 +131,7 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     verdict = artwork_result(pending, classes, metadata, tiling, config.low_confidence, head)
     target = target or max(verdict.probabilities, key=verdict.probabilities.get)
     maps = tile_maps(model, pixels, outputs, classes.index(target))
-    image = read_artwork(artwork, config.limits).image
+    image = read_at_size(artwork, pending.used_size, config.limits)
     heat = _stitch(maps, pending.boxes, image.size)
     return HeatMap(file=str(artwork), target=target, heat=heat, overlay=overlay(image, heat),
                    tile_boxes=verdict.tile_boxes, probabilities=verdict.probabilities)

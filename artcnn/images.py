@@ -120,6 +120,17 @@ def load_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits()) -
     return read_artwork(path, limits).image
 
 
+def read_at_size(path: str | os.PathLike, size: tuple[int, int], limits: ImageLimits = ImageLimits()) -> Image.Image:
+    """The artwork as a picture of `size`: the picture a classification used (its used width × height), in whose
+    coordinates its tiles lie. A model that reads artworks reduced sees a big JPEG decoded at a draft scale, so
+    the file's own size would put the tiles in the wrong place."""
+    width, height = size
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive. Received: size={tuple(size)}")
+    image = read_artwork(path, limits, long_side=max(width, height), min_side=min(width, height)).image
+    return image if image.size == (width, height) else image.resize((width, height), Image.LANCZOS)
+
+
 def read_artwork(path: str | os.PathLike, limits: ImageLimits = ImageLimits(), *, long_side: int | None = None,
                  min_side: int = 1) -> LoadedArtwork:
     """load_artwork's image with the file's own size, and a note when it was reduced to fit the decode limit.

@@ -53,7 +53,7 @@ def _check_boxes(image: Image.Image, tile_boxes: Sequence[TileBox], classes: Seq
         if x < 0 or y < 0 or size < 1 or x + size > image.width or y + size > image.height:
             raise ValueError(
                 f"the tile at x={x}, y={y}, size={size} lies outside the {image.width}×{image.height} image; "
-                "draw over the image the tiles were cut from (as images.load_artwork reads it)."
+                "draw over the picture the tiles were cut from (images.read_at_size, at the size classified)."
             )
 
 

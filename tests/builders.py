@@ -147,3 +147,23 @@ def write_finished_run(folder: Path, p_kom: dict[str, float], metrics: dict | No
         metrics = summarise(test, np.column_stack([1 - kom, kom]), ["han", "kom"])
     (run / "metrics.json").write_text(json.dumps(metrics))
     return run
+
+
+# The metadata of red_square_model: 32-px tiles read at 32 px.
+RED_SQUARE_METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}
+
+
+def red_square_model():
+    """kom when a tile holds red: one 3×3 filter answering red minus green and blue, its mean, a sigmoid."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    convolution = keras.layers.Conv2D(1, 3, padding="same", name="red_detector")
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(convolution(inputs)))
+    output = keras.layers.Dense(1, activation="sigmoid", name="output")
+    model = keras.Model(inputs, output(pooled))
+    kernel = np.zeros((3, 3, 3, 1), dtype=np.float32)
+    kernel[1, 1] = [[1.0], [-1.0], [-1.0]]
+    convolution.set_weights([kernel, np.zeros(1, dtype=np.float32)])
+    output.set_weights([np.array([[40.0]], dtype=np.float32), np.array([-2.0], dtype=np.float32)])
+    return model

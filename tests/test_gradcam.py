@@ -6,24 +6,7 @@ from PIL import Image, ImageDraw
 
 from artcnn.gradcam import NO_CONVOLUTION, heat_map
 from artcnn.models import create_model, get_recipe
-
-METADATA = {"classes": ["han", "kom"], "tiling": {"tile_size": 32}, "input_size": 32}
-
-
-def red_square_model():
-    """kom when a tile holds red: one 3×3 filter answering red minus green and blue, its mean, a sigmoid."""
-    import keras
-
-    inputs = keras.Input((32, 32, 3))
-    convolution = keras.layers.Conv2D(1, 3, padding="same", name="red_detector")
-    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(convolution(inputs)))
-    output = keras.layers.Dense(1, activation="sigmoid", name="output")
-    model = keras.Model(inputs, output(pooled))
-    kernel = np.zeros((3, 3, 3, 1), dtype=np.float32)
-    kernel[1, 1] = [[1.0], [-1.0], [-1.0]]
-    convolution.set_weights([kernel, np.zeros(1, dtype=np.float32)])
-    output.set_weights([np.array([[40.0]], dtype=np.float32), np.array([-2.0], dtype=np.float32)])
-    return model
+from tests.builders import RED_SQUARE_METADATA as METADATA, red_square_model
 
 
 def artwork_with_square(path, box=(70, 10, 90, 30)):
@@ -96,3 +79,21 @@ def test_the_map_follows_the_verdict_of_a_model_with_a_statistics_head(tmp_path)
     assert tiles_alone.target == "kom" and blended.target == "han" == classified.label
     assert blended.probabilities == pytest.approx(classified.probabilities, abs=1e-5)
     np.testing.assert_allclose([box[3] for box in blended.tile_boxes], [box[3] for box in tiles_alone.tile_boxes])
+
+
+def test_the_map_lies_over_the_shape_when_the_model_reads_big_pictures_reduced(tmp_path):
+    # A model that tiles artworks reduced to a 64-px long side: a big JPEG is decoded at a draft scale, and the map
+    # must still lie where the tiles were cut.
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(90, 160, (384, 384, 1), dtype=np.uint8).repeat(3, axis=2))
+    left, top, right, bottom = 280, 40, 360, 120
+    ImageDraw.Draw(picture).rectangle((left, top, right, bottom), fill=(230, 20, 20))
+    picture.save(tmp_path / "big.jpg", quality=95)
+    metadata = {**METADATA, "tiling": {"tile_size": 32, "long_side": 64}}
+    result = heat_map((red_square_model(), metadata), tmp_path / "big.jpg", target="kom")
+
+    height, width = result.heat.shape
+    assert result.overlay.size == (width, height) and width == height
+    scale = width / 384
+    row, column = np.unravel_index(np.argmax(result.heat), result.heat.shape)
+    assert top * scale <= row <= bottom * scale and left * scale <= column <= right * scale

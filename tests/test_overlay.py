@@ -117,3 +117,34 @@ def test_any_number_of_classes_get_distinct_colours_and_a_legend_that_fits():
     assert _dominant(drawn.getpixel((75, 40)), class_colour(0))
     legend = drawn.crop((0, 100, 200, drawn.height))
     assert class_colour(8) in {pixel for pixel in legend.getdata()}
+
+
+def test_tiles_of_a_model_that_reads_big_pictures_reduced_lie_over_the_picture_at_the_size_classified(tmp_path):
+    import numpy as np
+    from PIL import ImageDraw
+
+    from artcnn.images import read_at_size
+    from artcnn.prediction import classify
+    from tests.builders import RED_SQUARE_METADATA, red_square_model
+
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(90, 160, (384, 512, 1), dtype=np.uint8).repeat(3, axis=2))
+    ImageDraw.Draw(picture).rectangle((400, 40, 480, 120), fill=(230, 20, 20))
+    picture.save(tmp_path / "big.jpg", quality=95)
+    metadata = {**RED_SQUARE_METADATA, "tiling": {"tile_size": 32, "long_side": 64}}
+    result = next(iter(classify((red_square_model(), metadata), [tmp_path / "big.jpg"])))
+    shown = read_at_size(tmp_path / "big.jpg", (result.used_width, result.used_height))
+
+    assert shown.size == (result.used_width, result.used_height) != (512, 384)
+    x, y, size, _ = max(result.tile_boxes, key=lambda box: box[3][1])
+    red = np.asarray(shown, dtype=float)[y:y + size, x:x + size]
+    assert (red[..., 0] - red[..., 1] > 100).mean() > 0.05
+    draw_tile_probabilities(shown, result.tile_boxes, ["han", "kom"])
+
+
+def test_read_at_size_refuses_an_empty_size(tmp_path):
+    Image.new("RGB", (40, 30)).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"size=\(0, 30\)"):
+        from artcnn.images import read_at_size
+
+        read_at_size(tmp_path / "a.png", (0, 30))
