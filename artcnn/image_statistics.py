@@ -6,7 +6,8 @@ falls off with frequency, how much grain, how symmetric the whole and its finest
 rotates exactly, a hand does not), how much of its variance each scale of detail holds, how many hues, how much
 ink and paper. These are measured on a copy reduced to a `SIDE`-px long side, so a thumbnail and a full scan
 give nearly the same figures and file size or resolution cannot decide.
-`StatisticsHead` is a multinomial logistic regression on them, fitted with each class weighing the same, on
+`StatisticsHead` is a multinomial logistic regression on them and on their squares (how far from the usual a
+picture lies, either way), fitted with each class weighing the same, on
 each training artwork as it is and as a thumbnail would show it (`thumbnail_statistics`: a small JPEG copy
 flattens exactly the fills and grain the statistics read); a recipe's `statistics_weight` blends it into
 every artwork's verdict with the mean of its tiles.
@@ -55,6 +56,12 @@ MIN_SIDE = 8
 EDGE = 0.1
 # L2 penalty of the regression, in units of the (weighted) mean loss times the number of artworks.
 PENALTY = 60.0
+# The same for the coefficients of the squared statistics: far higher, so that only a picture far from the training
+# artworks' usual tips the verdict by it. On artists no model had seen, a lower one raised the mean over sources and
+# sank the pencil drawings; with none the mean was 1.7 points lower (README, "Results on real art").
+SQUARE_PENALTY = 4000.0
+# Standardised statistics are clipped here before they are squared, so that one outlandish picture stays bounded.
+SQUARE_CLIP = 5.0
 
 
 def image_statistics(image: Image.Image) -> np.ndarray:
@@ -161,7 +168,7 @@ def thumbnail_statistics(image: Image.Image) -> np.ndarray:
 
 @dataclass(frozen=True)
 class StatisticsHead:
-    """A fitted multinomial logistic regression from `NAMES` statistics to class probabilities."""
+    """A fitted multinomial logistic regression from `NAMES` statistics (and their squares) to class probabilities."""
 
     # Class names, in the model's order.
     classes: tuple[str, ...]
@@ -170,10 +177,13 @@ class StatisticsHead:
     # Standardisation: each statistic's mean and scale over the training artworks.
     mean: tuple[float, ...]
     scale: tuple[float, ...]
-    # [len(names) + 1, classes] coefficients, the last row the intercepts.
+    # [len(names) + 1, classes] coefficients, the last row the intercepts; with `squares`, [2 × len(names) + 1,
+    # classes], the squares' rows after the statistics'.
     coefficients: tuple[tuple[float, ...], ...]
     # The statistics it reads, a selection of NAMES in their order (a head saved before some existed reads fewer).
     names: tuple[str, ...] = NAMES
+    # It also reads each standardised statistic's square (clipped at SQUARE_CLIP); heads saved before did not.
+    squares: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.weight <= 1.0:
@@ -182,15 +192,16 @@ class StatisticsHead:
         if unknown:
             raise ValueError(f"a statistics head reads statistics of image_statistics.NAMES. Received: names with "
                              f"{', '.join(unknown)}")
-        if len(self.mean) != len(self.names) or np.shape(self.coefficients) != (len(self.names) + 1, len(self.classes)):
-            raise ValueError(f"a statistics head on {len(self.names)} statistics needs as many means and one column "
-                             f"per class. Received: {len(self.mean)} means, coefficients of shape "
-                             f"{np.shape(self.coefficients)}")
+        rows = len(self.names) * (2 if self.squares else 1) + 1
+        if len(self.mean) != len(self.names) or np.shape(self.coefficients) != (rows, len(self.classes)):
+            raise ValueError(f"a statistics head on {len(self.names)} statistics{' and their squares' * self.squares} "
+                             f"needs as many means and {rows} rows of one column per class. Received: "
+                             f"{len(self.mean)} means, coefficients of shape {np.shape(self.coefficients)}")
 
     def probabilities(self, statistics: Any) -> np.ndarray:
         """[n, classes] probabilities for [n, len(NAMES)] statistics (image_statistics's vectors)."""
         chosen = np.asarray(statistics, dtype=np.float64)[:, [NAMES.index(name) for name in self.names]]
-        return _softmax(_design(chosen, self.mean, self.scale) @ np.asarray(self.coefficients))
+        return _softmax(_design(chosen, self.mean, self.scale, self.squares) @ np.asarray(self.coefficients))
 
     def blend(self, tile_means: Any, statistics: Any) -> np.ndarray:
         """The verdict's probabilities: (1 - weight) × the tiles' mean + weight × the statistics'."""
@@ -199,7 +210,7 @@ class StatisticsHead:
     def to_dict(self) -> dict:
         return {"classes": list(self.classes), "weight": self.weight, "names": list(self.names),
                 "mean": list(self.mean), "scale": list(self.scale),
-                "coefficients": [list(row) for row in self.coefficients]}
+                "coefficients": [list(row) for row in self.coefficients], "squares": self.squares}
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "StatisticsHead | None":
@@ -209,13 +220,13 @@ class StatisticsHead:
             return None
         return cls(classes=tuple(saved["classes"]), weight=float(saved["weight"]), mean=tuple(saved["mean"]),
                    scale=tuple(saved["scale"]), coefficients=tuple(tuple(row) for row in saved["coefficients"]),
-                   names=tuple(saved.get("names", FIRST_NAMES)))
+                   names=tuple(saved.get("names", FIRST_NAMES)), squares=bool(saved.get("squares", False)))
 
 
 def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], weight: float,
              iterations: int = 30) -> StatisticsHead:
-    """A StatisticsHead fitted by Newton's method on [n, len(NAMES)] `statistics` of artworks with class indices
-    `labels`; every class weighs the same in the fit, however many artworks it has."""
+    """A StatisticsHead (with squares) fitted by Newton's method on [n, len(NAMES)] `statistics` of artworks with
+    class indices `labels`; every class weighs the same in the fit, however many artworks it has."""
     statistics = np.asarray(statistics, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     if statistics.ndim != 2 or statistics.shape[1] != len(NAMES) or len(statistics) != len(labels):
@@ -228,13 +239,14 @@ def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], wei
     mean, spread = statistics.mean(axis=0), statistics.std(axis=0)
     # A statistic (nearly) constant over the training artworks gets no say: scaled by 1, its coefficient stays 0.
     scale = np.where(spread > 1e-6, spread, 1.0)
-    design = _design(statistics, mean, scale)
+    design = _design(statistics, mean, scale, squares=True)
     targets = np.eye(len(classes))[labels]
     sample_weights = 1.0 / np.bincount(labels, minlength=len(classes))[labels]
     sample_weights /= sample_weights.sum()
     features, k = design.shape[1], len(classes)
     # Intercepts are barely penalised: only enough to pin the softmax's free shift.
-    penalty = np.tile(np.r_[np.full(features - 1, PENALTY / len(labels)), 1e-6], k)
+    penalty = np.tile(np.r_[np.full(len(NAMES), PENALTY / len(labels)), np.full(len(NAMES), SQUARE_PENALTY / len(labels)),
+                            1e-6], k)
     beta = np.zeros(features * k)
     for _ in range(iterations):
         probabilities = _softmax(design @ beta.reshape(k, features).T)
@@ -251,7 +263,8 @@ def fit_head(statistics: Any, labels: Sequence[int], classes: Sequence[str], wei
             break
     coefficients = beta.reshape(k, features).T
     return StatisticsHead(classes=tuple(classes), weight=weight, mean=tuple(mean.tolist()),
-                          scale=tuple(scale.tolist()), coefficients=tuple(tuple(row) for row in coefficients.tolist()))
+                          scale=tuple(scale.tolist()), coefficients=tuple(tuple(row) for row in coefficients.tolist()),
+                          squares=True)
 
 
 def head_for_artworks(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFrame", classes: Sequence[str],
@@ -278,9 +291,10 @@ def statistics_of(view: "pd.DataFrame", artworks: Sequence[str]) -> np.ndarray:
     return view.loc[list(artworks)].to_numpy()
 
 
-def _design(statistics: Any, mean: Sequence[float], scale: Sequence[float]) -> np.ndarray:
+def _design(statistics: Any, mean: Sequence[float], scale: Sequence[float], squares: bool) -> np.ndarray:
     standardised = (np.asarray(statistics, dtype=np.float64) - np.asarray(mean)) / np.asarray(scale)
-    return np.c_[standardised, np.ones(len(standardised))]
+    extra = [np.clip(standardised, -SQUARE_CLIP, SQUARE_CLIP) ** 2] if squares else []
+    return np.c_[(standardised, *extra, np.ones(len(standardised)))]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -168,3 +168,17 @@ def test_head_for_artworks_fits_on_the_rows_artworks_only():
     assert head_for_artworks({"file": table}, rows[rows["class"] == "kom"], ["han", "kom"], 0.7) is None
     with pytest.raises(ValueError, match="lack 1 artwork"):
         head_for_artworks({"file": table, "thumbnail": table.drop(index="a0.png")}, rows, ["han", "kom"], 0.7)
+
+
+def test_a_head_reads_how_far_from_the_usual_a_picture_lies_either_way():
+    # Class 1 lies far from the usual in the first statistic, on either side: no straight line between the classes.
+    rng = np.random.default_rng(0)
+    statistics = rng.normal(size=(2000, len(NAMES)))
+    labels = (np.abs(statistics[:, 0]) > 1.0).astype(int)
+    head = fit_head(statistics, labels, ["han", "kom"], weight=0.7)
+
+    assert head.squares and np.shape(head.coefficients) == (2 * len(NAMES) + 1, 2)
+    # A straight line gets at most the larger class's share, 68%.
+    assert (head.probabilities(statistics).argmax(axis=1) == labels).mean() > 0.85
+    again = StatisticsHead.from_metadata({"statistics": head.to_dict()})
+    np.testing.assert_allclose(again.probabilities(statistics), head.probabilities(statistics))
