@@ -58,7 +58,7 @@ EDGE = 0.1
 PENALTY = 60.0
 # The same for the coefficients of the squared statistics: far higher, so that only a picture far from the training
 # artworks' usual tips the verdict by it. On artists no model had seen, a lower one raised the mean over sources and
-# sank the pencil drawings; with none the mean was 1.7 points lower (README, "Results on real art").
+# sank the pencil drawings; without squares the mean was 1.5-1.7 points lower (README, "Results on real art").
 SQUARE_PENALTY = 4000.0
 # Standardised statistics are clipped here before they are squared, so that one outlandish picture stays bounded.
 SQUARE_CLIP = 5.0
