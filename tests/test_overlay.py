@@ -143,8 +143,8 @@ def test_tiles_of_a_model_that_reads_big_pictures_reduced_lie_over_the_picture_a
 
 
 def test_read_at_size_refuses_an_empty_size(tmp_path):
+    from artcnn.images import read_at_size
+
     Image.new("RGB", (40, 30)).save(tmp_path / "a.png")
     with pytest.raises(ValueError, match=r"size=\(0, 30\)"):
-        from artcnn.images import read_at_size
-
         read_at_size(tmp_path / "a.png", (0, 30))
