@@ -110,7 +110,6 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     from artcnn.data import preprocess
     from artcnn.evaluation import class_probabilities
     from artcnn.image_statistics import StatisticsHead
-    from artcnn.images import read_at_size
     from artcnn.prediction import artwork_result, model_tiling
     from artcnn.reading import read_for_tiles
     from artcnn.storage import load_model
@@ -122,7 +121,7 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     _map_index(_layers(model))
     tiling = model_tiling(metadata)
     head = StatisticsHead.from_metadata(metadata)
-    pending, tiles = read_for_tiles(0, Path(artwork), tiling, config, statistics=head is not None)
+    pending, tiles = read_for_tiles(0, Path(artwork), tiling, config, statistics=head is not None, keep_picture=True)
     if pending.error is not None:
         raise ValueError(f"{artwork}: {pending.error}")
     pixels = preprocess(np.stack(tiles), metadata.get("input_size") or model.input_shape[1] or tiling.tile_size)
@@ -131,9 +130,8 @@ def heat_map(model: str | os.PathLike | tuple[Any, dict], artwork: str | os.Path
     verdict = artwork_result(pending, classes, metadata, tiling, config.low_confidence, head)
     target = target or max(verdict.probabilities, key=verdict.probabilities.get)
     maps = tile_maps(model, pixels, outputs, classes.index(target))
-    image = read_at_size(artwork, pending.used_size, config.limits)
-    heat = _stitch(maps, pending.boxes, image.size)
-    return HeatMap(file=str(artwork), target=target, heat=heat, overlay=overlay(image, heat),
+    heat = _stitch(maps, pending.boxes, pending.picture.size)
+    return HeatMap(file=str(artwork), target=target, heat=heat, overlay=overlay(pending.picture, heat),
                    tile_boxes=verdict.tile_boxes, probabilities=verdict.probabilities)
 
 

@@ -44,6 +44,8 @@ class Pending:
     whole: list[bool] = field(default_factory=list)
     # image_statistics of the picture, for a model whose verdict uses them.
     statistics: np.ndarray | None = None
+    # The picture the boxes lie in, kept only when asked (Grad-CAM lays its map over it); a stream keeps none.
+    picture: Any = None
     error: str | None = None
     tile_probabilities: list[np.ndarray] = field(default_factory=list)
     received: int = 0
@@ -54,10 +56,10 @@ class Pending:
 
 
 def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: PredictConfig,
-                   statistics: bool = False) -> tuple[Pending, list]:
+                   statistics: bool = False, keep_picture: bool = False) -> tuple[Pending, list]:
     """One artwork read, hashed and cut into its grid of tiles: (its Pending, the tiles' pixels); an unreadable
     file gives a Pending with `error` set and no tiles. A big JPEG is decoded at the scale the tiles need.
-    With `statistics`, the Pending carries the picture's image_statistics too."""
+    With `statistics`, the Pending carries the picture's image_statistics too; with `keep_picture`, the picture."""
     from artcnn.image_statistics import image_statistics
     from artcnn.tiling import cut_tiles
 
@@ -83,6 +85,8 @@ def read_for_tiles(index: int, path: Path, tiling: TilingConfig, config: Predict
     pending.boxes = [(tile.x, tile.y, tile.size) for tile in cut.tiles]
     pending.whole = [tile.whole for tile in cut.tiles]
     pending.expected = len(cut.tiles)
+    if keep_picture:
+        pending.picture = image
     return pending, [tile.pixels for tile in cut.tiles]
 
 
