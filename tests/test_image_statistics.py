@@ -81,6 +81,17 @@ def test_a_thumbnail_flattens_what_a_file_shows():
     assert as_thumbnail["log_colours"] > as_file["log_colours"]
 
 
+def test_the_coarse_copy_sees_past_a_thumbnails_jpeg_noise():
+    for picture in (flat_shapes(3, side=4 * SIDE), grainy_wash(3, side=900)):
+        as_file, as_thumbnail = named(picture), dict(zip(NAMES, thumbnail_statistics(picture)))
+        fine_gap = abs(as_thumbnail["log_colours"] - as_file["log_colours"])
+        coarse_gap = abs(as_thumbnail["coarse_log_colours"] - as_file["coarse_log_colours"])
+        assert coarse_gap < fine_gap / 3
+    # The coarse copy is the small one averaged: still one colour for a flat picture, and in range.
+    plain = named(Image.new("RGB", (500, 300), (30, 90, 200)))
+    assert plain["coarse_log_colours"] == 0 and plain["coarse_top_colour_share"] == 1
+
+
 def test_a_tiny_picture_is_measured_enlarged():
     statistics = named(Image.new("RGB", (1, 1), (200, 10, 10)))
     assert statistics["log_colours"] == 0 and statistics["top_colour_share"] == 1 and statistics["grain"] == 0
