@@ -28,7 +28,8 @@ SPLITS = ("train", "test")
 MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
 # statistics.csv: per artwork of manifest.csv and view, its image_statistics.NAMES; datasets built before
 # statistics existed have none, those built before thumbnails were measured have the "file" view only, and those
-# built before the symmetry statistics have only image_statistics.FIRST_NAMES (read as none).
+# built before the symmetry statistics have only image_statistics.FIRST_NAMES, those built before the coarse copy
+# only its MEASURES (both read as none: a model trained on them blends no statistics until the dataset is rebuilt).
 STATISTICS_FILE = "statistics.csv"
 # The views: the artwork's file as it is (image_statistics), and as a thumbnail would show it (thumbnail_statistics).
 STATISTICS_VIEWS = ("file", "thumbnail")
