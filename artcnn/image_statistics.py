@@ -50,7 +50,8 @@ MEASURES = (
     *(f"detail_{scale}px" for scale in DETAIL_SCALES), "hue_entropy", "saturated_share", "dark_share", "light_share",
 )
 # Long side in pixels of the coarse copy (the `SIDE`-px copy averaged down): on artists no model had seen, the
-# coarse measures raised the mean over sources as thumbnails by 1.2-2.2 points (README, "Results on real art").
+# coarse measures (with the penalties below set for them) raised the mean over sources as thumbnails by 1.8-2.8
+# points (README, "Results on real art").
 COARSE_SIDE = 64
 # The statistics, in the order of image_statistics's vector: the measures on the SIDE-px copy, then on the coarse one.
 NAMES = (*MEASURES, *(f"coarse_{name}" for name in MEASURES))

@@ -87,7 +87,7 @@ def test_the_coarse_copy_sees_past_a_thumbnails_jpeg_noise():
         fine_gap = abs(as_thumbnail["log_colours"] - as_file["log_colours"])
         coarse_gap = abs(as_thumbnail["coarse_log_colours"] - as_file["coarse_log_colours"])
         assert coarse_gap < fine_gap / 3
-    # The coarse copy is the small one averaged: still one colour for a flat picture, and in range.
+    # The coarse copy is the small one averaged: a flat picture is still one colour.
     plain = named(Image.new("RGB", (500, 300), (30, 90, 200)))
     assert plain["coarse_log_colours"] == 0 and plain["coarse_top_colour_share"] == 1
 
