@@ -61,6 +61,8 @@ VARIANTS = {
     "default": Variant("`default` as shipped (tiles at the file's own scale and a whole view; synthetic hand drawings, "
                        "0.25 per hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)",
                        TrainConfig(recipe="default"), whole_view=TilingConfig().whole_view),
+    "default, 192-px input": Variant("`default` with its tiles resized to 192 px instead of 128 (finer strokes and grain)",
+                                     TrainConfig(recipe="default", input_size=192), whole_view=TilingConfig().whole_view),
     "default, no whole view": Variant("`default` without the whole view (the tiles at the file's own scale only)",
                                       TrainConfig(recipe="default"), whole_view=False),
     "default, no drawings": Variant("`default` without its synthetic hand drawings (drawn_ratio 0)",
