@@ -159,7 +159,7 @@ def show_expected_duration(workspace: Workspace, dataset: str) -> None:
     tiles = description.tiles
     if without_statistics:
         st.caption("This dataset was built before the artworks' current global statistics were recorded, so this "
-                   "model will judge by its tiles alone. Build the dataset again on the Datasets page to use them.")
+                   "model will judge by its tiles alone. Measure them again on the Datasets page to use them.")
     own = "" if st.session_state.get(TRAINING_FORM["epochs"]) else " (the recipe's own number)"
     what = f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''}{own} over {tiles} tiles"
     rate = seconds_per_tile(workspace.root / "runs", recipe.name, recipe.input_size)

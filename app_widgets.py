@@ -115,6 +115,32 @@ def show_dataset(dataset) -> None:
     show_duplicates(dataset)
 
 
+def offer_statistics_update(folder: Path) -> None:
+    """For a dataset built before the artworks' current global statistics: why it matters, and a button that
+    measures them again (statistics_update), its outcome shown once after the page redraws."""
+    from artcnn.statistics_update import statistics_outdated, update_statistics
+
+    try:
+        outdated = statistics_outdated(folder)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    if outdated:
+        st.caption("This dataset was built before the artworks' current global statistics were recorded, so a model "
+                   "trained on it would judge by its tiles alone. Measuring them again reads its artworks where "
+                   "they were when it was built; its tiles and split stay as they are.")
+        if st.button("Measure the statistics again"):
+            try:
+                measured = update_statistics(folder, progress=progress_callback("Measuring"))
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.session_state.dataset_statistics_done = f"Global statistics of {measured} artworks measured again."
+                st.rerun()
+    if "dataset_statistics_done" in st.session_state:
+        st.success(st.session_state.pop("dataset_statistics_done"))
+
+
 def show_duplicates(dataset) -> None:
     """A dataset's near-duplicate groups: each under more than one class a labelling conflict to fix, the rest
     kept on one side of the split (no leak from training into the test), named from the dataset's source."""

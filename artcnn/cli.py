@@ -89,6 +89,18 @@ def cmd_tile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statistics(args: argparse.Namespace) -> int:
+    from artcnn.statistics_update import statistics_outdated, update_statistics
+
+    if not statistics_outdated(args.dataset) and not args.force:
+        print(f"{args.dataset} already has the current global statistics (--force measures them again anyway)")
+        return 0
+    with TerminalBar() as bar:
+        measured = update_statistics(Path(args.dataset), progress=bar.update)
+    print(f"global statistics of {measured} artworks measured again and written to {args.dataset}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from artcnn.evaluation import evaluate_model
     from artcnn.storage import load_model
@@ -204,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_limit_flags(tile)
     tile.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     tile.set_defaults(handler=cmd_tile)
+    statistics = commands.add_parser(
+        "statistics", help="measure a dataset's global statistics again (a dataset built by an earlier artcnn)",
+        description="Read DATASET's artworks again where it found them and record their global statistics as "
+                    "this artcnn measures them, keeping its tiles and split; without them a model trained on the "
+                    "dataset judges by its tiles alone. Nothing is written if any artwork has moved or changed.")
+    statistics.add_argument("dataset", help="a dataset folder")
+    statistics.add_argument("--force", action="store_true", help="measure them even if they are current")
+    statistics.set_defaults(handler=cmd_statistics)
     add_training_commands(commands)
 
     evaluate = commands.add_parser("evaluate", help="print a model's metrics on a dataset",

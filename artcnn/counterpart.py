@@ -82,7 +82,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
     Drawing i depends on `seed` and i only: a fit with fewer artworks gets the first of another's drawings."""
     import pandas as pd
 
-    from artcnn.image_statistics import NAMES, image_statistics, thumbnail_statistics
+    from artcnn.image_statistics import NAMES, VIEWS, view_statistics
     from artcnn.prior import exported_tiles
     from artcnn.synthetic.drawn import DRAWN_TECHNIQUES, SAVED_LOSSLESS
 
@@ -95,7 +95,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
     folder.mkdir(parents=True, exist_ok=True)
     techniques = sorted(DRAWN_TECHNIQUES)
     drawing_files: list[tuple[str, ...]] = []
-    measured: dict[str, dict[str, np.ndarray]] = {"file": {}, "thumbnail": {}}
+    measured: dict[str, dict[str, np.ndarray]] = {view: {} for view in VIEWS}
     emit(progress, "counterpart", 0, wanted, f"synthetic {class_name} drawings")
     for index in range(wanted):
         rng = np.random.default_rng([seed, index])
@@ -105,7 +105,8 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
                                         folder / f"drawing_{index:05d}", lossless=technique in SAVED_LOSSLESS)
         drawing_files.append(tuple(tiles))
         name = DRAWING_NAME.format(index=index)
-        measured["file"][name], measured["thumbnail"][name] = image_statistics(drawing), thumbnail_statistics(drawing)
+        for view, values in view_statistics(drawing).items():
+            measured[view][name] = values
         emit(progress, "counterpart", index + 1, wanted, f"{technique} {index + 1}")
     statistics = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES)).rename_axis("artwork")
                   for view, values in measured.items()}

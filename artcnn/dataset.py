@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artcnn.config import TilingConfig, tiling_from_dict, to_dict
+from artcnn.image_statistics import FIRST_NAMES, NAMES, VIEWS
 from artcnn.images import sha256_file
 
 if TYPE_CHECKING:
@@ -29,10 +30,9 @@ MANIFEST_COLUMNS = ("tile", "artwork", "sha256", "class", "split", "x", "y")
 # statistics.csv: per artwork of manifest.csv and view, its image_statistics.NAMES; datasets built before
 # statistics existed have none, those built before thumbnails were measured have the "file" view only, and those
 # built before the symmetry statistics have only image_statistics.FIRST_NAMES, those built before the coarse copy
-# only its MEASURES (both read as none: a model trained on them blends no statistics until the dataset is rebuilt).
+# only its MEASURES (both read as none: a model trained on them blends no statistics until the dataset is rebuilt
+# or its statistics are measured again, statistics_update).
 STATISTICS_FILE = "statistics.csv"
-# The views: the artwork's file as it is (image_statistics), and as a thumbnail would show it (thumbnail_statistics).
-STATISTICS_VIEWS = ("file", "thumbnail")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,19 +143,18 @@ def write_statistics(folder: str | os.PathLike, statistics: dict[str, dict[str, 
     """statistics.csv into `folder`: {artwork (as in manifest.csv): {view: its statistics vector}}."""
     import pandas as pd
 
-    from artcnn.image_statistics import NAMES
-
     rows = [{"artwork": artwork, "view": view, **dict(zip(NAMES, values))}
             for artwork, views in statistics.items() for view, values in views.items()]
-    pd.DataFrame(rows, columns=["artwork", "view", *NAMES]).to_csv(Path(folder) / STATISTICS_FILE, index=False)
+    # Written whole or not at all: measuring a dataset's statistics again replaces the file of a dataset in use.
+    partial = Path(folder) / f"{STATISTICS_FILE}.partial"
+    pd.DataFrame(rows, columns=["artwork", "view", *NAMES]).to_csv(partial, index=False)
+    os.replace(partial, Path(folder) / STATISTICS_FILE)
 
 
 def read_statistics(dataset: Dataset) -> "dict[str, pd.DataFrame] | None":
     """The dataset's statistics.csv as {view: its rows indexed by artwork}, the "file" view first; None for a
     dataset built before statistics existed, or before all of the current image_statistics.NAMES did."""
     import pandas as pd
-
-    from artcnn.image_statistics import FIRST_NAMES, NAMES
 
     statistics_file = dataset.path / STATISTICS_FILE
     if not statistics_file.is_file():
@@ -165,9 +164,9 @@ def read_statistics(dataset: Dataset) -> "dict[str, pd.DataFrame] | None":
     if missing:
         raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. Rebuild the dataset.")
     if not set(NAMES) <= set(table.columns):
-        # Recorded before the later statistics existed: like a dataset without statistics, until rebuilt.
+        # Recorded before the later statistics existed: like a dataset without statistics, until measured again.
         return None
-    views = {view: table[table["view"] == view].set_index("artwork")[list(NAMES)] for view in STATISTICS_VIEWS}
+    views = {view: table[table["view"] == view].set_index("artwork")[list(NAMES)] for view in VIEWS}
     if views["file"].empty:
         raise ValueError(f"{statistics_file} has no statistics of the files themselves. Rebuild the dataset.")
     return {view: rows for view, rows in views.items() if not rows.empty}

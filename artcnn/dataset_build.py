@@ -24,7 +24,7 @@ from PIL import Image
 from artcnn.config import IMAGE_SUFFIXES, TilingConfig, validate_name
 from artcnn.dataset import MANIFEST_COLUMNS, MANIFEST_FILE, SPLITS, Dataset, write_description, write_statistics
 from artcnn.duplicates import describe_groups, group_duplicates, perceptual_hash
-from artcnn.image_statistics import image_statistics, thumbnail_statistics
+from artcnn.image_statistics import view_statistics
 from artcnn.images import ArtworkError, is_hidden, is_image_path, iter_image_files, load_artwork, sha256_file
 from artcnn.progress import ProgressCallback, emit
 from artcnn.splitting import split_artworks
@@ -178,7 +178,7 @@ def _build(artworks, building: Path, config: TilingConfig, progress, skipped: li
                     upscaled.append(str(file))
                 digests[file] = digest
                 image_hashes[file] = perceptual_hash(image)
-                statistics[str(file)] = {"file": image_statistics(image), "thumbnail": thumbnail_statistics(image)}
+                statistics[str(file)] = view_statistics(image)
                 usable[name].append(file)
                 tiles_of[file] = _write_tiles(cut.tiles, pending / name, _tile_stem(file, digest))
             else:

@@ -57,6 +57,9 @@ COARSE_SIDE = 64
 NAMES = (*MEASURES, *(f"coarse_{name}" for name in MEASURES))
 # JPEG quality of the thumbnail copy thumbnail_statistics measures (a common web thumbnail's).
 THUMBNAIL_QUALITY = 90
+# The views of an artwork whose statistics a dataset records (view_statistics): the artwork's file as it is
+# (image_statistics), and as a collection's thumbnail would show it (thumbnail_statistics).
+VIEWS = ("file", "thumbnail")
 # Shortest side the statistics are measured on: a smaller picture is enlarged to it.
 MIN_SIDE = 8
 # A gradient (on the [0, 1] grey scale) counted as an edge.
@@ -180,6 +183,11 @@ def thumbnail_statistics(image: Image.Image) -> np.ndarray:
     encoded.seek(0)
     with Image.open(encoded) as thumbnail:
         return image_statistics(thumbnail)
+
+
+def view_statistics(image: Image.Image) -> dict[str, np.ndarray]:
+    """What a dataset records of one artwork, per view (`VIEWS`): the file as it is, and its thumbnail."""
+    return dict(zip(VIEWS, (image_statistics(image), thumbnail_statistics(image))))
 
 
 @dataclass(frozen=True)

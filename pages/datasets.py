@@ -6,8 +6,8 @@ import streamlit as st
 
 import app_state
 import app_team
-from app_widgets import (ACCEPTED_UPLOADS, progress_callback, save_uploads, show_dataset, show_shortcut_report,
-                         show_skipped)
+from app_widgets import (ACCEPTED_UPLOADS, offer_statistics_update, progress_callback, save_uploads, show_dataset,
+                         show_shortcut_report, show_skipped)
 from artcnn.config import TilingConfig, validate_name
 from artcnn.dataset import read_description
 from artcnn.dataset_build import UnusableClassError, build_dataset, check_class_names, check_classes
@@ -97,6 +97,7 @@ try:
 except ValueError as error:
     st.error(str(error))
     st.stop()
+offer_statistics_update(folder)
 if st.button("Check for shortcuts", help="Do file properties alone (size, format, colour, blank share) separate "
              "the classes? A model would learn those instead of how the art was made."):
     try:

@@ -223,3 +223,25 @@ def test_tile_and_crossval_take_the_whole_view_flag_both_ways():
         wanted = flag == "--whole-view"
         assert cli._tiling_config(parser.parse_args(["tile", "art", "ds", flag])).whole_view is wanted  # noqa: SLF001
         assert parser.parse_args(["crossval", "art", flag]).whole_view is wanted
+
+
+def test_statistics_measures_an_earlier_datasets_statistics_again_or_says_why_not(tmp_path, capsys):
+    from artcnn.dataset import STATISTICS_FILE
+    from artcnn.image_statistics import FIRST_NAMES
+
+    art, dataset = tmp_path / "art", tmp_path / "dataset"
+    for seed, file in enumerate(("han/a.png", "han/b.png", "kom/c.png", "kom/d.png")):
+        badfiles.noise(art / file, (40, 40), seed=seed)
+    assert cli.main(["tile", str(art), str(dataset), "--tile-size", "32"]) == 0
+    pd.read_csv(dataset / STATISTICS_FILE)[["artwork", "view", *FIRST_NAMES]].to_csv(dataset / STATISTICS_FILE,
+                                                                                    index=False)
+    capsys.readouterr()
+
+    assert cli.main(["statistics", str(dataset)]) == 0
+    assert "global statistics of 4 artworks measured again" in capsys.readouterr().out
+    assert cli.main(["statistics", str(dataset)]) == 0
+    assert "already has the current global statistics" in capsys.readouterr().out
+
+    (art / "kom" / "d.png").unlink()
+    assert cli.main(["statistics", str(dataset), "--force"]) == 2
+    assert "kom/d.png (no longer where the dataset found it)" in capsys.readouterr().err

@@ -142,3 +142,32 @@ def _jpeg(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+def test_a_dataset_built_before_the_current_statistics_has_them_measured_again(populated_copy):
+    import pandas as pd
+
+    from artcnn.dataset import STATISTICS_FILE
+    from artcnn.image_statistics import FIRST_NAMES
+
+    folder = populated_copy.dataset_dir("tiny")
+    pd.read_csv(folder / STATISTICS_FILE)[["artwork", "view", *FIRST_NAMES]].to_csv(folder / STATISTICS_FILE,
+                                                                                   index=False)
+    manifest = pd.read_csv(folder / "manifest.csv")
+    kept = manifest.copy()
+    # One artwork moved away since the dataset was built: the page names it and keeps the statistics as they are.
+    moved = manifest["artwork"].iloc[0]
+    manifest["artwork"] = manifest["artwork"].replace(moved, moved + ".moved")
+    manifest.to_csv(folder / "manifest.csv", index=False)
+    at = open_page(PAGE)
+    assert any("built before the artworks' current global statistics" in caption.value for caption in at.caption)
+    _button(at, "Measure the statistics again").click().run()
+    assert not at.exception
+    (error,) = [error.value for error in at.error]
+    assert "no longer where the dataset found it" in error and str(populated_copy.root) not in error
+
+    kept.to_csv(folder / "manifest.csv", index=False)
+    _button(at, "Measure the statistics again").click().run()
+    assert not at.exception and not at.error
+    assert any("Global statistics of 8 artworks measured again" in message.value for message in at.success)
+    assert not any(button.label == "Measure the statistics again" for button in at.button)
