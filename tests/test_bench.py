@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from builders import TILE, write_sourced_artworks, write_dataset  # noqa: E402
 
 from artcnn import models  # noqa: E402
-from bench import classify_memory, classify_speed, common, reproduce_study, train_speed, unseen_artists  # noqa: E402
+from bench import (classify_memory, classify_speed, common, reproduce_study, small_collection, train_speed,  # noqa: E402
+                   unseen_artists)
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +211,18 @@ def test_model_on_real_art_scores_every_artwork_from_its_file_and_its_thumbnail(
     assert model_on_real_art.main([str(model), "--data", str(tmp_path / "art"), "--out", str(tmp_path / "out"),
                                    "--small", str(TILE + 8)]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("model_mean_accuracy: ")
+
+
+def test_small_collection_draws_the_same_artworks_for_a_seed_and_others_for_another(tmp_path):
+    write_sourced_artworks(tmp_path / "art", per_class=6)
+
+    def drawn(folder):
+        return {name: sorted(link.name for link in (folder / name).iterdir()) for name in ("han", "kom")}
+
+    first = drawn(small_collection.draw(tmp_path / "art", tmp_path / "a", 3, seed=0))
+    assert [len(files) for files in first.values()] == [3, 3]
+    assert drawn(small_collection.draw(tmp_path / "art", tmp_path / "b", 3, seed=0)) == first
+    assert drawn(small_collection.draw(tmp_path / "art", tmp_path / "c", 3, seed=1)) != first
+    assert all(link.resolve().parent.parent == (tmp_path / "art").resolve() for link in (tmp_path / "a").glob("*/*"))
+    with pytest.raises(ValueError, match="fewer than 7"):
+        small_collection.draw(tmp_path / "art", tmp_path / "d", 7, seed=0)
