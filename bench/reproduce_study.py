@@ -90,10 +90,11 @@ class _Usage:
 
 
 def _has_statistics(dataset) -> bool:
-    from artcnn.dataset import STATISTICS_VIEWS, read_statistics
+    from artcnn.dataset import read_statistics
+    from artcnn.image_statistics import VIEWS
 
     try:
-        return set(read_statistics(dataset) or {}) == set(STATISTICS_VIEWS)
+        return set(read_statistics(dataset) or {}) == set(VIEWS)
     except ValueError:
         return False
 
