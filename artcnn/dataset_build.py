@@ -78,11 +78,14 @@ def build_dataset(
     final name only when complete, and is then recorded in the catalogue of the workspace holding it.
     """
     dataset_dir = Path(dataset_dir)
+    # Absolute, so that the manifest still finds each artwork from another working folder (the app, a later
+    # command: measuring statistics again, the shortcut check, the misclassified artworks).
     if isinstance(artworks, (str, os.PathLike)):
-        source = str(Path(artworks))
-        skipped = _other_files(Path(artworks))
-        artworks = class_folders(Path(artworks))
+        source = str(Path(artworks).absolute())
+        skipped = _other_files(Path(source))
+        artworks = class_folders(Path(source))
     else:
+        artworks = {name: [Path(file).absolute() for file in files] for name, files in artworks.items()}
         source = _common_folder(artworks)
         skipped = []
     check_classes(artworks, source)
@@ -139,7 +142,7 @@ def _other_files(root: Path) -> list[dict]:
 
 
 def _common_folder(artworks: Mapping[str, Sequence[Path]]) -> str:
-    files = [str(Path(file).absolute()) for files in artworks.values() for file in files]
+    files = [str(file) for files in artworks.values() for file in files]
     try:
         return os.path.commonpath(files) if files else ""
     except ValueError:  # files on different drives

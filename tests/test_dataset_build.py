@@ -257,3 +257,16 @@ def test_a_whole_view_dataset_names_each_artworks_whole_tile_apart(tmp_path):
     names = [Path(row["tile"]).name for row in _manifest(tmp_path / "ds")]
     assert len(names) == 12 and sum(name.endswith("_whole.png") for name in names) == 4
     assert read_description(tmp_path / "ds").tiling.whole_view and report.tiling == config
+
+
+def test_the_manifest_finds_each_artwork_from_another_working_folder(tmp_path, monkeypatch):
+    _collection(tmp_path / "art", {"han": 2, "kom": 2})
+    monkeypatch.chdir(tmp_path)
+    from_folder = build_dataset(Path("art"), Path("by_folder"), CONFIG)
+    from_files = build_dataset({"han": [Path("art/han/art 0.png")], "kom": [Path("art/kom/art 0.png")]},
+                               Path("by_files"), CONFIG)
+    monkeypatch.chdir(tmp_path / "art")
+    for dataset in (from_folder, from_files):
+        artworks = {row["artwork"] for row in _manifest(tmp_path / dataset.path)}
+        assert artworks and all(Path(artwork).is_absolute() and Path(artwork).is_file() for artwork in artworks)
+        assert Path(dataset.source).is_absolute()
