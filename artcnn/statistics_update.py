@@ -38,6 +38,10 @@ def update_statistics(folder: str | os.PathLike, progress: ProgressCallback | No
             zip(artworks["artwork"], artworks["sha256"], artworks["class"]), start=1):
         file = Path(artwork)
         try:
+            if not file.is_file() and not file.is_absolute():
+                # Datasets cut before dataset_build recorded absolute paths hold the paths as they were given.
+                raise ArtworkError(file, f"recorded as {artwork}, relative to the folder the dataset was built "
+                                         "from: run this from that folder")
             if not file.is_file():
                 raise ArtworkError(file, "no longer where the dataset found it")
             if sha256_file(file) != digest:

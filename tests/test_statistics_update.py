@@ -80,3 +80,14 @@ def test_a_damaged_artwork_is_named_with_what_is_wrong(dataset, tmp_path):
 
     with pytest.raises(ValueError, match=r"han/work 1\.png \(cannot decode the picture in full"):
         update_statistics(dataset)
+
+
+def test_an_artwork_recorded_relative_to_another_folder_says_where_to_run_from(dataset, tmp_path, monkeypatch):
+    manifest = pd.read_csv(dataset / "manifest.csv")
+    manifest["artwork"] = manifest["artwork"].str.replace(f"{tmp_path}/", "", regex=False)
+    manifest.to_csv(dataset / "manifest.csv", index=False)
+    monkeypatch.chdir(dataset)
+    with pytest.raises(ValueError, match=r"han/work 0\.png \(recorded as art/han/work 0\.png, relative to the folder"):
+        update_statistics(dataset)
+    monkeypatch.chdir(tmp_path)
+    assert update_statistics(dataset) == 6
