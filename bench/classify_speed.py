@@ -241,12 +241,13 @@ def main(argv: list[str] | None = None) -> int:
           + f" (sum {sum(costs.values()):.2f} ms; end to end {1000 / cpu['artcnn']:.2f} ms of CPU per file)")
     print(f"ceiling: the model alone on resized tiles in memory, batches of 64: {ceiling['files_per_second']:7.1f} "
           f"tiles/s, {ceiling['files_per_cpu_second']:7.1f} per CPU-second")
-    # Decoding and the model are the two stages no pipeline can skip; spread perfectly over every core, they
-    # alone bound the files/s any classification of these files reaches on this machine.
+    # Decoding and the model (with a statistics head, the statistics too) are the stages no pipeline can skip;
+    # spread perfectly over every core, they alone bound the files/s any classification of these files reaches here.
     cores = len(os.sched_getaffinity(0))
-    floor_ms = costs["read and decode"] + costs["model"]
+    unavoidable = [name for name in ("read and decode", "model", "global statistics") if name in costs]
+    floor_ms = sum(costs[name] for name in unavoidable)
     bound = cores * 1000 / floor_ms
-    print(f"bound: read and decode + model = {floor_ms:.2f} ms of CPU per file; on {cores} cores at most "
+    print(f"bound: {' + '.join(unavoidable)} = {floor_ms:.2f} ms of CPU per file; on {cores} cores at most "
           f"{bound:.1f} files/s = {bound / study:.1f}× the study's median, even if nothing else cost anything")
     print(f"artcnn ÷ study: {single['speedup']:.1f}× wall clock, {single['cpu_speedup']:.1f}× per CPU-second; "
           f"ceiling ÷ study: {ceiling['files_per_second'] / study:.1f}× wall clock, "
