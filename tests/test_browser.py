@@ -32,6 +32,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Pyt
 expect, PlaywrightTimeout = sync_api.expect, sync_api.TimeoutError
 # Every wait is bounded; training and the first TensorFlow import on two busy cores get the longest.
 SERVER_START, TRAINING = 60, 240
+# Enough epochs that the run is seen mid-training: one epoch of the demo can end between two of the page's redraws.
+EPOCHS = 6
 
 
 def free_port() -> int:
@@ -191,7 +193,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     # Before any run there is nothing to estimate from, and the page says so and what the default means.
     expect(page.get_by_text(re.compile(r"4 epochs \(the recipe's own number\) over \d+ tiles\. No earlier run"))
            ).to_be_visible()
-    for role, name, value in (("spinbutton", "Epochs", "1"), ("spinbutton", "Seed", "7"),
+    for role, name, value in (("spinbutton", "Epochs", str(EPOCHS)), ("spinbutton", "Seed", "7"),
                               ("textbox", "Run name", "browser run")):
         field = page.get_by_role(role, name=name, exact=True)
         field.fill(value)
@@ -201,21 +203,21 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     go_to(page, "Home", "artcnn")
     go_to(page, "Train", "Train")  # the form kept the user's choices across the page change
-    expect(page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("1")
+    expect(page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value(str(EPOCHS))
     expect(page.get_by_role("spinbutton", name="Seed", exact=True)).to_have_value("7")
     expect(page.get_by_role("textbox", name="Run name", exact=True)).to_have_value("browser run")
     page.get_by_role("button", name="Start training").click()
     progress = page.get_by_test_id("stProgress").filter(has_text="browser run · ")
     expect(progress).to_be_visible()
     # After the start, the page says which dataset and settings the run uses.
-    expect(page.get_by_text(re.compile(r"dataset demo \(han, kom\) · recipe default · 1 epoch · .* seed 7"))
+    expect(page.get_by_text(re.compile(rf"dataset demo \(han, kom\) · recipe default · {EPOCHS} epochs · .* seed 7"))
            ).to_be_visible()
     page.screenshot(path=shots / "03-train-started.png")
 
     go_to(page, "Home", "artcnn")
     go_to(page, "Train", "Train")
     expect(progress).to_be_visible()  # the run outlived the page change
-    expect(page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("1")
+    expect(page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value(str(EPOCHS))
     # One state at a time, read until the run is done: loading, training with batches, evaluating, finished.
     states, deadline, midrun = [], time.monotonic() + TRAINING, False
     while not states or not states[-1].startswith("finished"):
@@ -228,8 +230,8 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
                 page.screenshot(path=notes / "train_midrun.png")
                 midrun = True
         time.sleep(0.3)
-    assert states[-1] == "finished, epoch 1 of 1", states
-    training_states = [state for state in states if state.startswith("training epoch 1 of 1 · batch ")]
+    assert states[-1] == f"finished, epoch {EPOCHS} of {EPOCHS}", states
+    training_states = [state for state in states if re.match(rf"training epoch \d+ of {EPOCHS} · batch ", state)]
     assert training_states, states
     assert all(" · the time left shows when the first epoch ends" in state or "of training left (estimate)" in state
                for state in training_states), training_states
@@ -240,7 +242,7 @@ def test_demo_dataset_train_classify_sort_download(app, page, tmp_path):
     near_chance = page.get_by_text(re.compile(r"^Near chance: the test accuracy of artworks"))
     expect(near_chance).to_have_count(1 if accuracy["low"] <= 0.5 <= accuracy["high"] else 0)
     # With a run measured on this machine, the next run's duration is estimated before it starts.
-    expect(page.get_by_text(re.compile(r"1 epoch over \d+ tiles: expected about \d+ (s|min) of training.*"
+    expect(page.get_by_text(re.compile(rf"{EPOCHS} epochs over \d+ tiles: expected about \d+ (s|min) of training.*"
                                        r"an estimate from this workspace's earlier runs"))).to_be_visible()
     page.screenshot(path=shots / "05-train-finished.png")
 
