@@ -121,14 +121,15 @@ def offer_statistics_update(folder: Path) -> None:
     from artcnn.statistics_update import statistics_outdated, update_statistics
 
     try:
-        outdated = statistics_outdated(folder)
-    except ValueError as error:
+        damaged, outdated = False, statistics_outdated(folder)
+    except ValueError as error:  # a damaged statistics.csv, which measuring again rewrites
         st.error(str(error))
-        return
-    if outdated:
-        st.caption("This dataset was built before the artworks' current global statistics were recorded, so a model "
-                   "trained on it would judge by its tiles alone. Measuring them again reads its artworks where "
-                   "they were when it was built; its tiles and split stay as they are.")
+        damaged = True
+    if damaged or outdated:
+        if not damaged:
+            st.caption("This dataset was built before the artworks' current global statistics were recorded, so a "
+                       "model trained on it would judge by its tiles alone. Measuring them again reads its artworks "
+                       "where they were when it was built; its tiles and split stay as they are.")
         if st.button("Measure the statistics again"):
             try:
                 measured = update_statistics(folder, progress=progress_callback("Measuring"))

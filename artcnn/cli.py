@@ -92,7 +92,7 @@ def cmd_tile(args: argparse.Namespace) -> int:
 def cmd_statistics(args: argparse.Namespace) -> int:
     from artcnn.statistics_update import statistics_outdated, update_statistics
 
-    if not statistics_outdated(args.dataset) and not args.force:
+    if not args.force and not statistics_outdated(args.dataset):
         print(f"{args.dataset} already has the current global statistics (--force measures them again anyway)")
         return 0
     with TerminalBar() as bar:
@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "this artcnn measures them, keeping its tiles and split; without them a model trained on the "
                     "dataset judges by its tiles alone. Nothing is written if any artwork has moved or changed.")
     statistics.add_argument("dataset", help="a dataset folder")
-    statistics.add_argument("--force", action="store_true", help="measure them even if they are current")
+    statistics.add_argument("--force", action="store_true",
+                            help="measure them even if they look current (or the statistics file is damaged)")
     statistics.set_defaults(handler=cmd_statistics)
     add_training_commands(commands)
 

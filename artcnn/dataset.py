@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artcnn.config import TilingConfig, tiling_from_dict, to_dict
-from artcnn.image_statistics import FIRST_NAMES, NAMES, VIEWS
+from artcnn.image_statistics import FIRST_NAMES, MEASURE_AGAIN, NAMES, VIEWS
 from artcnn.images import sha256_file
 
 if TYPE_CHECKING:
@@ -162,11 +162,11 @@ def read_statistics(dataset: Dataset) -> "dict[str, pd.DataFrame] | None":
     table = pd.read_csv(statistics_file, dtype={"artwork": str, "view": str})
     missing = [name for name in ("artwork", "view", *FIRST_NAMES) if name not in table.columns]
     if missing:
-        raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. Rebuild the dataset.")
+        raise ValueError(f"{statistics_file} lacks the column(s) {', '.join(missing)}. {MEASURE_AGAIN}")
     if not set(NAMES) <= set(table.columns):
         # Recorded before the later statistics existed: like a dataset without statistics, until measured again.
         return None
     views = {view: table[table["view"] == view].set_index("artwork")[list(NAMES)] for view in VIEWS}
     if views["file"].empty:
-        raise ValueError(f"{statistics_file} has no statistics of the files themselves. Rebuild the dataset.")
+        raise ValueError(f"{statistics_file} has no statistics of the files themselves. {MEASURE_AGAIN}")
     return {view: rows for view, rows in views.items() if not rows.empty}

@@ -18,7 +18,7 @@ import pandas as pd
 
 from artcnn.config import TilingConfig
 from artcnn.dataset import read_statistics
-from artcnn.image_statistics import StatisticsHead, statistics_of
+from artcnn.image_statistics import MEASURE_AGAIN, StatisticsHead, statistics_of
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -158,7 +158,7 @@ def verdict_probabilities(names: np.ndarray, tile_means: np.ndarray, head: Stati
         return tile_means
     if views is None:
         raise ValueError("this model's verdicts use each artwork's global statistics, which this dataset does not "
-                         "have (it was built before they were recorded). Rebuild the dataset.")
+                         f"have (it was built before they were recorded). {MEASURE_AGAIN}")
     return head.blend(tile_means, statistics_of(views["file"], names))
 
 

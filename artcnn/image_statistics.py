@@ -57,6 +57,9 @@ COARSE_SIDE = 64
 NAMES = (*MEASURES, *(f"coarse_{name}" for name in MEASURES))
 # JPEG quality of the thumbnail copy thumbnail_statistics measures (a common web thumbnail's).
 THUMBNAIL_QUALITY = 90
+# What a message about a dataset's missing or outdated statistics advises (statistics_update does the first).
+MEASURE_AGAIN = ("Measure its statistics again (python -m artcnn statistics DATASET, or on the Datasets page) or "
+                 "build the dataset again.")
 # The views of an artwork whose statistics a dataset records (view_statistics): the artwork's file as it is
 # (image_statistics), and as a collection's thumbnail would show it (thumbnail_statistics).
 VIEWS = ("file", "thumbnail")
@@ -310,8 +313,7 @@ def statistics_of(view: "pd.DataFrame", artworks: Sequence[str]) -> np.ndarray:
     first artwork it lacks."""
     missing = sorted(set(artworks) - set(view.index))
     if missing:
-        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. "
-                         "Rebuild the dataset.")
+        raise ValueError(f"the dataset's statistics lack {len(missing)} artwork(s), e.g. {missing[0]}. {MEASURE_AGAIN}")
     return view.loc[list(artworks)].to_numpy()
 
 

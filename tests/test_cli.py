@@ -242,6 +242,12 @@ def test_statistics_measures_an_earlier_datasets_statistics_again_or_says_why_no
     assert cli.main(["statistics", str(dataset)]) == 0
     assert "already has the current global statistics" in capsys.readouterr().out
 
+    pd.read_csv(dataset / STATISTICS_FILE).drop(columns=["view"]).to_csv(dataset / STATISTICS_FILE, index=False)
+    assert cli.main(["statistics", str(dataset)]) == 2
+    assert "Measure its statistics again (python -m artcnn statistics DATASET" in capsys.readouterr().err
+    assert cli.main(["statistics", str(dataset), "--force"]) == 0  # a damaged file is measured anew
+    capsys.readouterr()
+
     (art / "kom" / "d.png").unlink()
     assert cli.main(["statistics", str(dataset), "--force"]) == 2
     assert "kom/d.png (no longer where the dataset found it)" in capsys.readouterr().err

@@ -151,7 +151,7 @@ def test_a_statistics_head_blends_into_every_artworks_verdict():
     summary = summarise(manifest, probs, ["a", "b", "c"], head=head, statistics={"file": statistics})
     assert summary["artwork_accuracy"]["correct"] == 4 and summary["misclassified"] == []
     assert summary["tile_accuracy"] == summarise(manifest, probs, ["a", "b", "c"])["tile_accuracy"]
-    with pytest.raises(ValueError, match="Rebuild the dataset"):
+    with pytest.raises(ValueError, match=r"Measure its statistics again \(python -m artcnn statistics DATASET"):
         summarise(manifest, probs, ["a", "b", "c"], head=head, statistics=None)
     with pytest.raises(ValueError, match="lack 1 artwork"):
         summarise(manifest, probs, ["a", "b", "c"], head=head, statistics={"file": statistics.drop(index="b/penne_1.png")})

@@ -171,3 +171,18 @@ def test_a_dataset_built_before_the_current_statistics_has_them_measured_again(p
     assert not at.exception and not at.error
     assert any("Global statistics of 8 artworks measured again" in message.value for message in at.success)
     assert not any(button.label == "Measure the statistics again" for button in at.button)
+
+
+def test_a_damaged_statistics_file_is_named_and_can_be_measured_anew(populated_copy):
+    import pandas as pd
+
+    from artcnn.dataset import STATISTICS_FILE
+
+    folder = populated_copy.dataset_dir("tiny")
+    pd.read_csv(folder / STATISTICS_FILE).drop(columns=["view"]).to_csv(folder / STATISTICS_FILE, index=False)
+    at = open_page(PAGE)
+    assert any("lacks the column(s) view" in error.value for error in at.error)
+    assert not any("built before the artworks' current global statistics" in caption.value for caption in at.caption)
+    _button(at, "Measure the statistics again").click().run()
+    assert not at.exception and not at.error
+    assert any("measured again" in message.value for message in at.success)

@@ -91,3 +91,12 @@ def test_an_artwork_recorded_relative_to_another_folder_says_where_to_run_from(d
         update_statistics(dataset)
     monkeypatch.chdir(tmp_path)
     assert update_statistics(dataset) == 6
+
+
+def test_a_damaged_statistics_file_is_named_and_measuring_again_repairs_it(dataset):
+    table = pd.read_csv(dataset / STATISTICS_FILE)
+    table.drop(columns=["view"]).to_csv(dataset / STATISTICS_FILE, index=False)
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) view\. Measure its statistics again"):
+        statistics_outdated(dataset)
+    assert update_statistics(dataset) == 6
+    assert not statistics_outdated(dataset)
