@@ -13,7 +13,7 @@ import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -91,6 +91,18 @@ def matmul_peak(dtype: str = "float32", size: int = 2048, repeats: int = 10) -> 
     timings = [measured(lambda: multiply(a, b).numpy())[1:] for _ in range(repeats)]
     flops = 2.0 * size**3
     return flops / min(wall for wall, _ in timings), flops / min(cpu for _, cpu in timings)
+
+
+def linked_collection(folder: Path, chosen: Mapping[str, Iterable[Path]]) -> Path:
+    """`folder` with one sub-folder per class of links to its chosen files (a part of a real collection to run on
+    without copying it); links already there are kept."""
+    for name, files in chosen.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for file in files:
+            link = folder / name / Path(file).name
+            if not link.exists():
+                link.symlink_to(Path(file).resolve())
+    return folder
 
 
 def demo_collection(folder: Path, per_class: int, seed: int = 0) -> Path:

@@ -46,16 +46,12 @@ def draw(artworks: Path, folder: Path, per_class: int, seed: int) -> Path:
 
     if per_class < 2:
         raise ValueError(f"per_class must be at least 2 (one to train on, one to test). Received: per_class={per_class}")
-    rng = np.random.default_rng(seed)
+    rng, chosen = np.random.default_rng(seed), {}
     for name, files in class_folders(artworks).items():
         if len(files) < per_class:
             raise ValueError(f"class {name} of {artworks} has {len(files)} artworks, fewer than {per_class}.")
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        for file in rng.choice(sorted(files), per_class, replace=False):
-            link = folder / name / Path(file).name
-            if not link.exists():
-                link.symlink_to(Path(file).resolve())
-    return folder
+        chosen[name] = rng.choice(sorted(files), per_class, replace=False)
+    return common.linked_collection(folder, chosen)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,13 +36,8 @@ def subset(artworks: Path, folder: Path, per_class: int) -> Path:
 
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1. Received: per_class={per_class}")
-    for klass in sorted(path for path in artworks.iterdir() if path.is_dir()):
-        (folder / klass.name).mkdir(parents=True, exist_ok=True)
-        for file in list(iter_image_files([klass]))[:per_class]:
-            link = folder / klass.name / file.name
-            if not link.exists():
-                link.symlink_to(file.resolve())
-    return folder
+    return common.linked_collection(folder, {klass.name: list(iter_image_files([klass]))[:per_class]
+                                             for klass in sorted(path for path in artworks.iterdir() if path.is_dir())})
 
 
 def curve(history: list[dict]) -> list[tuple[int, float, float]]:
