@@ -95,7 +95,8 @@ def _measures(small: Image.Image) -> np.ndarray:
         small = small.resize((max(small.width, MIN_SIDE), max(small.height, MIN_SIDE)), Image.Resampling.NEAREST)
     pixels = np.asarray(small)
     rgb = pixels.astype(np.float32) / 255
-    grey = rgb.mean(axis=2)
+    # rgb.mean(axis=2) to the bit (its sum in its order), without numpy's slow reduction over a 3-long axis.
+    grey = (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / np.float32(3)
 
     # Colours quantised to 5 bits a channel.
     quantised = (pixels >> 3).astype(np.int32)
@@ -106,28 +107,26 @@ def _measures(small: Image.Image) -> np.ndarray:
     dx, dy = np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1]
     magnitude = np.hypot(dx, dy)
     edges = magnitude > EDGE
-    angles = np.histogram(np.mod(np.arctan2(dy[edges], dx[edges]), np.pi), bins=8, range=(0, np.pi),
-                          weights=magnitude[edges])[0]
+    angles = _angle_histogram(np.mod(np.arctan2(dy[edges], dx[edges]), np.pi), magnitude[edges])
     angles = angles / (angles.sum() + 1e-9)
+    same = pixels[:, 1:] == pixels[:, :-1]
     shape = [edges.mean(), *angles, angles[0] + angles[4], (magnitude < 1 / 255).mean(),
-             (np.abs(np.diff(rgb, axis=1)).sum(axis=2) == 0).mean()]
+             (same[..., 0] & same[..., 1] & same[..., 2]).mean()]
 
     # How the spectrum's amplitude falls with frequency: the slope of its radial mean, log-log.
     height, width = grey.shape
-    amplitude = np.abs(np.fft.fftshift(np.fft.fft2(grey - grey.mean())))
-    radius, counts = _radii(height, width)
-    radial = np.bincount(radius, amplitude.ravel()) / counts
+    radial = _radial_amplitude(grey - grey.mean())
     frequencies = np.arange(2, max(3, min(height, width) // 2))
     slope = np.polyfit(np.log(frequencies), np.log(radial[frequencies] + 1e-9), 1)[0]
 
-    hsv = np.asarray(small.convert("HSV")).astype(np.float32) / 255
-    saturation = hsv[..., 1]
+    hsv = np.asarray(small.convert("HSV"))
+    hue, saturation = (hsv[..., channel].astype(np.float32) / 255 for channel in (0, 1))
     # Grain: how far each pixel strays from the mean of its 3×3 neighbourhood.
     neighbourhood = sum(grey[r:height - 2 + r, c:width - 2 + c] for r in range(3) for c in range(3)) / 9
     fine = grey[1:-1, 1:-1] - neighbourhood
     grain = np.abs(fine).mean()
     coloured = saturation > SATURATED
-    hues = np.bincount((hsv[..., 0][coloured] * 18).astype(int).clip(0, 17), minlength=18) / max(coloured.sum(), 1)
+    hues = np.bincount((hue[coloured] * 18).astype(int).clip(0, 17), minlength=18) / max(coloured.sum(), 1)
     hues = hues[hues > 0]
     # Symmetry of the whole and of its finest detail: a hand may draw a symmetric design, but only code repeats
     # its grain and edges exactly in the mirror.
@@ -139,14 +138,12 @@ def _measures(small: Image.Image) -> np.ndarray:
 
 def _symmetries(picture: np.ndarray) -> list[float]:
     """How `picture` correlates with its left-right mirror, its top-bottom mirror and its half turn, and the best."""
-    found = [_correlation(picture, picture[:, ::-1]), _correlation(picture, picture[::-1]),
-             _correlation(picture, picture[::-1, ::-1])]
+    # A mirror has the picture's mean and spread: centre and measure it once.
+    centred = picture - picture.mean()
+    spread = float((centred * centred).sum()) + 1e-9
+    found = [float((centred * mirror).sum()) / spread
+             for mirror in (centred[:, ::-1], centred[::-1], centred[::-1, ::-1])]
     return [*found, max(found)]
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
 
 
 def _detail(grey: np.ndarray) -> list[float]:
@@ -158,22 +155,52 @@ def _detail(grey: np.ndarray) -> list[float]:
         if height < 2 or width < 2:
             shares.append(0.0)
             continue
-        level = level[:height, :width]
-        coarse = level.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
-        shares.append(float(((level - coarse.repeat(2, 0).repeat(2, 1)) ** 2).mean() / total))
+        blocks = level[:height, :width].reshape(height // 2, 2, width // 2, 2)
+        coarse = blocks.mean(axis=(1, 3))
+        shares.append(float(((blocks - coarse[:, None, :, None]) ** 2).mean() / total))
         level = coarse
     return shares
 
 
+def _angle_histogram(angles: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """np.histogram(angles, 8, (0, π), weights=weights)[0] for angles in [0, π], by its own method (a first guess
+    at each bin, put right against the bin edges in the angles' precision, then one bincount) without its checks,
+    which cost more here."""
+    bins = 8
+    edges = np.linspace(0, np.pi, bins + 1).astype(angles.dtype)
+    index = np.minimum((angles * (bins / np.pi)).astype(np.intp), bins - 1)
+    index -= angles < edges[index]
+    index += (angles >= edges[index + 1]) & (index != bins - 1)
+    return np.bincount(index, weights, minlength=bins)
+
+
+def _radial_amplitude(picture: np.ndarray) -> np.ndarray:
+    """The mean amplitude of `picture`'s spectrum at each whole distance from its centre (fftshift's), from the
+    real-input half of the spectrum (4 times faster than the whole): the other half mirrors it."""
+    height, width = picture.shape
+    half = np.abs(np.fft.rfft2(picture))
+    direct, mirrored, counts = _radii(height, width)
+    # Columns 1 to (width - 1) // 2 of the half stand for their mirror images in the other half too.
+    return (np.bincount(direct, half.ravel(), minlength=len(counts))
+            + np.bincount(mirrored, half[:, 1:(width + 1) // 2].ravel(), minlength=len(counts))) / counts
+
+
 @functools.lru_cache(maxsize=16)
-def _radii(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's whole distance from the centre of a height × width spectrum, and how many pixels have each."""
-    rows, columns = np.indices((height, width))
-    radius = np.hypot(rows - height / 2, columns - width / 2).astype(int).ravel()
-    counts = np.maximum(np.bincount(radius), 1)
+def _radii(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a height × width picture's rfft2: each element's whole distance from the centre of the whole shifted
+    spectrum, the same for the mirror image of its columns 1 to (width - 1) // 2, and how many of the whole
+    spectrum's elements lie at each distance."""
+    rows, columns = np.arange(height), np.arange(width)
+    # Frequency (row, column) lies at shifted position (row + height // 2, column + width // 2), modulo the size.
+    radius = np.hypot(((rows + height // 2) % height - height / 2)[:, None],
+                      (columns + width // 2) % width - width / 2).astype(int)
+    direct = radius[:, :width // 2 + 1].ravel()
+    # The mirror of frequency (row, column) is (-row, -column), modulo the size.
+    mirrored = radius[(-rows % height)[:, None], width - columns[1:(width + 1) // 2]].ravel()
+    counts = np.maximum(np.bincount(radius.ravel()), 1)
     # Shared by every call of this size: read only.
-    radius.flags.writeable = counts.flags.writeable = False
-    return radius, counts
+    direct.flags.writeable = mirrored.flags.writeable = counts.flags.writeable = False
+    return direct, mirrored, counts
 
 
 def thumbnail_statistics(image: Image.Image) -> np.ndarray:

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
-from artcnn.image_statistics import (FIRST_NAMES, NAMES, SIDE, StatisticsHead, fit_head, head_for_artworks,
-                                     image_statistics, thumbnail_statistics)
+from artcnn.image_statistics import (FIRST_NAMES, NAMES, SIDE, StatisticsHead, _angle_histogram, _radial_amplitude,
+                                     fit_head, head_for_artworks, image_statistics, thumbnail_statistics)
 
 
 def named(image: Image.Image) -> dict[str, float]:
@@ -96,6 +96,25 @@ def test_a_tiny_picture_is_measured_enlarged():
     statistics = named(Image.new("RGB", (1, 1), (200, 10, 10)))
     assert statistics["log_colours"] == 0 and statistics["top_colour_share"] == 1 and statistics["grain"] == 0
     assert np.isfinite(image_statistics(Image.new("L", (2, 40)))).all()
+
+
+@pytest.mark.parametrize("height, width", [(8, 8), (7, 5), (5, 8), (1, 6), (64, 47), (47, 64)])
+def test_the_radial_spectrum_from_its_real_half_equals_the_whole_spectrums(height, width):
+    picture = np.random.default_rng(height * width).random((height, width)).astype(np.float32)
+    whole = np.abs(np.fft.fftshift(np.fft.fft2(picture)))
+    rows, columns = np.indices((height, width))
+    radius = np.hypot(rows - height / 2, columns - width / 2).astype(int).ravel()
+    expected = np.bincount(radius, whole.ravel()) / np.maximum(np.bincount(radius), 1)
+    np.testing.assert_allclose(_radial_amplitude(picture), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_edge_directions_fall_in_np_histograms_bins_even_on_their_edges():
+    edges = np.linspace(0, np.pi, 9)
+    angles = np.r_[edges, np.nextafter(edges[1:], 0), np.random.default_rng(0).uniform(0, np.pi, 500)]
+    weights = np.random.default_rng(1).uniform(0.1, 1, len(angles))
+    for kind in (np.float64, np.float32):
+        np.testing.assert_array_equal(_angle_histogram(angles.astype(kind), weights),
+                                      np.histogram(angles.astype(kind), bins=8, range=(0, np.pi), weights=weights)[0])
 
 
 def test_a_head_learns_two_classes_and_survives_its_metadata():
