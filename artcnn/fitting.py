@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from artcnn.config import TrainConfig
     from artcnn.counterpart import Counterpart
+    from artcnn.head_examples import HeadExamples
     from artcnn.image_statistics import StatisticsHead
     from artcnn.models import Recipe
 
@@ -137,6 +138,8 @@ class SyntheticAdditions:
     prior_ratio: float
     # The drawings (artcnn.counterpart), or None when the fit adds none.
     counterpart: "Counterpart | None"
+    # The synthetic pictures only the statistics head learns from, or None.
+    head_examples: "HeadExamples | None" = None
 
     @property
     def files(self) -> list[str]:
@@ -162,6 +165,8 @@ class SyntheticAdditions:
             drawings = self.counterpart.drawings
             parts.append(f"{drawings} synthetic hand drawing{'s' if drawings != 1 else ''} in class "
                          f"{self.counterpart.class_name}")
+        if self.head_examples is not None and self.head_examples.description:
+            parts.append(self.head_examples.description)
         return f" with {' and '.join(parts)}" if parts else ""
 
     def for_rows(self, rows: Any) -> "SyntheticAdditions":
@@ -174,7 +179,8 @@ class SyntheticAdditions:
             raise ValueError(f"these are {len(self.prior_files)} prior tiles, fewer than a fit on the rows given "
                              f"gets. Received: rows asking for {wanted}")
         return dataclasses.replace(self, prior_files=self.prior_files[:wanted], counterpart=(
-            None if self.counterpart is None else self.counterpart.for_rows(rows)))
+            None if self.counterpart is None else self.counterpart.for_rows(rows)), head_examples=(
+            None if self.head_examples is None else self.head_examples.for_rows(rows)))
 
 
 def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any,
@@ -201,7 +207,23 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
         counterpart = drawn_counterpart(info, rows, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
                                         seed=config.seed, progress=progress)
     return SyntheticAdditions(tuple(info.classes), tuple(prior_files), config.prior_class, config.prior_ratio,
-                              counterpart)
+                              counterpart, _head_examples(info, rows, config, progress))
+
+
+def _head_examples(info: Any, rows: Any, config: "TrainConfig",
+                   progress: ProgressCallback | None) -> "HeadExamples | None":
+    """The recipe's synthetic pictures for its statistics head, for the classes the dataset has; None for a recipe
+    without a head or without such pictures."""
+    from artcnn.head_examples import GENERATIVE, INK_DRAWING, head_examples
+    from artcnn.models import resolve_recipe
+
+    recipe = resolve_recipe(config)
+    kinds = {name: (ratio, kind) for name, ratio, kind in ((config.drawn_class, recipe.head_drawn_ratio, INK_DRAWING),
+                                                           (config.prior_class, recipe.head_prior_ratio, GENERATIVE))
+             if ratio and name in info.classes}
+    if not recipe.statistics_weight or not kinds:
+        return None
+    return head_examples(rows, info.tiling.tile_size, kinds, seed=config.seed, progress=progress)
 
 
 def training_tiles(files: Sequence[str], labels: "np.ndarray", artworks: Sequence[str],
@@ -268,6 +290,8 @@ def statistics_head(info: Any, rows: Any, recipe: "Recipe",
 
     statistics = read_statistics(info) if recipe.statistics_weight else None
     views, rows = with_drawings(statistics, rows, additions.counterpart)
+    if additions.head_examples is not None:
+        views, rows = additions.head_examples.added_to(views, rows)
     head = head_for_artworks(views, rows, info.classes, recipe.statistics_weight)
     if head is not None:
         return head, (f"; verdict: {recipe.statistics_weight:.0%} the artwork's global statistics, "

@@ -92,17 +92,20 @@ def test_a_fit_adds_the_recipes_drawings_to_its_tiles_and_head(dataset, tmp_path
     additions = fitting.synthetic_additions(dataset, dataset.manifest, config, tmp_path / "a", None)
     assert additions.counterpart.drawings == round(recipe.drawn_ratio * 4) == 1
     assert additions.labels.tolist() == [0] * len(additions.files)
-    assert additions.description == " with 1 synthetic hand drawing in class han"
+    assert additions.description == (" with 1 synthetic hand drawing in class han and synthetic pictures for its "
+                                     "statistics head alone (1 in class han, 1 in class kom)")
     more = fitting.synthetic_additions(dataset, dataset.manifest, TrainConfig(drawn_ratio=1.5), tmp_path / "b", None)
     with_drawn = fitting.statistics_head(dataset, dataset.manifest, recipe, more)[0]
     plain = fitting.synthetic_additions(dataset, dataset.manifest, TrainConfig(drawn_ratio=0.0), tmp_path, None)
     without = fitting.statistics_head(dataset, dataset.manifest, recipe, plain)[0]
-    # The head is standardised over what it was fitted on: each artwork and each of the 6 drawings, in both views.
+    # The head is standardised over what it was fitted on: each artwork, each of the 6 drawings and the head's own
+    # pictures, in both views.
     views = read_statistics(dataset)
     artworks = [views[view] for view in ("file", "thumbnail")]
     drawings = [more.counterpart.statistics[view] for view in ("file", "thumbnail")]
-    np.testing.assert_allclose(with_drawn.mean, pd.concat(artworks + drawings).to_numpy().mean(axis=0))
-    np.testing.assert_allclose(without.mean, pd.concat(artworks).to_numpy().mean(axis=0))
+    pictures = [table for tables in plain.head_examples.statistics.values() for table in tables.values()]
+    np.testing.assert_allclose(with_drawn.mean, pd.concat(artworks + drawings + pictures).to_numpy().mean(axis=0))
+    np.testing.assert_allclose(without.mean, pd.concat(artworks + pictures).to_numpy().mean(axis=0))
 
 
 def test_without_the_class_a_recipes_drawings_are_left_out_but_asked_ones_refused(dataset, tmp_path):

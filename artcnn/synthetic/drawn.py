@@ -4,7 +4,9 @@ The hand-made sources every other lever misses are clean lines on a white sheet,
 statistics and tiles alike read as code output. These techniques give the `han` side of training
 such pictures: outlines a hand drew with a mouse (straight-ish segments, jittered corners, one
 ink of one width, overshooting closures) and graphite sketches (repeated searching contours,
-hatched shading, grain breaking up the tone) on plain or off-white paper.
+hatched shading, grain breaking up the tone) on plain or off-white paper. Pen-and-ink drawings (hatching
+whose density follows the shade, swelling contours, solid masses of black, scanned) are made for the
+statistics head alone (artcnn.head_examples).
 """
 
 from __future__ import annotations
@@ -108,6 +110,68 @@ def pencil_sketch(rng: np.random.Generator, width: int, height: int) -> Image.Im
     alpha = np.asarray(tone.filter(ImageFilter.GaussianBlur(0.6)), np.float32) / 255.0 * grain
     pixels = paper + (ink - paper) * alpha[..., None]
     pixels += rng.normal(0, 1.5, (height, width, 1))
+    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
+
+
+def ink_drawing(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A pen-and-ink drawing, scanned: subjects outlined in one to three passes of a pen whose line swells and
+    thins, shaded by short slightly bent hatching strokes, as dense as the shade is dark and crossed by a second
+    direction in the darkest parts, a few masses filled solid black; uneven ink, the scanner's noise, and now and
+    then the paper levelled to white as a cleaned scan has it."""
+    scale = min(width, height)
+    ink_mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(ink_mask)
+    subjects_mask = Image.new("L", (width, height), 0)
+    pen = scale / 768 * rng.uniform(1.0, 3.0)
+    subjects = []
+    for _ in range(int(rng.integers(1, 4))):
+        centre = np.array([width, height]) * rng.uniform(0.3, 0.7, 2)
+        radii = np.array([width, height]) * rng.uniform(0.1, 0.35, 2)
+        corners = _outline(rng, centre, radii, int(rng.integers(20, 70)), int(rng.integers(0, 10)))
+        ImageDraw.Draw(subjects_mask).polygon([tuple(point) for point in corners], fill=255)
+        subjects.append((centre, radii, corners))
+    # The shade: dark inside the subjects, softening towards their edges.
+    shade = np.asarray(subjects_mask.filter(ImageFilter.GaussianBlur(scale * 0.03)), np.float32) / 255
+    shade *= 0.4 + 0.6 * rng.random()
+    first = rng.uniform(0, np.pi)
+    for layer, direction in enumerate((first, first + rng.uniform(0.6, 1.2))):
+        along = np.array([np.cos(direction), np.sin(direction)])
+        across = np.array([along[1], -along[0]])
+        for _ in range(int(rng.integers(200, 1500))):
+            x, y = rng.uniform(0, width), rng.uniform(0, height)
+            # The crossing direction only where the shade is darkest.
+            if rng.random() > (1.6 * shade[int(y), int(x)] if layer == 0 else 0.8 * shade[int(y), int(x)] - 0.35):
+                continue
+            half = scale * rng.uniform(0.01, 0.04)
+            count = max(int(half), 3)
+            offsets = np.linspace(-half, half, count)
+            path = (np.array([x, y]) + offsets[:, None] * along
+                    + (rng.normal(0, 0.15) * offsets ** 2 / max(half, 1))[:, None] * across)
+            _dab(draw, path, np.maximum(0.5, pen * 0.5 * _pressure(rng, count)))
+    for centre, radii, corners in subjects:
+        for _ in range(int(rng.integers(1, 3))):
+            passed = corners + rng.normal(0, scale * 0.003, corners.shape)
+            steps = np.linalg.norm(np.diff(passed, axis=0), axis=1)
+            along_contour = np.concatenate([[0], np.cumsum(steps)])
+            at = np.arange(0, along_contour[-1], 1.0)
+            contour = np.stack([np.interp(at, along_contour, passed[:, 0]),
+                                np.interp(at, along_contour, passed[:, 1])], axis=1)
+            _dab(draw, contour, np.maximum(0.6, pen * (0.4 + _pressure(rng, len(contour)))))
+        for _ in range(int(rng.integers(3, 25))):
+            path = _hand_path(rng, centre + radii * rng.uniform(-0.8, 0.8, 2), scale * rng.uniform(0.02, 0.12), 1.0,
+                              rng.uniform(0.2, 0.6))
+            _dab(draw, path, np.maximum(0.5, pen * 0.6 * _pressure(rng, len(path))))
+    for _ in range(int(rng.integers(0, 4))):
+        mass = _outline(rng, np.array([width, height]) * rng.uniform(0.1, 0.9, 2),
+                        np.array([width, height]) * rng.uniform(0.03, 0.2, 2), int(rng.integers(10, 40)), 0)
+        draw.polygon([tuple(point) for point in mass], fill=255)
+    alpha = np.asarray(ink_mask.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2))), np.float32) / 255
+    paper = np.array([255, 255, 255], np.float32) - rng.uniform(0, 25) * np.array([0.6, 0.8, 1.2])
+    ink = np.full(3, rng.uniform(0, 60), np.float32) + rng.normal(0, 8, 3)
+    coverage = alpha * np.clip(rng.normal(0.9, 0.1, (height, width)), 0, 1)
+    pixels = paper + (ink - paper) * coverage[..., None] + rng.normal(0, rng.uniform(1, 4), (height, width, 3))
+    if rng.random() < 0.5:
+        pixels[(pixels > 225).all(axis=2)] = 255
     return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
 
 
