@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from artcnn.config import IMAGE_SUFFIXES, TilingConfig, TrainConfig, to_dict  # noqa: E402
 from artcnn.evaluation import source_of  # noqa: E402
 from artcnn.images import sha256_file  # noqa: E402
+from artcnn.models import resolve_recipe  # noqa: E402
 from bench import common  # noqa: E402
 from bench.reproduce_study import prepare_dataset  # noqa: E402
 
@@ -57,9 +58,13 @@ class Variant:
     whole_view: bool = False
 
 
+_DEFAULT = resolve_recipe(TrainConfig(recipe="default"))
 VARIANTS = {
-    "default": Variant("`default` as shipped (tiles at the file's own scale and a whole view; synthetic hand drawings, "
-                       "0.25 per hand-made artwork; verdict 0.7 global statistics, 0.3 tiles)",
+    "default": Variant(f"`default` as shipped (tiles at the file's own scale and a whole view; synthetic hand drawings, "
+                       f"{_DEFAULT.drawn_ratio:g} per hand-made artwork; its statistics head also fitted on synthetic "
+                       f"ink drawings, {_DEFAULT.head_drawn_ratio:g} per hand-made artwork, and generative pictures, "
+                       f"{_DEFAULT.head_prior_ratio:g} per generative one; verdict {_DEFAULT.statistics_weight:g} "
+                       f"global statistics, {1 - _DEFAULT.statistics_weight:g} tiles)",
                        TrainConfig(recipe="default"), whole_view=TilingConfig().whole_view),
     "default, 192-px input": Variant("`default` with its tiles resized to 192 px instead of 128 (finer strokes and grain)",
                                      TrainConfig(recipe="default", input_size=192), whole_view=TilingConfig().whole_view),
