@@ -97,7 +97,7 @@ def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[
     statistics = {}
     wanted = {name: example_count(rows, ratio, name) for name, (ratio, _) in kinds.items()}
     done, total = 0, sum(wanted.values())
-    emit(progress, "head examples", 0, total, "synthetic pictures for the statistics head")
+    emit(progress, "synthetic pictures", 0, total, "synthetic pictures for the statistics head")
     for name, (ratio, kind) in kinds.items():
         measured: dict[str, dict[str, np.ndarray]] = {view: {} for view in VIEWS}
         for index in range(wanted[name]):
@@ -110,7 +110,7 @@ def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[
                 for view, values in view_statistics(exported).items():
                     measured[view][NAME.format(kind=kind.name, index=index)] = values
             done += 1
-            emit(progress, "head examples", done, total, f"{kind.name} {index + 1}")
+            emit(progress, "synthetic pictures", done, total, f"{kind.name} {index + 1}")
         statistics[name] = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES))
                             .rename_axis("artwork") for view, values in measured.items()}
     return HeadExamples(statistics, {name: ratio for name, (ratio, _) in kinds.items()})
