@@ -138,7 +138,11 @@ def settings_text(config: dict) -> str:
             + (f" · {recipe['drawn_ratio']:g} synthetic drawings per {train['drawn_class']} artwork"
                if recipe.get("drawn_ratio") else "")
             + (f" · verdict {recipe['statistics_weight']:.0%} global statistics" if recipe.get("statistics_weight")
-               else ""))
+               else "")
+            + (f", their head also fitted on {recipe['head_drawn_ratio']:g} synthetic ink drawings per "
+               f"{train['drawn_class']} and {recipe['head_prior_ratio']:g} generative pictures per "
+               f"{train['prior_class']} artwork" if recipe.get("statistics_weight") and recipe.get("head_drawn_ratio")
+               is not None else ""))
 
 
 def show_expected_duration(workspace: Workspace, dataset: str) -> None:

@@ -65,7 +65,8 @@ def test_trains_one_epoch_with_progress_curves_and_metrics_then_finalizes(worksp
     settings = "dataset `demo` (han, kom) · recipe **default** · 1 epoch · "
     assert any(settings in caption.value for caption in at.caption)
     assert any("· prior 0.5 to kom · sources balanced · 0.5 synthetic drawings per han artwork · verdict 50% "
-               "global statistics" in caption.value
+               "global statistics, their head also fitted on 0.25 synthetic ink drawings per han and 0.1 generative "
+               "pictures per kom artwork" in caption.value
                for caption in at.caption)
     recorded = run_folder.read_run(workspace / "runs" / "first")["config"]["train"]
     assert (recorded["prior_ratio"], recorded["prior_class"], recorded["balance_sources"]) == (0.5, "kom", True)
