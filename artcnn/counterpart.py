@@ -56,19 +56,20 @@ class Counterpart:
         return tuple(file for files in self.drawing_files for file in files)
 
     def for_rows(self, rows: "pd.DataFrame") -> "Counterpart":
-        """The drawings a fit on manifest `rows` of the same dataset gets: the first drawing_count(rows, ...) of
+        """The drawings a fit on manifest `rows` of the same dataset gets: the first count_per_artwork(rows, ...) of
         these (drawing i depends on the seed and i only), so cross-validation draws them once for all its folds."""
-        wanted = drawing_count(rows, self.ratio, self.class_name)
-        if wanted > self.drawings:
-            raise ValueError(f"these are {self.drawings} drawings, fewer than a fit on the rows given gets. "
-                             f"Received: rows asking for {wanted}")
+        from artcnn.fitting import check_enough
+
+        wanted = count_per_artwork(rows, self.ratio, self.class_name)
+        check_enough(self.drawings, wanted, "drawings")
         return Counterpart(self.class_name, self.ratio, self.drawing_files[:wanted],
                            {view: table.iloc[:wanted] for view, table in self.statistics.items()})
 
 
-def drawing_count(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
-    """How many drawings `ratio` asks for: that many per artwork of `class_name` among manifest `rows` (artwork,
-    class), the artworks a fit trains on, so a cross-validation fold gets as many per artwork as a final model."""
+def count_per_artwork(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
+    """How many synthetic pictures `ratio` asks for (drawings here, the head's pictures in artcnn.head_examples):
+    that many per artwork of `class_name` among manifest `rows` (artwork, class), the artworks a fit trains on, so a
+    cross-validation fold gets as many per artwork as a final model."""
     if ratio < 0:
         raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
     artworks = rows.drop_duplicates("artwork")
@@ -77,7 +78,7 @@ def drawing_count(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
 
 def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike, ratio: float, *,
                       class_name: str = "han", seed: int = 0, progress: ProgressCallback | None = None) -> Counterpart:
-    """`drawing_count(rows, ratio, class_name)` drawings for a fit on manifest `rows` of dataset `info`,
+    """`count_per_artwork(rows, ratio, class_name)` drawings for a fit on manifest `rows` of dataset `info`,
     alternating the techniques of artcnn.synthetic.drawn, cut with the dataset's tiling into PNG tiles in `folder`.
     Drawing i depends on `seed` and i only: a fit with fewer artworks gets the first of another's drawings."""
     import pandas as pd
@@ -90,7 +91,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
         raise ValueError(f"the hand-drawn counterpart adds drawings to class {class_name}, but dataset "
                          f"{info.path.name} has no such class (classes: {', '.join(info.classes)}). "
                          f"Received: class_name={class_name!r}")
-    wanted = drawing_count(rows, ratio, class_name)
+    wanted = count_per_artwork(rows, ratio, class_name)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     techniques = sorted(DRAWN_TECHNIQUES)

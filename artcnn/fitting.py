@@ -124,6 +124,13 @@ def check_synthetic(classes: Sequence[str], config: "TrainConfig", dataset: Any)
                              f"{', '.join(classes)}). Received: {field}={name!r}")
 
 
+def check_enough(made: int, wanted: int, what: str) -> None:
+    """Refuse to give a fit's rows `wanted` of the `made` synthetic `what` that were made for a whole dataset."""
+    if wanted > made:
+        raise ValueError(f"these are {made} {what}, fewer than a fit on the rows given gets. Received: rows asking "
+                         f"for {wanted}")
+
+
 @dataclass(frozen=True)
 class SyntheticAdditions:
     """What a fit adds to a dataset's training: the algorithmic-art prior's tiles and the hand-drawn
@@ -175,9 +182,7 @@ class SyntheticAdditions:
         from artcnn.prior import prior_count
 
         wanted = prior_count(rows, self.prior_ratio, self.prior_class)
-        if wanted > len(self.prior_files):
-            raise ValueError(f"these are {len(self.prior_files)} prior tiles, fewer than a fit on the rows given "
-                             f"gets. Received: rows asking for {wanted}")
+        check_enough(len(self.prior_files), wanted, "prior tiles")
         return dataclasses.replace(self, prior_files=self.prior_files[:wanted], counterpart=(
             None if self.counterpart is None else self.counterpart.for_rows(rows)), head_examples=(
             None if self.head_examples is None else self.head_examples.for_rows(rows)))

@@ -53,11 +53,12 @@ class HeadExamples:
 
     def for_rows(self, rows: "pd.DataFrame") -> "HeadExamples":
         """The pictures a fit on manifest `rows` (artwork, class) of the same dataset gets: the first of each kind."""
-        wanted = {name: example_count(rows, ratio, name) for name, ratio in self.ratios.items()}
-        short = {name: count for name, count in wanted.items() if count > self.counts[name]}
-        if short:
-            raise ValueError(f"these are fewer synthetic pictures than a fit on the rows given gets. Received: rows "
-                             f"asking for {short}, made {self.counts}")
+        from artcnn.counterpart import count_per_artwork
+        from artcnn.fitting import check_enough
+
+        wanted = {name: count_per_artwork(rows, ratio, name) for name, ratio in self.ratios.items()}
+        for name, count in wanted.items():
+            check_enough(self.counts[name], count, f"synthetic pictures of class {name}")
         return HeadExamples({name: {view: table.iloc[:wanted[name]] for view, table in views.items()}
                              for name, views in self.statistics.items()}, self.ratios)
 
@@ -76,26 +77,19 @@ class HeadExamples:
                 pd.concat([rows[["artwork", "class"]], *added], ignore_index=True))
 
 
-def example_count(rows: "pd.DataFrame", ratio: float, class_name: str) -> int:
-    """`ratio` pictures per artwork of `class_name` among manifest `rows` (artwork, class)."""
-    if ratio < 0:
-        raise ValueError(f"ratio must be at least 0. Received: ratio={ratio}")
-    artworks = rows.drop_duplicates("artwork")
-    return round(ratio * int((artworks["class"] == class_name).sum()))
-
-
 def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[float, Kind]]", *, seed: int = 0,
                   progress: ProgressCallback | None = None) -> HeadExamples:
-    """For each class of `kinds` ({class: (ratio, kind)}, see KINDS), example_count(rows, ratio, class) pictures of
-    that kind about `tile_size` × SIDES px, exported as the kind's works reach a collection, with the statistics of
-    each view (image_statistics.view_statistics)."""
+    """For each class of `kinds` ({class: (ratio, kind)}: INK_DRAWING, GENERATIVE), `ratio` pictures of that kind
+    per artwork of the class among `rows` (counterpart.count_per_artwork), about `tile_size` × SIDES px, passed
+    through JPEG once as exported works are, with the statistics of each view (image_statistics.view_statistics)."""
     import pandas as pd
     from PIL import Image
 
+    from artcnn.counterpart import count_per_artwork
     from artcnn.image_statistics import NAMES, VIEWS, view_statistics
 
     statistics = {}
-    wanted = {name: example_count(rows, ratio, name) for name, (ratio, _) in kinds.items()}
+    wanted = {name: count_per_artwork(rows, ratio, name) for name, (ratio, _) in kinds.items()}
     done, total = 0, sum(wanted.values())
     emit(progress, "synthetic pictures", 0, total, "synthetic pictures for the statistics head")
     for name, (ratio, kind) in kinds.items():

@@ -12,7 +12,7 @@ from builders import generated_dataset
 
 from artcnn import data, fitting
 from artcnn.config import TrainConfig
-from artcnn.counterpart import DRAWING_NAME, drawing_count, drawn_counterpart, with_drawings
+from artcnn.counterpart import DRAWING_NAME, count_per_artwork, drawn_counterpart, with_drawings
 from artcnn.dataset import read_statistics
 
 
@@ -26,7 +26,7 @@ def test_drawings_are_cut_like_the_dataset_with_statistics_of_both_views(dataset
     events = []
     drawn = drawn_counterpart(dataset, dataset.manifest, tmp_path / "drawn", 1.5, seed=3, progress=events.append)
     # 1.5 drawings per han artwork (4), each cut into the dataset's 2 tiles.
-    assert drawn.class_name == "han" and drawn.drawings == drawing_count(dataset.manifest, 1.5, "han") == 6
+    assert drawn.class_name == "han" and drawn.drawings == count_per_artwork(dataset.manifest, 1.5, "han") == 6
     assert len(drawn.files) == 12 and all(Image.open(file).size == (32, 32) for file in drawn.files)
     assert set(drawn.statistics) == {"file", "thumbnail"}
     assert list(drawn.statistics["file"].index) == [DRAWING_NAME.format(index=index) for index in range(6)]
@@ -55,7 +55,7 @@ def test_doodles_are_kept_lossless_and_sketches_pass_through_jpeg(dataset, tmp_p
 def test_the_count_comes_from_the_rows_a_fit_trains_on_and_fewer_get_the_first_drawings(dataset, tmp_path):
     artworks = sorted(dataset.manifest.loc[dataset.manifest["class"] == "han", "artwork"].unique())
     fold = dataset.manifest[dataset.manifest["artwork"] != artworks[0]]
-    assert drawing_count(fold, 1.5, "han") == round(1.5 * 3) == 4
+    assert count_per_artwork(fold, 1.5, "han") == round(1.5 * 3) == 4
     whole = drawn_counterpart(dataset, dataset.manifest, tmp_path / "whole", 1.5, seed=3)
     fewer = drawn_counterpart(dataset, fold, tmp_path / "fold", 1.5, seed=3)
     assert fewer.drawings == 4 and whole.statistics["file"].head(4).equals(fewer.statistics["file"])

@@ -7,13 +7,14 @@ import pytest
 from artcnn import data, fitting
 from artcnn.config import TrainConfig
 from artcnn.dataset import read_statistics
-from artcnn.head_examples import GENERATIVE, INK_DRAWING, example_count, head_examples
+from artcnn.head_examples import GENERATIVE, INK_DRAWING, head_examples
 from artcnn.image_statistics import NAMES, VIEWS, image_statistics
 from tests.builders import generated_dataset
 
 
 def _rows(han: int, kom: int) -> pd.DataFrame:
-    return pd.DataFrame({"artwork": [f"art{index}" for index in range(han + kom)], "class": ["han"] * han + ["kom"] * kom})
+    return pd.DataFrame({"artwork": [f"art{index}" for index in range(han + kom)],
+                         "class": ["han"] * han + ["kom"] * kom})
 
 
 def test_each_class_gets_its_kind_per_artwork_with_statistics_of_both_views():
@@ -39,11 +40,11 @@ def test_a_fit_on_fewer_artworks_gets_the_first_pictures_and_no_more_than_were_m
     for name in kinds:
         for view in VIEWS:
             pd.testing.assert_frame_equal(fewer.statistics[name][view], made_for_fewer.statistics[name][view])
-    with pytest.raises(ValueError, match=r"fewer synthetic pictures than a fit on the rows given gets. Received: "
-                                         r"rows asking for \{'han': 5\}"):
+    with pytest.raises(ValueError, match="these are 3 synthetic pictures of class han, fewer than a fit on the rows "
+                                         "given gets. Received: rows asking for 5"):
         examples.for_rows(_rows(5, 3))
     with pytest.raises(ValueError, match="ratio must be at least 0. Received: ratio=-0.5"):
-        example_count(_rows(1, 1), -0.5, "han")
+        head_examples(_rows(1, 1), 32, {"han": (-0.5, INK_DRAWING)})
 
 
 def test_the_pictures_join_the_heads_artworks_as_their_class():
