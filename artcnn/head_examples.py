@@ -14,9 +14,8 @@ the seed and i only, so cross-validation makes them once for all its folds.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from PIL import Image
 
-# Sides of a picture, in tiles: the counterpart's drawings' (300-1000 px for 256-px tiles).
-SIDES = (1.2, 4.0)
 # How a picture is named where artworks are (statistics tables): never a real artwork's path.
 NAME = "synthetic {kind} {index:05d}"
 
@@ -80,13 +77,13 @@ class HeadExamples:
 def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[float, Kind]]", *, seed: int = 0,
                   progress: ProgressCallback | None = None) -> HeadExamples:
     """For each class of `kinds` ({class: (ratio, kind)}: INK_DRAWING, GENERATIVE), `ratio` pictures of that kind
-    per artwork of the class among `rows` (counterpart.count_per_artwork), about `tile_size` × SIDES px, passed
-    through JPEG once as exported works are, with the statistics of each view (image_statistics.view_statistics)."""
+    per artwork of the class among `rows` (counterpart.count_per_artwork), as large as the counterpart's drawings
+    (counterpart.DRAWN_SIDES tiles a side), exported as works are (prior.exported), with the statistics of each view (image_statistics.view_statistics)."""
     import pandas as pd
-    from PIL import Image
 
-    from artcnn.counterpart import count_per_artwork
+    from artcnn.counterpart import DRAWN_SIDES, count_per_artwork
     from artcnn.image_statistics import NAMES, VIEWS, view_statistics
+    from artcnn.prior import exported
 
     statistics = {}
     wanted = {name: count_per_artwork(rows, ratio, name) for name, (ratio, _) in kinds.items()}
@@ -96,13 +93,10 @@ def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[
         measured: dict[str, dict[str, np.ndarray]] = {view: {} for view in VIEWS}
         for index in range(wanted[name]):
             rng = np.random.default_rng([seed, kind.stream, index])
-            width, height = (int(side * tile_size) for side in rng.uniform(*SIDES, 2))
-            picture = kind.draw(rng, index, width, height)
-            encoded = io.BytesIO()
-            picture.convert("RGB").save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-            with Image.open(encoded) as exported:
-                for view, values in view_statistics(exported).items():
-                    measured[view][NAME.format(kind=kind.name, index=index)] = values
+            width, height = (int(side * tile_size) for side in rng.uniform(*DRAWN_SIDES, 2))
+            picture = exported(kind.draw(rng, index, width, height), rng)
+            for view, values in view_statistics(picture).items():
+                measured[view][NAME.format(kind=kind.name, index=index)] = values
             done += 1
             emit(progress, "synthetic pictures", done, total, f"{kind.name} {index + 1}")
         statistics[name] = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES))
@@ -129,14 +123,11 @@ def _ink(rng: np.random.Generator, index: int, width: int, height: int) -> "Imag
 
 
 def _generative(rng: np.random.Generator, index: int, width: int, height: int) -> "Image.Image":
-    from PIL import Image
-
+    from artcnn.prior import prior_picture
     from artcnn.synthetic import PRIOR_TECHNIQUES
 
-    # Drawn at twice the size and reduced, as the prior's pictures are (the anti-aliasing of sketches).
     techniques = sorted(PRIOR_TECHNIQUES)
-    drawn = PRIOR_TECHNIQUES[techniques[index % len(techniques)]](rng, 2 * width, 2 * height)
-    return drawn.resize((width, height), Image.LANCZOS)
+    return prior_picture(techniques[index % len(techniques)], rng, width, height)
 
 
 # The two kinds: scanned pen-and-ink drawings for the hand-made class, the prior's techniques for the code class.

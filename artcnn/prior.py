@@ -49,8 +49,6 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
     and p5 sketches) and passes through JPEG once, as exported works do, so that neither jagged
     edges nor missing compression marks them as synthetic. Returns {target_class: [tile files]}.
     """
-    from PIL import Image
-
     from artcnn import data
     from artcnn.synthetic import PRIOR_TECHNIQUES
 
@@ -73,32 +71,48 @@ def prior_tiles(dataset_dir: str | os.PathLike, folder: str | os.PathLike, ratio
         rng = np.random.default_rng([seed, artwork])
         technique = techniques[artwork % len(techniques)]
         width, height = (int(side * info.tiling.tile_size) for side in rng.uniform(*PRIOR_SIDES, 2))
-        drawn = PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
+        drawn = prior_picture(technique, rng, width, height)
         files += exported_tiles(drawn, info.tiling, rng, folder / f"prior_{technique}_{artwork:05d}",
                                 wanted - len(files))[1]
         emit(progress, "prior", len(files), wanted, f"{technique} artwork {artwork + 1}")
     return {target_class: files}
 
 
+def prior_picture(technique: str, rng: np.random.Generator, width: int, height: int) -> "Image.Image":
+    """A width × height picture of generative `technique` (PRIOR_TECHNIQUES), drawn at twice its size and reduced:
+    the anti-aliasing of Processing and p5 sketches."""
+    from PIL import Image
+
+    from artcnn.synthetic import PRIOR_TECHNIQUES
+
+    return PRIOR_TECHNIQUES[technique](rng, 2 * width, 2 * height).resize((width, height), Image.LANCZOS)
+
+
+def exported(picture: "Image.Image", rng: np.random.Generator, *, lossless: bool = False) -> "Image.Image":
+    """`picture` as works are exported: passed through JPEG once at a random quality, or, when `lossless` (a PNG
+    from a paint program), kept exactly as drawn; RGB."""
+    from PIL import Image
+
+    if lossless:
+        return picture.convert("RGB")
+    encoded = io.BytesIO()
+    picture.convert("RGB").save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
+    return Image.open(encoded).convert("RGB")
+
+
 def exported_tiles(picture: "Image.Image", tiling: "TilingConfig", rng: np.random.Generator, stem: Path,
                    limit: int | None = None, *, lossless: bool = False) -> "tuple[Image.Image, list[str]]":
-    """A synthetic picture saved as works are exported, and at most `limit` of its tiles cut with `tiling` written
-    as tiling.tile_file_name names them: (the exported picture, the files). Exported means passed through JPEG once
-    at a random quality, or kept exactly as drawn when `lossless` (a PNG from a paint program). The prior and the
-    hand-drawn counterpart both cut their pictures so."""
+    """A synthetic picture `exported` as works are, and at most `limit` of its tiles cut with `tiling` written as
+    tiling.tile_file_name names them: (the exported picture, the files). The prior and the hand-drawn counterpart
+    both cut their pictures so."""
     from PIL import Image
 
     from artcnn.tiling import cut_tiles, tile_file_name
 
-    if lossless:
-        exported = picture.convert("RGB")
-    else:
-        encoded = io.BytesIO()
-        picture.save(encoded, format="JPEG", quality=int(rng.integers(80, 96)))
-        exported = Image.open(encoded).convert("RGB")
+    picture = exported(picture, rng, lossless=lossless)
     files = []
-    for tile in cut_tiles(exported, tiling, rng).tiles[:limit]:
+    for tile in cut_tiles(picture, tiling, rng).tiles[:limit]:
         path = stem.parent / tile_file_name(stem.name, tile)
         Image.fromarray(tile.pixels).save(path, compress_level=1)
         files.append(str(path))
-    return exported, files
+    return picture, files
