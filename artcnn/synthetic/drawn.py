@@ -29,6 +29,14 @@ def _outline(rng: np.random.Generator, centre: np.ndarray, radii: np.ndarray, co
     return centre + np.stack([np.cos(angles), np.sin(angles)], axis=1) * radii * reach[:, None]
 
 
+def _continuous(corners: np.ndarray) -> np.ndarray:
+    """Points one pixel apart along the straight runs between `corners`: one dab each draws an unbroken line."""
+    steps = np.linalg.norm(np.diff(corners, axis=0), axis=1)
+    along = np.concatenate([[0], np.cumsum(steps)])
+    at = np.arange(0, along[-1], 1.0)
+    return np.stack([np.interp(at, along, corners[:, 0]), np.interp(at, along, corners[:, 1])], axis=1)
+
+
 def _mouse_line(rng: np.random.Generator, corners: np.ndarray, jitter: float) -> list[tuple[float, float]]:
     """Straight runs between the corners a mouse hand aims at, each corner missed by a little."""
     points = corners + rng.normal(0, jitter, corners.shape)
@@ -83,11 +91,8 @@ def pencil_sketch(rng: np.random.Generator, width: int, height: int) -> Image.Im
         for _ in range(int(rng.integers(2, 6))):
             corners = _outline(rng, centre + rng.normal(0, scale * 0.01, 2), radii * rng.uniform(0.95, 1.05),
                                int(rng.integers(20, 60)), 0)
-            # A pencil line is continuous: one dab every pixel along the corners, pressure varying along it.
-            steps = np.linalg.norm(np.diff(corners, axis=0), axis=1)
-            along = np.concatenate([[0], np.cumsum(steps)])
-            at = np.arange(0, along[-1], 1.0)
-            contour = np.stack([np.interp(at, along, corners[:, 0]), np.interp(at, along, corners[:, 1])], axis=1)
+            # A pencil line is continuous, pressure varying along it.
+            contour = _continuous(corners)
             pressure = _pressure(rng, len(contour))
             _dab(draw, contour, np.maximum(0.5, scale / 700 * (0.5 + pressure)),
                  (80 + 175 * np.minimum(pressure, 1)).astype(int))
@@ -150,12 +155,7 @@ def ink_drawing(rng: np.random.Generator, width: int, height: int) -> Image.Imag
             _dab(draw, path, np.maximum(0.5, pen * 0.5 * _pressure(rng, count)))
     for centre, radii, corners in subjects:
         for _ in range(int(rng.integers(1, 3))):
-            passed = corners + rng.normal(0, scale * 0.003, corners.shape)
-            steps = np.linalg.norm(np.diff(passed, axis=0), axis=1)
-            along_contour = np.concatenate([[0], np.cumsum(steps)])
-            at = np.arange(0, along_contour[-1], 1.0)
-            contour = np.stack([np.interp(at, along_contour, passed[:, 0]),
-                                np.interp(at, along_contour, passed[:, 1])], axis=1)
+            contour = _continuous(corners + rng.normal(0, scale * 0.003, corners.shape))
             _dab(draw, contour, np.maximum(0.6, pen * (0.4 + _pressure(rng, len(contour)))))
         for _ in range(int(rng.integers(3, 25))):
             path = _hand_path(rng, centre + radii * rng.uniform(-0.8, 0.8, 2), scale * rng.uniform(0.02, 0.12), 1.0,
