@@ -203,7 +203,8 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
         prior_files = prior_tiles(info.path, folder, config.prior_ratio, rows=rows, target_class=config.prior_class,
                                   seed=config.seed, progress=progress)[config.prior_class]
     counterpart = None
-    ratio = resolve_recipe(config).drawn_ratio
+    recipe = resolve_recipe(config)
+    ratio = recipe.drawn_ratio
     if ratio and config.drawn_class in info.classes:
         from pathlib import Path
 
@@ -212,17 +213,15 @@ def synthetic_additions(info: Any, rows: Any, config: "TrainConfig", folder: Any
         counterpart = drawn_counterpart(info, rows, Path(folder) / "drawn", ratio, class_name=config.drawn_class,
                                         seed=config.seed, progress=progress)
     return SyntheticAdditions(tuple(info.classes), tuple(prior_files), config.prior_class, config.prior_ratio,
-                              counterpart, _head_examples(info, rows, config, progress))
+                              counterpart, _head_examples(info, rows, config, recipe, progress))
 
 
-def _head_examples(info: Any, rows: Any, config: "TrainConfig",
+def _head_examples(info: Any, rows: Any, config: "TrainConfig", recipe: "Recipe",
                    progress: ProgressCallback | None) -> "HeadExamples | None":
     """The recipe's synthetic pictures for its statistics head, for the classes the dataset has; None for a recipe
     without a head or without such pictures."""
     from artcnn.head_examples import GENERATIVE, INK_DRAWING, head_examples
-    from artcnn.models import resolve_recipe
 
-    recipe = resolve_recipe(config)
     kinds = {name: (ratio, kind) for name, ratio, kind in ((config.drawn_class, recipe.head_drawn_ratio, INK_DRAWING),
                                                            (config.prior_class, recipe.head_prior_ratio, GENERATIVE))
              if ratio and name in info.classes}
