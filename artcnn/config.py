@@ -138,7 +138,7 @@ class TrainConfig:
     # the total unchanged (artcnn.balance); the prior's synthetic tiles are left as they are.
     balance_sources: bool = False
     # Share of the artwork's global statistics (colours, flatness, edges, spectrum, grain) in its verdict,
-    # the rest the mean of its tiles; 0: tiles alone; None: the recipe's (default 0.7, seed 0).
+    # the rest the mean of its tiles; 0: tiles alone; None: the recipe's (default 0.9, seed 0).
     statistics_weight: float | None = None
     # The hand-drawn counterpart (artcnn.counterpart): synthetic line drawings added to drawn_class's training,
     # this many per artwork of that class that the fit trains on; None: the recipe's (default 0.25, seed 0).

@@ -59,7 +59,7 @@ def test_demo_model_is_reproducible_small_and_carded(tmp_path):
     assert f"{artworks['value']:.1%} | {artworks['low']:.1%}–{artworks['high']:.1%}" in card
     assert "make_demo_collection(per_class=3, seed=0)" in card
     assert "Its training adds 0.25 synthetic hand drawing per `han` artwork" in card
-    assert "statistics" in metadata and "Its verdict on an artwork: 70% a logistic head" in card
+    assert "statistics" in metadata and "Its verdict on an artwork: 90% a logistic head" in card
 
 
 def test_demo_model_needs_a_model_file_name_in_an_existing_folder(tmp_path):

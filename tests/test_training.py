@@ -245,8 +245,8 @@ def test_the_verdict_blends_the_artworks_global_statistics(tmp_path):
     result = training.train(with_statistics, tmp_path / "run", one_epoch)
     _, metadata = storage.load_model(result.model_path)
     head = StatisticsHead.from_metadata(metadata)
-    assert head.weight == models.get_recipe("default").statistics_weight == 0.7 and head.classes == ("han", "kom")
-    assert "verdict: 70% the artwork's global statistics, 30% the mean of its tiles" in metadata["description"]
+    assert head.weight == models.get_recipe("default").statistics_weight == 0.9 and head.classes == ("han", "kom")
+    assert "verdict: 90% the artwork's global statistics, 10% the mean of its tiles" in metadata["description"]
     # The test split's verdicts are the blend (evaluation's own tests check the blend itself).
     model, _ = storage.load_model(result.model_path)
     assert result.metrics == evaluate_model(model, with_statistics, "test", 8, metadata=metadata)
