@@ -56,6 +56,9 @@ def test_demo_model_is_reproducible_small_and_carded(tmp_path):
     card = (tmp_path / "first.md").read_text(encoding="utf-8")
     artworks = report["metrics"]["artwork_accuracy"]
     assert "SYNTHETIC" in card and "never seen real art" in card
+    # A rebuilt card does not carry an earlier build's real-art figures: it says they are still to be measured.
+    assert card.startswith("# first.keras: the synthetic demo model\n\n**On real art: not measured for this build.**")
+    assert f"python bench/model_on_real_art.py {model.as_posix()} --data ARTWORKS" in card
     assert f"{artworks['value']:.1%} | {artworks['low']:.1%}–{artworks['high']:.1%}" in card
     assert "make_demo_collection(per_class=3, seed=0)" in card
     assert "Its training adds 0.25 synthetic hand drawing per `han` artwork" in card
