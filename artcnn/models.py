@@ -240,8 +240,8 @@ _COMPACT = dict(input_size=128, epochs=4, batch_size=32, test_batch_size=64, opt
 
 
 # statistics_weight 0.9: the tiles add little the statistics do not know, for artists a model has seen and for those it
-# has not (README, "Results on real art": 0.7 left a source below 80% with every source held out alone, 1.0 gained
-# nothing more); the tiles still settle an artwork the statistics leave near even.
+# has not (README, "Results on real art": 0.7 left a source below 80% with every source held out alone; 1.0, the
+# head alone, did about as well as 0.9); the tiles keep a say and settle an artwork the statistics leave near even.
 # drawn_ratio 0.25 (about 200 drawings for the dev set's 870 hand-made artworks): the drawings' measured setting;
 # the head's ink drawings 0.25 and generative pictures 0.1: 0.15 ink drawings left the pencil drawings one artwork
 # short of 80% as thumbnails in one seed, 0.05 or 0.25 generative pictures a source below 80% as thumbnails.
