@@ -81,9 +81,7 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
     """`count_per_artwork(rows, ratio, class_name)` drawings for a fit on manifest `rows` of dataset `info`,
     alternating the techniques of artcnn.synthetic.drawn, cut with the dataset's tiling into PNG tiles in `folder`.
     Drawing i depends on `seed` and i only: a fit with fewer artworks gets the first of another's drawings."""
-    import pandas as pd
-
-    from artcnn.image_statistics import NAMES, VIEWS, view_statistics
+    from artcnn.image_statistics import VIEWS, picture_statistics, view_statistics
     from artcnn.prior import exported_tiles
     from artcnn.synthetic.drawn import DRAWN_TECHNIQUES, SAVED_LOSSLESS
 
@@ -109,19 +107,13 @@ def drawn_counterpart(info: Any, rows: "pd.DataFrame", folder: str | os.PathLike
         for view, values in view_statistics(drawing).items():
             measured[view][name] = values
         emit(progress, "counterpart", index + 1, wanted, f"{technique} {index + 1}")
-    statistics = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES)).rename_axis("artwork")
-                  for view, values in measured.items()}
-    return Counterpart(class_name, ratio, tuple(drawing_files), statistics)
+    return Counterpart(class_name, ratio, tuple(drawing_files), picture_statistics(measured))
 
 
 def with_drawings(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFrame",
                   counterpart: Counterpart | None) -> "tuple[dict[str, pd.DataFrame] | None, pd.DataFrame]":
     """A dataset's statistics `views` and training manifest `rows` (artwork, class) with the drawings added, for
     image_statistics.head_for_artworks; unchanged without drawings or without the dataset's statistics."""
-    import pandas as pd
+    from artcnn.image_statistics import with_pictures
 
-    if counterpart is None or not counterpart.drawings or not views:
-        return views, rows
-    drawings = pd.DataFrame({"artwork": counterpart.statistics["file"].index, "class": counterpart.class_name})
-    return ({view: pd.concat([table, counterpart.statistics[view]]) for view, table in views.items()},
-            pd.concat([rows[["artwork", "class"]], drawings], ignore_index=True))
+    return with_pictures(views, rows, [] if counterpart is None else [(counterpart.class_name, counterpart.statistics)])

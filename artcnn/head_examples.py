@@ -63,15 +63,9 @@ class HeadExamples:
                  rows: "pd.DataFrame") -> "tuple[dict[str, pd.DataFrame] | None, pd.DataFrame]":
         """A dataset's statistics `views` and training rows (artwork, class) with the pictures added, for
         image_statistics.head_for_artworks; unchanged without the dataset's statistics."""
-        import pandas as pd
+        from artcnn.image_statistics import with_pictures
 
-        if not views:
-            return views, rows
-        added = [pd.DataFrame({"artwork": tables["file"].index, "class": name})
-                 for name, tables in self.statistics.items()]
-        return ({view: pd.concat([table, *(tables[view] for tables in self.statistics.values())])
-                 for view, table in views.items()},
-                pd.concat([rows[["artwork", "class"]], *added], ignore_index=True))
+        return with_pictures(views, rows, self.statistics.items())
 
 
 def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[float, Kind]]", *, seed: int = 0,
@@ -79,17 +73,15 @@ def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[
     """For each class of `kinds` ({class: (ratio, kind)}: INK_DRAWING, GENERATIVE), `ratio` pictures of that kind
     per artwork of the class among `rows` (counterpart.count_per_artwork), as large as the counterpart's drawings
     (counterpart.DRAWN_SIDES tiles a side), exported as works are (prior.exported), with the statistics of each view (image_statistics.view_statistics)."""
-    import pandas as pd
-
     from artcnn.counterpart import DRAWN_SIDES, count_per_artwork
-    from artcnn.image_statistics import NAMES, VIEWS, view_statistics
+    from artcnn.image_statistics import VIEWS, picture_statistics, view_statistics
     from artcnn.prior import exported
 
     statistics = {}
     wanted = {name: count_per_artwork(rows, ratio, name) for name, (ratio, _) in kinds.items()}
     done, total = 0, sum(wanted.values())
     emit(progress, "synthetic pictures", 0, total, "synthetic pictures for the statistics head")
-    for name, (ratio, kind) in kinds.items():
+    for name, (_, kind) in kinds.items():
         measured: dict[str, dict[str, np.ndarray]] = {view: {} for view in VIEWS}
         for index in range(wanted[name]):
             rng = np.random.default_rng([seed, kind.stream, index])
@@ -99,8 +91,7 @@ def head_examples(rows: "pd.DataFrame", tile_size: int, kinds: "dict[str, tuple[
                 measured[view][NAME.format(kind=kind.name, index=index)] = values
             done += 1
             emit(progress, "synthetic pictures", done, total, f"{kind.name} {index + 1}")
-        statistics[name] = {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES))
-                            .rename_axis("artwork") for view, values in measured.items()}
+        statistics[name] = picture_statistics(measured)
     return HeadExamples(statistics, {name: ratio for name, (ratio, _) in kinds.items()})
 
 

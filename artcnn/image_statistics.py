@@ -17,7 +17,7 @@ every artwork's verdict with the mean of its tiles.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import functools
 import io
@@ -334,6 +334,31 @@ def head_for_artworks(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFra
     labels = artworks["class"].map({name: index for index, name in enumerate(classes)}).to_numpy()
     statistics = np.concatenate([statistics_of(table, artworks["artwork"]) for table in views.values()])
     return fit_head(statistics, np.tile(labels, len(views)), classes, weight)
+
+
+def picture_statistics(measured: "dict[str, dict[str, np.ndarray]]") -> "dict[str, pd.DataFrame]":
+    """Synthetic pictures' statistics, {view: {picture name: view_statistics vector}}, as tables in the format of
+    dataset.read_statistics's views, indexed by picture name."""
+    import pandas as pd
+
+    return {view: pd.DataFrame.from_dict(values, orient="index", columns=list(NAMES)).rename_axis("artwork")
+            for view, values in measured.items()}
+
+
+def with_pictures(views: "dict[str, pd.DataFrame] | None", rows: "pd.DataFrame",
+                  pictures: "Iterable[tuple[str, dict[str, pd.DataFrame]]]"
+                  ) -> "tuple[dict[str, pd.DataFrame] | None, pd.DataFrame]":
+    """A dataset's statistics `views` and training manifest `rows` (artwork, class) with synthetic pictures added
+    for head_for_artworks: `pictures` as (class, picture_statistics tables) pairs; unchanged without pictures or
+    without the dataset's statistics."""
+    import pandas as pd
+
+    pictures = [(name, tables) for name, tables in pictures if len(tables["file"])]
+    if not pictures or not views:
+        return views, rows
+    added = [pd.DataFrame({"artwork": tables["file"].index, "class": name}) for name, tables in pictures]
+    return ({view: pd.concat([table, *(tables[view] for _, tables in pictures)]) for view, table in views.items()},
+            pd.concat([rows[["artwork", "class"]], *added], ignore_index=True))
 
 
 def statistics_of(view: "pd.DataFrame", artworks: Sequence[str]) -> np.ndarray:

@@ -4,7 +4,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from artcnn.image_statistics import (FIRST_NAMES, NAMES, SIDE, StatisticsHead, _angle_histogram, _radial_amplitude,
-                                     fit_head, head_for_artworks, image_statistics, thumbnail_statistics)
+                                     VIEWS, fit_head, head_for_artworks, image_statistics, picture_statistics,
+                                     thumbnail_statistics, with_pictures)
 
 
 def named(image: Image.Image) -> dict[str, float]:
@@ -198,6 +199,26 @@ def test_head_for_artworks_fits_on_the_rows_artworks_only():
     assert head_for_artworks({"file": table}, rows[rows["class"] == "kom"], ["han", "kom"], 0.7) is None
     with pytest.raises(ValueError, match="lack 1 artwork"):
         head_for_artworks({"file": table, "thumbnail": table.drop(index="a0.png")}, rows, ["han", "kom"], 0.7)
+
+
+def test_synthetic_pictures_of_one_class_from_two_makers_join_the_artworks():
+    views = {view: pd.DataFrame(np.zeros((2, len(NAMES))), index=["a.png", "b.png"], columns=list(NAMES))
+             for view in VIEWS}
+    rows = pd.DataFrame({"artwork": ["a.png", "b.png"], "class": ["han", "kom"], "tile": ["t1", "t2"]})
+
+    def made(prefix, count):
+        return picture_statistics({view: {f"{prefix} {i}": np.full(len(NAMES), i + 1.0) for i in range(count)}
+                                   for view in VIEWS})
+
+    joined, joined_rows = with_pictures(views, rows, [("han", made("drawing", 2)), ("han", made("ink", 1)),
+                                                      ("kom", made("generative", 0))])
+    assert list(joined_rows["artwork"]) == ["a.png", "b.png", "drawing 0", "drawing 1", "ink 0"]
+    assert list(joined_rows["class"]) == ["han", "kom", "han", "han", "han"]
+    assert all(list(joined[view].index) == list(joined_rows["artwork"]) for view in VIEWS)
+    assert joined["file"].loc["drawing 1"].tolist() == [2.0] * len(NAMES)
+    # Nothing to add, or no statistics to add to: as given.
+    assert with_pictures(views, rows, [("kom", made("generative", 0))]) == (views, rows)
+    assert with_pictures(None, rows, [("han", made("ink", 1))]) == (None, rows)
 
 
 def test_a_head_reads_how_far_from_the_usual_a_picture_lies_either_way():
